@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests run on CPU with tiny inputs; see pyproject for markers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_PROMPT = REPO / "assets" / "demo_prompt.wav"
+
+
+def tone(seconds: float, sr: int = 24000, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
+    """A sine tone with a 10 ms fade, float32 ``[T]``."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = amp * np.sin(2 * math.pi * freq * t)
+    fade = min(len(x) // 2, int(0.01 * sr))
+    if fade:
+        ramp = np.linspace(0, 1, fade)
+        x[:fade] *= ramp
+        x[-fade:] *= ramp[::-1]
+    return x.astype(np.float32)
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    """``write_wav(name, data, sr)`` -> path of a file written with soundfile."""
+
+    def _write(name: str, data: np.ndarray, sr: int = 24000, **kw) -> Path:
+        path = tmp_path / name
+        sf.write(path, data, sr, **kw)
+        return path
+
+    return _write

@@ -1,0 +1,286 @@
+"""Audio I/O and clean-up: load, resample, trim silence, normalize loudness, save.
+
+Waveforms are ``float32`` tensors ``[T]`` (mono) in ``[-1, 1]``. Files are read and
+written with ``soundfile`` (libsndfile: wav, flac, ogg/vorbis, mp3), resampling is
+``torchaudio.functional.resample`` (windowed sinc), loudness is ITU-R BS.1770
+(``torchaudio.functional.loudness``). Every failure is an :class:`AudioError` that
+names the file and what to do about it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from .errors import (
+    AudioError,
+    AudioFileNotFoundError,
+    NotAudioError,
+    OutputPathError,
+    PromptTooShortError,
+    SilentAudioError,
+)
+
+READABLE = ("wav", "flac", "ogg", "mp3", "aiff", "aif", "au", "caf", "w64", "rf64")
+WRITABLE = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+SILENCE_DBFS = -60.0  # a file whose peak is below this is treated as silent
+PROMPT_MIN_SECONDS = 1.0
+PROMPT_MAX_SECONDS = 15.0
+TARGET_LUFS = -20.0
+
+
+@dataclass
+class Audio:
+    """A mono waveform and its sample rate.
+
+    Attributes:
+        wav: ``float32`` tensor ``[T]``.
+        sample_rate: samples per second.
+    """
+
+    wav: torch.Tensor
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.wav.shape[-1] / self.sample_rate
+
+    def numpy(self) -> np.ndarray:
+        return self.wav.detach().cpu().float().numpy()
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write to ``path`` (format from the suffix); see :func:`save`."""
+        return save(path, self.wav, self.sample_rate, overwrite=overwrite)
+
+
+def _describe(path: Path) -> str:
+    return f"'{path}'"
+
+
+def load(path: str | os.PathLike, sample_rate: int | None = None) -> Audio:
+    """Read an audio file as mono ``float32``, resampled to ``sample_rate`` if given.
+
+    Multi-channel audio is averaged to mono.
+
+    Raises:
+        AudioFileNotFoundError: the path does not exist (or is a folder).
+        NotAudioError: the file cannot be decoded as audio.
+        SilentAudioError: the file holds no samples.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileNotFoundError(f"Audio file {_describe(path)} does not exist: check the path.")
+    if path.is_dir():
+        raise AudioFileNotFoundError(f"{_describe(path)} is a folder, not an audio file: give the path of a file.")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise NotAudioError(
+            f"{_describe(path)} is not audio this toolkit can read ({err}). Supported: "
+            f"{', '.join(READABLE)}; convert other formats first, e.g. `ffmpeg -i in.m4a out.wav`."
+        ) from err
+    if data.shape[0] == 0:
+        raise SilentAudioError(f"{_describe(path)} holds no audio samples (it is empty): record or pick another file.")
+    wav = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
+    if not torch.isfinite(wav).all():
+        raise NotAudioError(f"{_describe(path)} contains NaN or infinite samples: the file is corrupt.")
+    audio = Audio(wav, int(sr))
+    if sample_rate is not None and sample_rate != sr:
+        audio = Audio(resample(wav, int(sr), sample_rate), sample_rate)
+    return audio
+
+
+def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
+    """Band-limited resampling of ``wav`` ``[..., T]`` from ``orig_sr`` to ``new_sr``."""
+    if orig_sr <= 0 or new_sr <= 0:
+        raise AudioError(f"Sample rates must be positive, got {orig_sr} -> {new_sr}.")
+    if orig_sr == new_sr:
+        return wav
+    import torchaudio.functional as AF
+
+    return AF.resample(wav, orig_sr, new_sr)
+
+
+def peak_dbfs(wav: torch.Tensor) -> float:
+    """Peak level in dB relative to full scale (``-inf`` for digital silence)."""
+    peak = wav.abs().max().item() if wav.numel() else 0.0
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def is_silent(wav: torch.Tensor, threshold_dbfs: float = SILENCE_DBFS) -> bool:
+    return peak_dbfs(wav) < threshold_dbfs
+
+
+def _frame_db(wav: torch.Tensor, frame: int, hop: int) -> torch.Tensor:
+    if wav.numel() < frame:
+        wav = torch.nn.functional.pad(wav, (0, frame - wav.numel()))
+    frames = wav.unfold(-1, frame, hop)
+    rms = frames.pow(2).mean(-1).clamp_min(1e-12).sqrt()
+    return 20 * torch.log10(rms)
+
+
+def trim_silence(
+    wav: torch.Tensor, sample_rate: int, top_db: float = 40.0, pad_seconds: float = 0.05
+) -> torch.Tensor:
+    """Cut leading and trailing silence.
+
+    A 25 ms frame is silent when its RMS is more than ``top_db`` below the loudest
+    frame (or below -60 dBFS). ``pad_seconds`` of context is kept on each side so
+    that soft onsets and releases survive.
+
+    Args:
+        wav: ``[T]`` waveform.
+
+    Returns:
+        The trimmed ``[T']`` waveform (empty if everything is silent).
+    """
+    frame = max(1, int(0.025 * sample_rate))
+    hop = max(1, int(0.010 * sample_rate))
+    db = _frame_db(wav, frame, hop)
+    threshold = max(db.max().item() - top_db, SILENCE_DBFS)
+    loud = torch.nonzero(db > threshold).flatten()
+    if loud.numel() == 0:
+        return wav[:0]
+    pad = int(pad_seconds * sample_rate)
+    start = max(0, loud[0].item() * hop - pad)
+    end = min(wav.numel(), loud[-1].item() * hop + frame + pad)
+    return wav[start:end]
+
+
+def loudness(wav: torch.Tensor, sample_rate: int) -> float:
+    """Integrated loudness in LUFS (BS.1770); RMS-based for clips under 0.4 s."""
+    if wav.numel() >= int(0.4 * sample_rate):
+        import torchaudio.functional as AF
+
+        value = AF.loudness(wav.reshape(1, -1), sample_rate).item()
+        if math.isfinite(value):
+            return value
+    rms = wav.pow(2).mean().sqrt().item() if wav.numel() else 0.0
+    # -0.691 dB is BS.1770's offset; without K-weighting this is an estimate.
+    return 20 * math.log10(rms) - 0.691 if rms > 0 else -math.inf
+
+
+def normalize_loudness(
+    wav: torch.Tensor, sample_rate: int, target_lufs: float = TARGET_LUFS, peak_limit: float = 0.99
+) -> torch.Tensor:
+    """Scale ``wav`` to ``target_lufs``, then down again if its peak would exceed ``peak_limit``."""
+    current = loudness(wav, sample_rate)
+    if not math.isfinite(current):
+        return wav
+    out = wav * (10 ** ((target_lufs - current) / 20))
+    peak = out.abs().max().item()
+    if peak > peak_limit:
+        out = out * (peak_limit / peak)
+    return out
+
+
+def _quiet_cut(wav: torch.Tensor, sample_rate: int, max_samples: int, search_seconds: float = 2.0) -> int:
+    """Index at or before ``max_samples`` where the signal is quietest (a pause, not a word)."""
+    lo = max(0, max_samples - int(search_seconds * sample_rate))
+    frame = max(1, int(0.02 * sample_rate))
+    window = wav[lo:max_samples]
+    if window.numel() < frame:
+        return max_samples
+    db = _frame_db(window, frame, frame)
+    return lo + int(torch.argmin(db).item()) * frame + frame // 2
+
+
+def load_prompt(
+    path: str | os.PathLike,
+    sample_rate: int,
+    min_seconds: float = PROMPT_MIN_SECONDS,
+    max_seconds: float = PROMPT_MAX_SECONDS,
+    target_lufs: float | None = TARGET_LUFS,
+) -> Audio:
+    """Load a voice prompt: mono, resampled, silence trimmed, loudness normalized.
+
+    A prompt longer than ``max_seconds`` (after trimming) is cut at the quietest
+    point of its last two seconds before the limit, with a warning: a transcript
+    given for the whole file no longer matches the kept part.
+
+    Raises:
+        AudioFileNotFoundError, NotAudioError: see :func:`load`.
+        SilentAudioError: the recording is silent.
+        PromptTooShortError: less than ``min_seconds`` of sound remains.
+    """
+    audio = load(path, sample_rate)
+    if is_silent(audio.wav):
+        raise SilentAudioError(
+            f"Prompt '{path}' is silent (peak below {SILENCE_DBFS:.0f} dBFS): record the voice again "
+            "or pick another file."
+        )
+    wav = trim_silence(audio.wav, sample_rate)
+    seconds = wav.numel() / sample_rate
+    if seconds < min_seconds:
+        raise PromptTooShortError(
+            f"Prompt '{path}' has only {seconds:.2f} s of sound after trimming silence; at least "
+            f"{min_seconds:g} s is needed (3-10 s of clean speech works best)."
+        )
+    if seconds > max_seconds:
+        cut = _quiet_cut(wav, sample_rate, int(max_seconds * sample_rate))
+        warnings.warn(
+            f"Prompt '{path}' is {seconds:.1f} s long; only its first {cut / sample_rate:.1f} s are used "
+            f"(limit {max_seconds:g} s). If you pass its transcript, give the words of that part only.",
+            stacklevel=2,
+        )
+        wav = wav[:cut]
+    if target_lufs is not None:
+        wav = normalize_loudness(wav, sample_rate, target_lufs)
+    return Audio(wav.contiguous(), sample_rate)
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Validate a path to write audio to, before any expensive work is done.
+
+    Raises:
+        OutputPathError: unsupported suffix, missing folder, or an existing file
+            without ``overwrite``.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE:
+        raise OutputPathError(
+            f"Cannot write audio to '{path}': unknown format {path.suffix or '(no suffix)'!r}. "
+            f"Use one of {', '.join(WRITABLE)}."
+        )
+    if path.is_dir():
+        raise OutputPathError(f"'{path}' is a folder: give a file name such as '{path / 'out.wav'}'.")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"Cannot write '{path}': the folder '{parent}' does not exist. Create it first.")
+    if path.exists() and not overwrite:
+        raise OutputPathError(f"'{path}' already exists: choose another name or pass --overwrite (overwrite=True).")
+    return path
+
+
+def save(path: str | os.PathLike, wav: torch.Tensor, sample_rate: int, overwrite: bool = False) -> Path:
+    """Write a ``[T]`` waveform (16-bit PCM for wav/flac), atomically.
+
+    The file is written next to its destination and renamed into place, so a crash
+    never leaves a half-written file and an existing file is only replaced when
+    ``overwrite`` is set.
+    """
+    path = check_output_path(path, overwrite)
+    data = wav.detach().cpu().float().reshape(-1).numpy()
+    if data.size == 0:
+        raise AudioError(f"Refusing to write '{path}': the waveform is empty.")
+    data = np.clip(data, -1.0, 1.0)
+    fmt = WRITABLE[path.suffix.lower()]
+    subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, data, sample_rate, format=fmt, subtype=subtype)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

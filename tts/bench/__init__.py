@@ -1,0 +1,1 @@
+"""Speed benchmarks behind ``tts bench`` and ``make bench``."""
