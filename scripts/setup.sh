@@ -11,7 +11,8 @@ EXTRAS="${EXTRAS:-train,eval,dev}"
 # torch and torchaudio must be a matching pair; 2.11 works on CPU and GPU machines
 # (see ../shared/DESIGN.md, "The machines").
 TORCH_PINS=("torch==2.11.*" "torchaudio==2.11.*")
-APT_PACKAGES=(flite festival festvox-kallpc16k sox)
+# TinyVoices synthesizes its corpus with these engines and texts (see tts/data/tinyvoices).
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k sox fortunes)
 STAMP="$VENV/.setup-stamp"
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
@@ -24,9 +25,13 @@ fingerprint() {
 
 system_packages() {
     local missing=()
+    command -v espeak-ng >/dev/null || missing+=(espeak-ng)
     command -v flite >/dev/null || missing+=(flite)
-    command -v festival >/dev/null || missing+=(festival festvox-kallpc16k)
+    command -v festival >/dev/null || missing+=(festival)
+    [ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
+    [ -d /usr/share/festival/voices/english/ked_diphone ] || missing+=(festvox-kdlpc16k)
     command -v sox >/dev/null || missing+=(sox)
+    [ -f /usr/share/games/fortunes/fortunes ] || missing+=(fortunes)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         say "installing ${missing[*]} (apt-get; needed to synthesize the TinyVoices corpus)"

@@ -1,0 +1,41 @@
+"""One module per `tts` sub-command. Each exposes ``register(subparsers)``, which adds
+its parser and sets ``func`` to a handler ``(args) -> int``; handlers import their
+heavy dependencies inside, so `tts --help` stays instant."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import __version__
+from ..errors import NotAvailableError, TTSError
+
+SHIPPED_MODELS = ("tiny-flow", "tiny-valle", "tiny-maskgct")
+DEFAULT_SAMPLE_RATE = 24000  # Vocos 24 kHz; every shipped model will use it
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def not_available(what: str, issue: str) -> NotAvailableError:
+    return NotAvailableError(f"`tts {what}` is not available yet in version {__version__}: it arrives with {issue}.")
+
+
+def read_text(text: str | None, text_file: str | None) -> str:
+    """The text to speak: the argument, ``--text-file``, or standard input for ``-``."""
+    if text is not None and text_file is not None:
+        raise TTSError("Give the text either as an argument or with --text-file, not both.")
+    if text_file is not None:
+        from pathlib import Path
+
+        path = Path(text_file)
+        if not path.is_file():
+            raise TTSError(f"Text file '{path}' does not exist: check the path.")
+        return path.read_text(encoding="utf-8")
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise TTSError('No text given: pass it as an argument (tts synth "Hello"), with --text-file, or on stdin.')
+        return sys.stdin.read()
+    return text
