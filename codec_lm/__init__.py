@@ -2,5 +2,5 @@
 
 Planned layout (see ../shared/DESIGN.md): ``codecs/`` (the ``Codec`` protocol, MelRVQ,
 EnCodec), ``valle/`` (AR + NAR, KV-cached decoding) and ``maskgct/`` (masked
-generative decoding). Nothing is implemented in this package yet.
+generative decoding). ``codecs/`` is implemented; the language models are to come.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +36,18 @@ def write_wav(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tinyvoices() -> Path:
+    """A 0.2-hour TinyVoices corpus (seed 0): generated once, cached in .cache/test-data.
+
+    ``prepare_tinyvoices`` is deterministic and resumable, so a cached copy is reused
+    (about 1 s) and a missing one is synthesized (about 10 s on 2 cores).
+    """
+    from tts.data.tinyvoices import prepare_tinyvoices
+
+    root = Path(os.environ.get("TTS_TEST_DATA", REPO / ".cache" / "test-data"))
+    out = root / "tinyvoices-0.2h-seed0"
+    prepare_tinyvoices(out, hours=0.2, seed=0, num_jobs=2)
+    return out

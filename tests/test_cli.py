@@ -39,7 +39,6 @@ def test_console_script_is_installed():
     [
         ["edit", "in.wav"],
         ["eval", "--model", "tiny-flow"],
-        ["prepare", "tinyvoices", "--out", "x"],
         ["train", "valle", "--config", "c.yaml"],
         ["models"],
         ["bench", "valle"],

@@ -7,15 +7,10 @@ import argparse
 
 from . import not_available
 
-RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
-CORPORA = ("tinyvoices", "libritts", "ljspeech", "vctk", "folder", "features")
-
 _ISSUES = {
     "edit": "the flow-matching issue (speech editing)",
     "eval": "the evaluation suite (product issue)",
-    "train": "the recipe issues (Vocos, MelRVQ, VALL-E, MaskGCT, flow)",
     "models": "the shipped default models (product issue)",
-    "prepare": "the data issue (TinyVoices, LibriTTS, folders, features)",
 }
 
 
@@ -32,24 +27,9 @@ def register(sub) -> None:
     ev.add_argument("--cuts")
     ev.set_defaults(func=run)
 
-    pr = sub.add_parser("prepare", help="build corpora, manifests and features")
-    pr.add_argument("corpus", choices=CORPORA)
-    pr.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    pr.set_defaults(func=run)
-
-    t = sub.add_parser("train", help="train a model with a Lightning recipe")
-    t.add_argument("recipe", choices=RECIPES)
-    t.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    t.set_defaults(func=run)
-
     m = sub.add_parser("models", help="list shipped and local models")
     m.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    what = args.command
-    if what == "prepare":
-        what = f"prepare {args.corpus}"
-    elif what == "train":
-        what = f"train {args.recipe}"
-    raise not_available(what, _ISSUES[args.command])
+    raise not_available(args.command, _ISSUES[args.command])

@@ -1,0 +1,98 @@
+"""``MelRVQModule``: train :class:`codec_lm.codecs.MelRVQ` on the log-mels of a Vocos vocoder.
+
+The vocoder folder is fixed (its mel settings become the codec's); only the
+quantizer's encoder/decoder learn by gradient, the codebooks by EMA with k-means
+initialisation and dead-code replacement. Logged: ``train/loss``, ``train/recon_l1``
+(log-mel L1), ``train/commit``, and on validation ``val/recon_l1`` (the checkpoint
+metric ``val_loss``) and ``val/codebook_usage`` (fraction of codes used, averaged
+over codebooks).
+
+Shapes: ``B`` batch, ``T`` samples, ``M`` mel bins, ``N`` frames, ``Q`` codebooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..common import RecipeError, cosine_with_warmup
+
+
+class MelRVQModule(L.LightningModule):
+    """Args:
+        vocoder: Vocos mel folder (official layout) or shipped vocoder name.
+        codec: overrides of :class:`codec_lm.codecs.MelRVQConfig` (``n_codebooks``,
+            ``codebook_size``, ``dim``...); ``n_mels``/``sample_rate``/``hop_length``
+            come from the vocoder.
+        learning_rate: peak AdamW LR of the encoder/decoder.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warm-up steps.
+        grad_clip: gradient-norm clipping (applied by the Trainer).
+    """
+
+    def __init__(self, vocoder: str, codec: dict[str, Any] | None = None, learning_rate: float = 1e-3,
+                 weight_decay: float = 0.0, warmup_steps: int = 100, grad_clip: float | None = 1.0):
+        super().__init__()
+        from codec_lm.codecs import MelRVQ, MelRVQConfig
+        from tts.vocoder import Vocoder
+
+        self.save_hyperparameters()
+        voc = Vocoder.from_pretrained(vocoder, kind="mel")
+        self.vocoder_dir = voc.path
+        fixed = {"n_mels": voc.n_mels, "sample_rate": voc.sample_rate, "hop_length": voc.hop_length}
+        overrides = dict(codec or {})
+        known = {f.name for f in dataclasses.fields(MelRVQConfig)} - set(fixed)
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise RecipeError(f"Unknown MelRVQ settings {unknown} in model.codec; known: {', '.join(sorted(known))}.")
+        try:
+            self.config = MelRVQConfig(**overrides, **fixed)
+        except ValueError as err:
+            raise RecipeError(f"Invalid model.codec: {err}") from err
+        self.model = MelRVQ(self.config)
+        # The vocoder's feature extractor makes the training targets; it is frozen and
+        # only its mel filterbank buffers are carried along.
+        self.features = voc.model.feature_extractor.requires_grad_(False)
+
+    @torch.no_grad()
+    def _mels(self, audio: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=audio.device.type, enabled=False):
+            return self.features(audio.float())  # [B, M, N]
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
+        return {"optimizer": opt, "lr_scheduler": {
+            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+        clip = gradient_clip_val or self.hparams.grad_clip
+        if clip:
+            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        out = self.model(self._mels(batch))
+        self.log_dict({"train/loss": out["loss"].detach(), "train/recon_l1": out["recon_l1"],
+                       "train/recon_mse": out["recon_mse"], "train/commit": out["commit"]},
+                      prog_bar=True, batch_size=batch.shape[0])
+        return out["loss"]
+
+    def on_validation_epoch_start(self) -> None:
+        self._used = torch.zeros(self.config.n_codebooks, self.config.codebook_size, dtype=torch.bool,
+                                 device=self.device)
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        mel = self._mels(batch)
+        codes = self.model.encode(mel)  # eval path: no EMA update from validation data
+        mel_hat = self.model.decode(codes)
+        recon = torch.nn.functional.l1_loss(mel_hat, mel)
+        for q in range(codes.shape[1]):
+            self._used[q, codes[:, q].flatten()] = True
+        self.log("val/recon_l1", recon, sync_dist=True, batch_size=batch.shape[0])
+        self.log("val_loss", recon, sync_dist=True, batch_size=batch.shape[0], prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/codebook_usage", self._used.float().mean(-1).mean(), sync_dist=True)

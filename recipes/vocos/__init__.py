@@ -1,0 +1,1 @@
+"""Vocos vocoder recipe: GAN training of ``vocos`` parts on Lightning, export in the official layout."""

@@ -1,0 +1,128 @@
+"""TinyVoices: layout, splits, reserved voices, determinism, resume and errors."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+import soundfile as sf
+
+from text_frontend import normalize_text
+from tts.cli import main
+from tts.data.manifests import SPLITS, DataError, load_cuts
+from tts.data.tinyvoices import RESERVED_VOICES, prepare_tinyvoices
+from tts.data.tinyvoices.plan import make_plan
+from tts.data.tinyvoices.texts import clean_sentence, sentence_pool
+from tts.data.tinyvoices.voices import base_voices
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_corpus_splits_and_audio(tinyvoices):
+    cuts = {split: list(load_cuts(tinyvoices, split)) for split in SPLITS}
+    assert all(cuts[s] for s in SPLITS)
+    speakers = {s: {c.supervisions[0].speaker for c in cuts[s]} for s in SPLITS}
+    # test_unseen speakers never appear elsewhere; test_seen speakers are train speakers
+    assert not speakers["test_unseen"] & (speakers["train"] | speakers["dev"] | speakers["test_seen"])
+    assert speakers["test_seen"] <= speakers["train"]
+    # every unseen speaker has at least two utterances (one is the other's prompt)
+    for spk in speakers["test_unseen"]:
+        assert sum(c.supervisions[0].speaker == spk for c in cuts["test_unseen"]) >= 2
+    # sentences are new in every split
+    texts = {s: {c.supervisions[0].text for c in cuts[s]} for s in SPLITS}
+    for a in SPLITS:
+        for b in SPLITS:
+            if a < b:
+                assert not texts[a] & texts[b], (a, b)
+    for cut in cuts["dev"]:
+        assert 3.0 <= cut.duration <= 15.0
+        assert cut.sampling_rate == 24000 and cut.num_channels == 1
+        text = cut.supervisions[0].text
+        assert normalize_text(text) == text  # the transcript is already what is spoken
+    info = sf.info(cuts["train"][0].recording.sources[0].source)
+    assert info.samplerate == 24000 and info.channels == 1
+
+
+def test_reserved_voices_are_never_used(tinyvoices):
+    speakers = json.loads((tinyvoices / "speakers.json").read_text())
+    keys = {f"{s['engine']}:{s['voice']}" for s in speakers.values()}
+    assert not keys & RESERVED_VOICES
+    assert not any("slt" in k for k in keys)
+    assert all(not v.key.endswith(("slt", "slt_arctic_hts")) for v in base_voices())
+
+
+def test_summary_file(tinyvoices):
+    summary = json.loads((tinyvoices / "tinyvoices.json").read_text())
+    assert set(summary["splits"]) == set(SPLITS)
+    assert 0.15 <= summary["hours"] <= 0.25
+    assert summary["speakers"] >= 8
+
+
+def test_five_hour_plan_has_200_speakers():
+    speakers, jobs = make_plan(5.0, 0, base_voices(), sentence_pool())
+    assert len({j.speaker.id for j in jobs}) >= 200
+    assert {sp.base.engine for sp in speakers} == {"espeak", "flite", "festival"}
+    assert len(jobs) > 3000
+
+
+def test_plan_is_deterministic():
+    voices, pool = base_voices(), sentence_pool()
+    a = make_plan(0.5, 3, voices, pool)[1]
+    b = make_plan(0.5, 3, voices, pool)[1]
+    c = make_plan(0.5, 4, voices, pool)[1]
+    assert [j.to_dict() for j in a] == [j.to_dict() for j in b]
+    assert [j.to_dict() for j in a] != [j.to_dict() for j in c]
+
+
+def test_resume_recreates_missing_files_identically(tmp_path):
+    out = tmp_path / "tv"
+    first = prepare_tinyvoices(out, hours=0.02, seed=5, num_jobs=2)
+    files = sorted((out / "audio").rglob("*.flac"))
+    victims = files[:2]
+    sums = {p: _md5(p) for p in victims}
+    for p in victims:
+        p.unlink()
+    calls = []
+    second = prepare_tinyvoices(out, hours=0.02, seed=5, num_jobs=2, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (len(files) - 2 + first["rejected"], calls[0][1])  # resumed, not restarted
+    assert {p: _md5(p) for p in victims} == sums
+    assert second["splits"] == first["splits"]
+
+
+def test_existing_corpus_with_other_arguments_is_refused(tmp_path, tinyvoices):
+    out = tmp_path / "copy"
+    shutil.copytree(tinyvoices, out, ignore=shutil.ignore_patterns("audio"))
+    with pytest.raises(DataError, match="--hours 0.2 --seed 0"):
+        prepare_tinyvoices(out, hours=0.2, seed=1)
+
+
+def test_foreign_folder_is_refused(tmp_path):
+    (tmp_path / "mine.txt").write_text("user data")
+    with pytest.raises(DataError, match="not empty"):
+        prepare_tinyvoices(tmp_path, hours=0.01)
+    assert (tmp_path / "mine.txt").read_text() == "user data"
+
+
+def test_bad_hours(tmp_path):
+    with pytest.raises(DataError, match="positive"):
+        prepare_tinyvoices(tmp_path / "x", hours=0)
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("It costs $5 and 20% more.", "It costs five dollars and twenty percent more."),
+     ("The NASA budget was cut by the committee today.", None),  # acronym: engines disagree
+     ("See the figure (below) for the details of it.", None),
+     ("Too short.", None)],
+)
+def test_sentence_cleaning(raw, expected):
+    assert clean_sentence(raw) == expected
+
+
+def test_cli_prepare_tinyvoices(tmp_path, capsys):
+    assert main(["prepare", "tinyvoices", "--out", str(tmp_path / "tv"), "--hours", "0.01", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "test_unseen" in out
+    assert (tmp_path / "tv" / "cuts_train.jsonl.gz").is_file()

@@ -1,0 +1,135 @@
+"""`tts prepare CORPUS`: build corpora, manifests and features."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from . import console
+
+
+def register(sub) -> None:
+    pr = sub.add_parser("prepare", help="build corpora, manifests and features")
+    kinds = pr.add_subparsers(dest="corpus", metavar="CORPUS", required=True)
+
+    tv = kinds.add_parser("tinyvoices", help="synthesize the offline multi-speaker TinyVoices corpus")
+    tv.add_argument("--out", required=True, help="output folder (new, or an earlier run to resume)")
+    tv.add_argument("--hours", type=float, default=5.0, help="hours of speech over all splits (default 5)")
+    tv.add_argument("--seed", type=int, default=0)
+    tv.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1, help="parallel engine processes")
+    tv.set_defaults(func=run_tinyvoices)
+
+    for name, helptext in (("libritts", "LibriTTS or LibriTTS-R from a local folder"),
+                           ("ljspeech", "LJSpeech from a local folder"),
+                           ("vctk", "VCTK (0.80 or 0.92) from a local folder")):
+        c = kinds.add_parser(name, help=helptext)
+        c.add_argument("--root", required=True, help="the extracted corpus folder")
+        c.add_argument("--out", required=True, help="output folder for the manifests")
+        c.add_argument("--sample-rate", type=int, default=24000, help="cuts are resampled to this rate")
+        if name == "libritts":
+            c.add_argument("--parts", nargs="+", help="parts to read, e.g. train-clean-100 dev-clean (default: all)")
+            c.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1)
+        if name == "vctk":
+            c.add_argument("--mic", default="mic2", help="VCTK 0.92 microphone (mic1 or mic2)")
+        c.set_defaults(func=run_corpus)
+
+    fo = kinds.add_parser("folder", help="a folder of audio with .txt/.lab transcripts, metadata.csv or a JSONL manifest")
+    fo.add_argument("--root", help="the folder (not needed with --manifest)")
+    fo.add_argument("--out", required=True)
+    fo.add_argument("--manifest", help='JSONL: {"audio": ..., "text": ..., "speaker": ...} per line')
+    fo.add_argument("--metadata", help="LJSpeech-style id|text[|normalized] file (default: ROOT/metadata.csv)")
+    fo.add_argument("--speaker", help="speaker name when the files are not in per-speaker sub-folders")
+    fo.add_argument("--language", default="en-us")
+    fo.add_argument("--dev", type=float, default=0.02, help="fraction of utterances for dev")
+    fo.add_argument("--test-seen", type=float, default=0.0, help="fraction of utterances for test_seen")
+    fo.add_argument("--unseen-speakers", type=float, default=0.0, help="fraction of speakers for test_unseen")
+    fo.add_argument("--sample-rate", type=int, default=24000)
+    fo.add_argument("--seed", type=int, default=0)
+    fo.set_defaults(func=run_folder)
+
+    fe = kinds.add_parser("features", help="Vocos log-mel frames or codec codes for a cut manifest")
+    fe.add_argument("--cuts", required=True, help="a cuts_<split>.jsonl.gz manifest")
+    fe.add_argument("--kind", required=True, choices=("mel", "codes"))
+    fe.add_argument("--codec", help="codes: a codec checkpoint folder or shipped name")
+    fe.add_argument("--vocoder", help="mel: a Vocos folder whose feature settings to use (default: Vocos 24 kHz)")
+    fe.add_argument("--out", required=True, help="folder for the feature storage and the new manifest")
+    fe.add_argument("--batch-duration", type=float, default=60.0, help="seconds of audio per batch")
+    fe.add_argument("--device", default="cpu")
+    fe.set_defaults(func=run_features)
+
+
+def _print_summary(summary: dict, out: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Prepared {out}")
+    for col in ("split", "utterances", "hours", "speakers"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for split, row in summary.get("splits", {}).items():
+        table.add_row(split, str(row["utterances"]), f"{row['hours']:.3f}", str(row["speakers"]))
+    con = console()
+    con.print(table)
+    extra = {k: v for k, v in summary.items() if k != "splits"}
+    print(json.dumps(extra))  # plain print: rich would wrap the JSON
+
+
+def run_tinyvoices(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..data.tinyvoices import prepare_tinyvoices
+
+    columns = (TextColumn("[bold]TinyVoices"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("synth", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = prepare_tinyvoices(args.out, hours=args.hours, seed=args.seed, num_jobs=args.num_jobs,
+                                     progress=update)
+    _print_summary(summary, args.out)
+    return 0
+
+
+def run_corpus(args: argparse.Namespace) -> int:
+    from ..data import corpora
+
+    if args.corpus == "libritts":
+        summary = corpora.prepare_libritts(args.root, args.out, parts=args.parts, sample_rate=args.sample_rate,
+                                           num_jobs=args.num_jobs)
+    elif args.corpus == "ljspeech":
+        summary = corpora.prepare_ljspeech(args.root, args.out, sample_rate=args.sample_rate)
+    else:
+        summary = corpora.prepare_vctk(args.root, args.out, mic=args.mic, sample_rate=args.sample_rate)
+    _print_summary(summary, args.out)
+    return 0
+
+
+def run_folder(args: argparse.Namespace) -> int:
+    from ..data.folder import prepare_folder
+    from ..errors import TTSError
+
+    if args.root is None and args.manifest is None:
+        raise TTSError("Give the folder with --root (or a JSONL manifest with --manifest).")
+    summary = prepare_folder(args.root or ".", args.out, manifest=args.manifest, metadata=args.metadata,
+                             speaker=args.speaker, language=args.language, dev=args.dev, test_seen=args.test_seen,
+                             unseen_speakers=args.unseen_speakers, sample_rate=args.sample_rate, seed=args.seed)
+    _print_summary(summary, args.out)
+    return 0
+
+
+def run_features(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..data.features import prepare_features
+
+    columns = (TextColumn(f"[bold]{args.kind}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("features", total=None)
+        summary = prepare_features(
+            args.cuts, args.out, kind=args.kind, codec=args.codec, vocoder=args.vocoder,
+            batch_duration=args.batch_duration, device=args.device,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,63 @@
+"""`tts train RECIPE --config X.yaml [LightningCLI args]`: train a model with a Lightning recipe.
+
+The arguments after the recipe go to the recipe's LightningCLI (``recipes/cli.py``):
+``--trainer.*``, ``--model.*``, ``--data.*``, plus ``--ckpt_path`` (resume, ``last``),
+``--export_dir`` and ``--overwrite``. ``--config`` takes a YAML path or a shipped
+config name (``tiny``, ``official_24khz``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import console, not_available
+
+RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
+_PENDING = {"valle": "the VALL-E issue", "maskgct": "the MaskGCT issue", "flow": "the flow-matching issue"}
+
+
+def register(sub) -> None:
+    t = sub.add_parser(
+        "train", help="train a model with a Lightning recipe",
+        description="Train with a recipe's LightningCLI. Example: tts train vocos --config tiny "
+                    "--data.data_dir corpora/tinyvoices --export_dir checkpoints/tiny-vocos  "
+                    "(resume after a kill: add --ckpt_path last). `tts train RECIPE --help` lists every option.",
+    )
+    t.add_argument("recipe", choices=RECIPES)
+    t.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    t.set_defaults(func=run)
+
+
+def _recipes_cli():
+    """``recipes.cli``; the recipes live in the source checkout (not in the wheel)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from ..errors import TTSError
+
+    try:
+        return importlib.import_module("recipes.cli")
+    except ModuleNotFoundError as err:
+        if err.name not in ("recipes", "recipes.cli"):
+            raise
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "recipes" / "cli.py").is_file():
+        raise TTSError("The training recipes are not installed: they live in the source checkout "
+                       "(recipes/); install the toolkit from a checkout with `pip install -e .[train]`.")
+    sys.path.insert(0, str(checkout))
+    return importlib.import_module("recipes.cli")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.recipe in _PENDING:
+        raise not_available(f"train {args.recipe}", _PENDING[args.recipe])
+    train = _recipes_cli().train  # Lightning is imported only now
+    result = train(args.recipe, args.rest)
+    con = console()
+    con.print(f"trained {args.recipe}: global step {result['global_step']}")
+    if result["last"]:
+        con.print(f"last checkpoint: {result['last']}  (resume with --ckpt_path last)")
+    if result["export_dir"]:
+        con.print(f"exported to {result['export_dir']}")
+    return 0

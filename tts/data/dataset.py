@@ -1,0 +1,141 @@
+"""``TTSDataset``: turns a mini-batch of lhotse cuts into padded tensors.
+
+It follows lhotse's map-style convention: a sampler (``DynamicBucketingSampler``)
+yields whole ``CutSet`` batches, and ``dataset[cuts]`` returns the batch dict, so the
+``DataLoader`` runs with ``batch_size=None``. Phonemization happens here, in the
+loader workers, with a per-worker cache; features come from audio or from the
+arrays stored by :func:`tts.data.features.prepare_features`.
+
+Batch keys (B cuts; L, T, N padded lengths):
+
+=============== ======================= =========================================
+key             type / shape            content
+=============== ======================= =========================================
+ids             list[str]               cut ids
+texts           list[str]               normalized transcripts
+speakers        list[str | None]        speaker of the first supervision
+phonemes        LongTensor [B, L]       phoneme ids, padded with ``pad_id`` (0)
+phoneme_lens    LongTensor [B]
+audio           FloatTensor [B, T]      ``features="audio"``: waveform, zero-padded
+audio_lens      LongTensor [B]
+mel             FloatTensor [B, C, N]   ``features="mel"``: Vocos log-mel, zero-padded
+mel_lens        LongTensor [B]
+codes           LongTensor [B, Q, N]    ``features="codes"``: codec indices, padded with -1
+code_lens       LongTensor [B]
+=============== ======================= =========================================
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+from text_frontend import Frontend, FrontendError, PhonemeVocab, UnsupportedLanguageError
+
+from .manifests import DataError
+
+FEATURES = ("audio", "mel", "codes")
+CODE_PAD = -1
+
+
+def pad_stack(items: list[torch.Tensor], pad_value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack tensors ``[..., n_i]`` into ``[B, ..., max n]`` padded on the last axis; return lengths too."""
+    lens = torch.tensor([t.shape[-1] for t in items], dtype=torch.long)
+    out = items[0].new_full((len(items), *items[0].shape[:-1], int(lens.max())), pad_value)
+    for i, t in enumerate(items):
+        out[i, ..., : t.shape[-1]] = t
+    return out, lens
+
+
+class TTSDataset(torch.utils.data.Dataset):
+    """Map-style dataset over lhotse cut batches.
+
+    Args:
+        features: what to load per cut: ``"audio"``, ``"mel"`` or ``"codes"`` (the last
+            two need a manifest made by ``tts prepare features``).
+        language: espeak-ng code used when a supervision's ``language`` is not one
+            (lhotse recipes write names such as ``"English"``).
+        sample_rate: audio is resampled to this rate.
+        vocab: phoneme vocabulary (default :meth:`PhonemeVocab.default`).
+        with_stress: keep stress marks.
+        cache_size: phonemized texts kept per worker.
+    """
+
+    def __init__(self, features: str = "audio", language: str = "en-us", sample_rate: int = 24000,
+                 vocab: PhonemeVocab | None = None, with_stress: bool = True, cache_size: int = 100_000) -> None:
+        if features not in FEATURES:
+            raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
+        self.features = features
+        self.language = language
+        self.sample_rate = sample_rate
+        self.vocab = vocab or PhonemeVocab.default()
+        self.with_stress = with_stress
+        self.cache_size = cache_size
+        self._frontends: dict[str, Frontend] = {}
+        self._cache: OrderedDict[tuple[str, str], tuple[str, tuple[int, ...]]] = OrderedDict()
+
+    def _frontend(self, language: str | None) -> Frontend:
+        """The front-end for a supervision's language; the default one when it is
+        missing or not an espeak-ng code (e.g. ``"English"`` resolves, ``"Klingonese"`` not)."""
+        key = language or ""
+        fe = self._frontends.get(key)
+        if fe is None:
+            try:
+                fe = Frontend(language, with_stress=self.with_stress, vocab=self.vocab) if language else None
+            except UnsupportedLanguageError:
+                fe = None
+            fe = fe or Frontend(self.language, with_stress=self.with_stress, vocab=self.vocab)
+            self._frontends[key] = fe
+        return fe
+
+    def phonemize(self, cut) -> tuple[str, tuple[int, ...]]:
+        """Normalized text and phoneme ids of a cut's supervisions (cached)."""
+        sups = cut.supervisions
+        text = " ".join((s.text or "").strip() for s in sups).strip()
+        language = sups[0].language if sups else None
+        key = (language or "", text)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        try:
+            seq = self._frontend(language).encode(text)
+        except FrontendError as err:
+            raise DataError(f"Cut {cut.id!r}: its transcript cannot be phonemized ({err}). "
+                            "Filter it out of the manifest.") from err
+        value = (seq.text, seq.ids)
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return value
+
+    def _load(self, cut) -> torch.Tensor:
+        if self.features == "audio":
+            return torch.from_numpy(cut.resample(self.sample_rate).load_audio()[0])
+        if not cut.has_custom(self.features):
+            raise DataError(f"Cut {cut.id!r} has no stored {self.features!r}: run `tts prepare features "
+                            f"--kind {self.features}` and train on the manifest it writes.")
+        array = torch.from_numpy(cut.load_custom(self.features))  # [N, C], time first
+        return array.T.contiguous().long() if self.features == "codes" else array.T.contiguous()
+
+    def __getitem__(self, cuts) -> dict:
+        cuts = list(cuts)
+        texts, phonemes, feats = [], [], []
+        for cut in cuts:
+            text, ids = self.phonemize(cut)
+            texts.append(text)
+            phonemes.append(torch.tensor(ids, dtype=torch.long))
+            feats.append(self._load(cut))
+        ph, ph_lens = pad_stack(phonemes, self.vocab.pad_id)
+        batch = {
+            "ids": [c.id for c in cuts],
+            "texts": texts,
+            "speakers": [c.supervisions[0].speaker if c.supervisions else None for c in cuts],
+            "phonemes": ph,
+            "phoneme_lens": ph_lens,
+        }
+        name, lens_name, pad = {"audio": ("audio", "audio_lens", 0.0), "mel": ("mel", "mel_lens", 0.0),
+                                "codes": ("codes", "code_lens", CODE_PAD)}[self.features]
+        batch[name], batch[lens_name] = pad_stack(feats, pad)
+        return batch

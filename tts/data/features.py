@@ -1,0 +1,185 @@
+"""``prepare_features``: Vocos log-mel frames or codec codes for every cut, stored with
+lhotse's feature storage so that training reads them instead of audio.
+
+Each output cut carries a custom ``TemporalArray`` (time first):
+
+* ``cut.mel``: ``float32 [N, n_mels]``, exactly the Vocos feature extractor's output
+  (``MelSpectrogramFeatures``; default: the official 24 kHz settings, 100 mels, hop
+  256), ``frame_shift = hop / sample_rate``;
+* ``cut.codes``: ``int16 [N, Q]`` codec indices, ``frame_shift = 1 / frame_rate``.
+
+Load them with ``cut.load_custom("mel")`` / ``cut.load_custom("codes")``. Arrays are
+lossless ``.npy`` files (``NumpyFilesWriter``) and the manifest is written one cut at a
+time (``CutSet.open_writer(overwrite=False)``), so an interrupted run resumes where it
+stopped. Audio is processed in batches of ``batch_duration`` seconds, sorted by length
+to keep padding small; torch uses all cores for each batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .manifests import DataError, load_cuts
+
+VOCOS_MEL_24K = {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"}
+
+
+class MelFeatures:
+    """Vocos log-mel extractor: ``wav [B, T] -> mel [B, n_mels, N]``.
+
+    Args:
+        vocoder_dir: a Vocos folder in the official layout whose ``config.yaml``
+            gives the feature settings; default: the official mel-24kHz settings.
+    """
+
+    name = "mel"
+
+    def __init__(self, vocoder_dir: str | os.PathLike | None = None) -> None:
+        from vocos.feature_extractors import MelSpectrogramFeatures
+
+        settings = dict(VOCOS_MEL_24K)
+        if vocoder_dir is not None:
+            settings = _vocos_feature_settings(Path(vocoder_dir))
+        self.extractor = MelSpectrogramFeatures(**settings)
+        self.sample_rate = settings["sample_rate"]
+        self.hop = settings["hop_length"]
+        self.center = settings.get("padding", "center") == "center"
+
+    @property
+    def frame_shift(self) -> float:
+        return self.hop / self.sample_rate
+
+    def num_frames(self, num_samples: int) -> int:
+        # "center": T // hop + 1 frames; Vocos' "same" padding: T // hop.
+        return num_samples // self.hop + (1 if self.center else 0)
+
+    @torch.inference_mode()
+    def __call__(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.extractor(wav)
+
+
+def _vocos_feature_settings(folder: Path) -> dict:
+    import yaml
+
+    cfg_path = folder / "config.yaml"
+    if not cfg_path.is_file():
+        raise DataError(f"'{folder}' is not a Vocos folder: it has no config.yaml.")
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    fe = cfg.get("feature_extractor") or {}
+    if not str(fe.get("class_path", "")).endswith("MelSpectrogramFeatures"):
+        raise DataError(f"Vocos in '{folder}' does not use mel features ({fe.get('class_path')}): "
+                        "mel extraction needs a mel Vocos.")
+    return {**VOCOS_MEL_24K, **(fe.get("init_args") or {})}
+
+
+class CodecFeatures:
+    """Codec codes: ``wav [B, T] -> codes [B, Q, N]`` through any ``Codec``."""
+
+    name = "codes"
+
+    def __init__(self, codec) -> None:
+        self.codec = codec
+        self.sample_rate = codec.sample_rate
+
+    @property
+    def frame_shift(self) -> float:
+        return 1.0 / self.codec.frame_rate
+
+    def num_frames(self, num_samples: int) -> int:
+        return math.ceil(num_samples * self.codec.frame_rate / self.codec.sample_rate)
+
+    @torch.inference_mode()
+    def __call__(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.codec.encode(wav)
+
+
+def _batches(cuts: list, batch_duration: float):
+    batch, total = [], 0.0
+    for cut in sorted(cuts, key=lambda c: c.duration):
+        if batch and total + cut.duration > batch_duration:
+            yield batch
+            batch, total = [], 0.0
+        batch.append(cut)
+        total += cut.duration
+    if batch:
+        yield batch
+
+
+def prepare_features(
+    cuts_path: str | os.PathLike, out: str | os.PathLike, kind: str = "mel", codec=None,
+    vocoder: str | os.PathLike | None = None, batch_duration: float = 60.0, device: str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Extract features for every cut of a manifest; resumable.
+
+    Args:
+        cuts_path: input ``cuts_<split>.jsonl.gz``.
+        out: folder for ``<kind>/`` array storage and ``<manifest stem>_<kind>.jsonl.gz``.
+        kind: ``"mel"`` or ``"codes"``.
+        codec: for codes, a ``Codec`` object or a checkpoint folder/shipped name.
+        vocoder: for mel, a Vocos folder whose feature settings to use.
+
+    Returns:
+        Summary: output manifest, cuts written now and before, frames, seconds.
+
+    Raises:
+        DataError: bad kind, missing codec, or an output that would overwrite the input.
+    """
+    from lhotse import CutSet
+    from lhotse.features.io import NumpyFilesWriter
+
+    if kind == "mel":
+        extractor = MelFeatures(vocoder)
+    elif kind == "codes":
+        if codec is None:
+            raise DataError("--kind codes needs --codec (a codec checkpoint folder or shipped name).")
+        if isinstance(codec, (str, os.PathLike)):
+            from ..codecs import load_codec
+
+            codec = load_codec(codec, device=device)
+        extractor = CodecFeatures(codec)
+    else:
+        raise DataError(f"Unknown feature kind {kind!r}: use 'mel' or 'codes'.")
+    cuts_path = Path(cuts_path)
+    out = Path(out)
+    stem = cuts_path.name.removesuffix(".jsonl.gz").removesuffix(".jsonl")
+    out_manifest = out / f"{stem}_{kind}.jsonl.gz"
+    if out_manifest.resolve() == cuts_path.resolve():
+        raise DataError(f"The output manifest would overwrite the input '{cuts_path}': choose another --out.")
+    cuts = list(load_cuts(cuts_path))
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    written = frames = 0
+    with CutSet.open_writer(out_manifest, overwrite=False) as writer, \
+            NumpyFilesWriter(out / kind) as storage:
+        todo = [c for c in cuts if not writer.contains(c.id)]
+        done_before = len(cuts) - len(todo)
+        if progress:
+            progress(done_before, len(cuts))
+        for batch in _batches(todo, batch_duration):
+            wavs = [torch.from_numpy(c.resample(extractor.sample_rate).load_audio()[0]) for c in batch]
+            lens = [w.numel() for w in wavs]
+            padded = torch.zeros(len(wavs), max(lens))
+            for i, w in enumerate(wavs):
+                padded[i, : w.numel()] = w
+            feats = extractor(padded.to(device)).cpu()  # [B, C, N]
+            for cut, n, f in zip(batch, lens, feats):
+                n_frames = min(extractor.num_frames(n), f.shape[-1])
+                array = f[:, :n_frames].T.contiguous().numpy()  # time first: [N, C]
+                if kind == "codes":
+                    array = array.astype("int16")
+                setattr(cut, kind, storage.store_array(cut.id, array, frame_shift=extractor.frame_shift,
+                                                       temporal_dim=0, start=cut.start))
+                writer.write(cut)
+                written += 1
+                frames += n_frames
+            if progress:
+                progress(done_before + written, len(cuts))
+    return {"manifest": str(out_manifest), "kind": kind, "written": written, "already_done": done_before,
+            "frames": frames, "seconds": round(time.perf_counter() - t0, 1)}

@@ -1,0 +1,83 @@
+"""Running the speech engines and sox for one utterance.
+
+Each engine writes a wav at its own rate (espeak-ng 22.05 kHz, flite 8/16 kHz,
+festival 16 kHz); sox then applies the speaker's perturbation (flite/festival),
+trims leading/trailing silence to 0.15 s, peak-normalizes to -3 dBFS and writes
+24 kHz mono 16-bit FLAC. The final file is renamed into place only when complete,
+so an interrupted run never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ...errors import TTSError
+from .voices import Speaker
+
+SAMPLE_RATE = 24000
+REQUIRED_TOOLS = {"espeak": "espeak-ng", "flite": "flite", "festival": "text2wave"}
+_TIMEOUT = 120
+
+
+class EngineError(TTSError, RuntimeError):
+    """A speech engine or sox failed for one utterance."""
+
+
+def missing_tools(engines: set[str]) -> list[str]:
+    """Command-line tools that the given engines (plus sox) need and that are absent."""
+    tools = {"sox"} | {REQUIRED_TOOLS[e] for e in engines}
+    return sorted(t for t in tools if shutil.which(t) is None)
+
+
+def _run(cmd: list[str], what: str) -> None:
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT)
+    except subprocess.TimeoutExpired as err:
+        raise EngineError(f"{what} timed out after {_TIMEOUT} s: {' '.join(cmd[:4])} ...") from err
+    if res.returncode != 0:
+        raise EngineError(f"{what} failed (exit {res.returncode}): {res.stderr.strip()[:300]}")
+
+
+def _engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
+    engine, voice = speaker.base.engine, speaker.base.voice
+    if engine == "espeak":
+        _run(["espeak-ng", "-v", voice, "-p", str(speaker.pitch), "-s", str(int(speaker.rate)), "-w", str(wav), text],
+             f"espeak-ng ({voice})")
+    elif engine == "flite":
+        _run(["flite", "-voice", voice, "-t", text, "-o", str(wav)], f"flite ({voice})")
+    elif engine == "festival":
+        txt = workdir / "text.txt"
+        txt.write_text(text + "\n", encoding="utf-8")
+        _run(["text2wave", "-eval", f"(voice_{voice})", str(txt), "-o", str(wav)], f"festival ({voice})")
+    else:
+        raise EngineError(f"Unknown engine {engine!r}.")
+
+
+def synthesize(speaker: Speaker, text: str, out: Path) -> None:
+    """Speak ``text`` in ``speaker``'s voice into ``out`` (24 kHz mono FLAC).
+
+    Raises:
+        EngineError: the engine or sox failed.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tinyvoices-") as tmp:
+        work = Path(tmp)
+        raw = work / "raw.wav"
+        _engine_wav(speaker, text, raw, work)
+        effects: list[str] = []
+        if speaker.base.engine != "espeak":  # espeak-ng perturbs natively (-p, -s)
+            if speaker.pitch:
+                effects += ["pitch", str(speaker.pitch)]
+            if speaker.rate != 1.0:
+                effects += ["tempo", "-s", f"{speaker.rate:.3f}"]
+        # Trim silence at both ends (reverse trick), then pad 0.15 s back on.
+        effects += ["silence", "1", "0.02", "0.1%", "reverse", "silence", "1", "0.02", "0.1%", "reverse",
+                    "pad", "0.15", "0.15", "gain", "-n", "-3", "rate", "-v", str(SAMPLE_RATE)]
+        partial = out.with_name(f".partial-{out.name}")
+        # -D: no dither, so the same input always gives the same bits (determinism).
+        _run(["sox", "-D", str(raw), "-c", "1", "-b", "16", str(partial), *effects], "sox")
+        os.replace(partial, out)

@@ -1,0 +1,130 @@
+"""The deterministic plan of a TinyVoices corpus: speakers, splits, and one job per utterance.
+
+Everything random is drawn from ``random.Random`` seeded by ``--seed``, so the same
+seed, hours and installed voices give the same plan (and, since the engines and sox
+without dither are deterministic, the same audio). The plan is written to
+``plan.json`` on the first run and reused on resume.
+
+Splits:
+
+* ``test_unseen``: speakers of held-out *base voices* (about 8 %, at least two,
+  one of them a flite/festival voice when there are enough), never in any other split;
+* ``test_seen``, ``dev``, ``train``: the other speakers;
+* sentences are disjoint across all splits, so both test splits have new sentences.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from .texts import estimate_seconds
+from .voices import BaseVoice, Speaker, choose_speakers
+
+PLAN_VERSION = 1
+MIN_SECONDS, MAX_SECONDS = 3.0, 15.0
+MEAN_SECONDS = 5.0  # mean duration of a planned utterance, from the estimate
+UTTERANCES_PER_SPEAKER = 12
+MIN_SPEAKERS = 8
+
+
+@dataclass(frozen=True)
+class Job:
+    """One utterance to synthesize."""
+
+    id: str
+    speaker: Speaker
+    text: str
+    split: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "speaker": self.speaker.id, "text": self.text, "split": self.split}
+
+
+def _speed(sp: Speaker) -> float:
+    """Speaking-rate factor of a speaker relative to its engine's default."""
+    return sp.rate / 175.0 if sp.base.engine == "espeak" else sp.rate
+
+
+def _hold_out(speakers: list[Speaker], seed: int) -> set[str]:
+    """Keys of the base voices reserved for ``test_unseen``."""
+    rng = random.Random(seed + 1)
+    bases = list(dict.fromkeys(sp.base.key for sp in speakers))
+    natural = [b for b in bases if not b.startswith("espeak:")]
+    espeak = [b for b in bases if b.startswith("espeak:")]
+    n_unseen = max(2, round(0.08 * len(bases)))
+    unseen: list[str] = []
+    if len(natural) >= 3:  # keep most natural voices for training
+        unseen.append(rng.choice(natural))
+    pool = espeak if len(espeak) >= n_unseen else bases
+    for b in rng.sample(pool, len(pool)):
+        if len(unseen) >= n_unseen:
+            break
+        if b not in unseen:
+            unseen.append(b)
+    return set(unseen)
+
+
+def make_plan(hours: float, seed: int, voices: list[BaseVoice], sentences: list[str]) -> tuple[list[Speaker], list[Job]]:
+    """Plan about ``hours`` of speech.
+
+    Args:
+        hours: target total duration, all splits together.
+        seed: the only source of randomness.
+        voices: the base voice catalogue (:func:`voices.base_voices`).
+        sentences: the sentence pool (:func:`texts.sentence_pool`), in a fixed order.
+
+    Returns:
+        The speakers and the jobs, in order.
+
+    Raises:
+        ValueError: ``hours`` is not positive, there are too few voices or sentences.
+    """
+    if not hours > 0:
+        raise ValueError(f"--hours must be positive, got {hours}.")
+    n_utts = math.ceil(hours * 3600 / MEAN_SECONDS)
+    n_speakers = max(MIN_SPEAKERS, round(n_utts / UTTERANCES_PER_SPEAKER))
+    speakers = choose_speakers(voices, n_speakers, seed)
+    if len({sp.base.key for sp in speakers}) < 3:
+        raise ValueError("TinyVoices needs at least 3 engine voices; install espeak-ng, flite and festival.")
+    unseen_bases = _hold_out(speakers, seed)
+    unseen = [sp for sp in speakers if sp.base.key in unseen_bases]
+    seen = [sp for sp in speakers if sp.base.key not in unseen_bases]
+
+    small = max(2, min(8, n_utts // 20))  # floor for small corpora
+    counts = {
+        "test_unseen": max(2 * len(unseen), round(0.05 * n_utts)),
+        "test_seen": max(small, round(0.04 * n_utts)),
+        "dev": max(small, round(0.03 * n_utts)),
+    }
+    rng = random.Random(seed)
+    pool = list(sentences)
+    rng.shuffle(pool)
+    jobs: list[Job] = []
+    total = 0.0
+    budget = hours * 3600 * 1.02  # a few utterances fall outside 3-15 s and are dropped
+
+    def take(split: str, group: list[Speaker], stop) -> None:
+        nonlocal total
+        order = rng.sample(group, len(group))
+        k = 0
+        while pool and not stop():
+            sp = order[k % len(order)]
+            text = pool.pop()
+            est = estimate_seconds(text, _speed(sp))
+            if not MIN_SECONDS * 1.1 <= est <= MAX_SECONDS * 0.9:
+                continue  # likely outside 3-15 s at this speaker's rate; sentences are used once
+            jobs.append(Job(f"tv{len(jobs):06d}", sp, text, split))
+            total += est
+            k += 1
+
+    for split, group in (("test_unseen", unseen), ("test_seen", seen), ("dev", seen)):
+        start = len(jobs)
+        take(split, group, lambda: len(jobs) - start >= counts[split])
+    n_eval = len(jobs)
+    # Until the budget is spent, and in any case until train holds half of the corpus.
+    take("train", seen, lambda: total >= budget and len(jobs) - n_eval >= n_eval)
+    if sum(j.split == "train" for j in jobs) == 0 or (not pool and total < budget * 0.5):
+        raise ValueError(f"Not enough sentences for {hours} h of speech (planned {total / 3600:.2f} h).")
+    return speakers, jobs
