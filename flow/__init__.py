@@ -1,6 +1,12 @@
-"""Flow-matching TTS over mel latents (plain PyTorch; never imports Lightning or ``tts``).
+"""Flow-matching TTS over mel frames (plain PyTorch; never imports Lightning or ``tts``).
 
-Planned layout (see ../shared/DESIGN.md): ``config.py``, ``model.py`` (CFM
-transformer), ``solvers.py``, ``generate.py`` and speech editing. Nothing is
-implemented in this package yet.
+``config.py`` (``FlowConfig``), ``model.py`` (``FlowTTS``: DiT velocity field and
+its infilling loss), ``solvers.py`` (Euler/midpoint, sway sampling) and
+``generate.py`` (zero-shot synthesis, infilling for speech editing).
 """
+
+from .config import FlowConfig
+from .generate import FlowSampling, estimate_frames, infill, synthesize
+from .model import FlowTTS
+
+__all__ = ["FlowConfig", "FlowTTS", "FlowSampling", "synthesize", "infill", "estimate_frames"]

@@ -44,6 +44,7 @@ RECIPES = {
                     "recipes.vocos.export:export_vocoder"),
     "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule",
                      "recipes.melrvq.export:export_codec"),
+    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.data:TTSDataModule", "recipes.flow.export:export_flow"),
 }
 
 

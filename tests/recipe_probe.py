@@ -22,11 +22,15 @@ class StateProbe(Callback):
 
 
 def assert_same_state(record: dict, ckpt: dict) -> None:
-    """The state at train start equals the checkpoint's: step, weights, optimizer and scheduler states."""
+    """The state at train start equals the checkpoint's: step, weights, optimizer and scheduler states.
+
+    With weight averaging (EMA) the checkpoint's ``state_dict`` holds the average and
+    ``current_model_state`` the weights that training resumes from.
+    """
     import torch
 
     assert record["global_step"] == ckpt["global_step"]
-    for k, v in ckpt["state_dict"].items():
+    for k, v in ckpt.get("current_model_state", ckpt["state_dict"]).items():
         assert torch.equal(record["state_dict"][k], v), k
     assert len(record["optimizers"]) == len(ckpt["optimizer_states"])
     for got, saved in zip(record["optimizers"], ckpt["optimizer_states"]):

@@ -52,7 +52,7 @@ def test_unimplemented_parts_say_not_available(argv, capsys):
 
 
 def test_unimplemented_via_console_script_has_no_traceback():
-    res = run_cli("train", "flow")
+    res = run_cli("train", "valle")
     assert res.returncode == 2
     assert "not available yet" in res.stderr and "Traceback" not in res.stderr
 

@@ -1,0 +1,65 @@
+"""``FlowConfig``: every hyper-parameter of a flow-matching TTS model, saved in its checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FlowConfig:
+    """Hyper-parameters of :class:`flow.model.FlowTTS`.
+
+    Model:
+        mel_dim: frame feature size (100 Vocos log-mel bins; or a codec latent size).
+        vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is the
+            filler that pads text to the mel length.
+        dim, depth, heads, ff_mult: DiT width, blocks, attention heads, MLP ratio.
+        text_dim, text_conv_layers: text embedding width and ConvNeXt blocks.
+        conv_pos_kernel: kernel of the convolutional position embedding.
+        dropout: dropout inside attention/MLP.
+    Training:
+        mask_min, mask_max: the infill span covers this fraction of the frames.
+        drop_audio_prob: probability of dropping the audio context (CFG).
+        drop_all_prob: probability of dropping audio context and text (CFG).
+    Frames:
+        sample_rate, hop_length: of the features (frame rate = sample_rate / hop_length).
+    """
+
+    mel_dim: int = 100
+    vocab_size: int = 500
+    dim: int = 256
+    depth: int = 6
+    heads: int = 4
+    ff_mult: int = 2
+    text_dim: int = 128
+    text_conv_layers: int = 2
+    conv_pos_kernel: int = 31
+    dropout: float = 0.0
+    mask_min: float = 0.7
+    mask_max: float = 1.0
+    drop_audio_prob: float = 0.3
+    drop_all_prob: float = 0.2
+    sample_rate: int = 24000
+    hop_length: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("mel_dim", "vocab_size", "dim", "depth", "heads", "ff_mult", "text_dim", "hop_length",
+                     "sample_rate"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"FlowConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.text_conv_layers < 0:
+            raise ValueError("FlowConfig.text_conv_layers must be >= 0")
+        if self.dim % self.heads or (self.dim // self.heads) % 2:
+            raise ValueError(f"FlowConfig.dim ({self.dim}) must split into {self.heads} heads of even size "
+                             "(rotary embeddings rotate pairs of channels)")
+        if self.conv_pos_kernel % 2 == 0:
+            raise ValueError("FlowConfig.conv_pos_kernel must be odd (same-length convolution)")
+        if not 0.0 < self.mask_min <= self.mask_max <= 1.0:
+            raise ValueError(f"Need 0 < mask_min <= mask_max <= 1, got {self.mask_min}, {self.mask_max}")
+        for name in ("dropout", "drop_audio_prob", "drop_all_prob"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"FlowConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop_length

@@ -1,0 +1,175 @@
+"""Building blocks of the flow-matching transformer.
+
+Legend (einops style): b = batch, n = frames, d = model width, h = heads,
+c = mel bins, t = text width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def sinusoidal(x: torch.Tensor, dim: int, scale: float = 1000.0) -> torch.Tensor:
+    """Sinusoidal embedding of scalars ``x [b]`` (or positions) -> ``[b, dim]``."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=x.device, dtype=torch.float32) / max(half - 1, 1))
+    args = scale * x.float()[:, None] * freqs[None]
+    return torch.cat([args.sin(), args.cos()], dim=-1)
+
+
+class TimestepEmbedding(nn.Module):
+    """Flow time ``t [b]`` in [0, 1] -> ``[b, d]``."""
+
+    def __init__(self, dim: int, freq_dim: int = 256) -> None:
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.mlp(sinusoidal(t, self.freq_dim))
+
+
+class GRN(nn.Module):
+    """Global response normalization (ConvNeXt-V2) over the time axis of ``[b, n, d]``."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, dim))
+        self.beta = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # The norm over time must not see padding, or batching would change results.
+        xm = x if mask is None else x.masked_fill(~mask[..., None], 0.0)
+        g = torch.norm(xm, p=2, dim=1, keepdim=True)
+        n = g / (g.mean(dim=-1, keepdim=True) + 1e-6)
+        return self.gamma * (x * n) + self.beta + x
+
+
+class ConvNeXtV2Block(nn.Module):
+    """Depthwise conv (k=7) -> LayerNorm -> MLP with GRN, residual; on ``[b, n, d]``."""
+
+    def __init__(self, dim: int, mult: int = 2) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size=7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pw1 = nn.Linear(dim, dim * mult)
+        self.grn = GRN(dim * mult)
+        self.pw2 = nn.Linear(dim * mult, dim)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:  # keep padding from leaking into real frames through the conv
+            x = x.masked_fill(~mask[..., None], 0.0)
+        h = self.dwconv(x.transpose(1, 2)).transpose(1, 2)
+        h = self.pw2(self.grn(F.gelu(self.pw1(self.norm(h))), mask))
+        return x + h
+
+
+class ConvPositionEmbedding(nn.Module):
+    """Two grouped convolutions with Mish, added to the input: relative position from context."""
+
+    def __init__(self, dim: int, kernel: int = 31, groups: int = 16) -> None:
+        super().__init__()
+        groups = math.gcd(groups, dim)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, dim, kernel, groups=groups, padding=kernel // 2) for _ in range(2))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # Padding is zeroed before every convolution: a batch gives each item the same
+        # result as running it alone.
+        keep = None if mask is None else mask[:, None, :]
+        h = x.transpose(1, 2)
+        for conv in self.convs:
+            if keep is not None:
+                h = h.masked_fill(~keep, 0.0)
+            h = F.mish(conv(h))
+        if keep is not None:
+            h = h.masked_fill(~keep, 0.0)
+        return h.transpose(1, 2)
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding tables for head size ``head_dim``."""
+
+    def __init__(self, head_dim: int, base: float = 10000.0) -> None:
+        super().__init__()
+        inv = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+        self.register_buffer("inv_freq", inv, persistent=False)
+
+    def forward(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = torch.arange(n, device=device, dtype=torch.float32)
+        freqs = torch.outer(pos, self.inv_freq.to(device))  # [n, hd/2]
+        emb = torch.cat([freqs, freqs], dim=-1)  # [n, hd]
+        return emb.cos(), emb.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x [b, h, n, hd]`` by position (rotate-half convention)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    rotated = torch.cat([-x2, x1], dim=-1)
+    return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with rotary positions and a key padding mask (SDPA)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor],
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        cos, sin = rope
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        attn_mask = mask[:, None, None, :] if mask is not None else None  # [b, 1, 1, n]: keys only
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.out(h.transpose(1, 2).reshape(b, n, d))
+
+
+class DiTBlock(nn.Module):
+    """Transformer block with adaptive LayerNorm-Zero conditioning on the flow time.
+
+    ``emb [b, d]`` gives shift/scale/gate for the attention and the MLP; the gates
+    start at zero, so each block starts as the identity (stable training, DiT).
+    """
+
+    def __init__(self, dim: int, heads: int, ff_mult: int = 2, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 6))
+        nn.init.zeros_(self.modulation[1].weight)
+        nn.init.zeros_(self.modulation[1].bias)
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.attn = Attention(dim, heads, dropout)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.ff = nn.Sequential(nn.Linear(dim, dim * ff_mult), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
+                                nn.Linear(dim * ff_mult, dim))
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor, rope, mask: torch.Tensor | None = None) -> torch.Tensor:
+        sh1, sc1, g1, sh2, sc2, g2 = self.modulation(emb)[:, None].chunk(6, dim=-1)
+        x = x + g1 * self.attn(self.norm1(x) * (1 + sc1) + sh1, rope, mask)
+        x = x + g2 * self.ff(self.norm2(x) * (1 + sc2) + sh2)
+        return x
+
+
+class FinalLayer(nn.Module):
+    """Adaptive LayerNorm then projection to the feature size."""
+
+    def __init__(self, dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 2))
+        nn.init.zeros_(self.modulation[1].weight)
+        nn.init.zeros_(self.modulation[1].bias)
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.proj = nn.Linear(dim, out_dim)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.modulation(emb)[:, None].chunk(2, dim=-1)
+        return self.proj(self.norm(x) * (1 + scale) + shift)

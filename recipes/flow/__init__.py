@@ -1,0 +1,1 @@
+"""Flow-matching TTS recipe: ``FlowModule`` (LightningModule), configs, export."""

@@ -1,0 +1,144 @@
+"""recipes/flow: CPU training steps on TinyVoices, export -> checkpoint folder, resume, DDP on 2 processes."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from conftest import REPO
+from vocos_configs import MEL
+
+from flow import FlowConfig, FlowTTS
+from tts.checkpoint import build_config, load_state_dict, read_checkpoint
+
+pytest.importorskip("lightning")
+
+
+@pytest.fixture(scope="module")
+def vocoder(tmp_path_factory):
+    from codec_lm.codecs import build_vocos, save_vocos
+
+    torch.manual_seed(0)
+    return save_vocos(build_vocos(MEL), MEL, tmp_path_factory.mktemp("flowvoc") / "vocos")
+
+
+def tiny_args(corpus, vocoder, run_dir, max_steps, *extra):
+    return ["--config", "tiny", "--data.data_dir", str(corpus), "--model.vocoder", str(vocoder),
+            "--data.val_cuts", "cuts_test_seen.jsonl.gz",
+            "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
+            "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
+            "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--trainer.callbacks.init_args.every_n_train_steps", "2", "--model.warmup_steps", "2",
+            "--model.flow.dim", "64", "--model.flow.depth", "2", "--model.flow.heads", "2",
+            "--model.flow.text_dim", "32", "--model.flow.text_conv_layers", "1",
+            "--data.max_duration", "12", "--data.num_workers", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tinyvoices, vocoder, tmp_path_factory):
+    from recipes.cli import train
+
+    root = tmp_path_factory.mktemp("flowrun")
+    run_dir, export = root / "run", root / "export"
+    result = train("flow", tiny_args(tinyvoices, vocoder, run_dir, 6, "--export_dir", str(export)))
+    return run_dir, export, result
+
+
+def test_train_export_and_load(trained, vocoder):
+    run_dir, export, result = trained
+    assert result["global_step"] == 6
+    info = read_checkpoint(export, family="flow")
+    assert info.dependencies["vocoder"] == vocoder.resolve()
+    config = build_config(FlowConfig, info)
+    assert (config.dim, config.depth, config.mel_dim, config.vocab_size) == (64, 2, 100, 500)
+    model = FlowTTS(config)
+    model.load_state_dict(load_state_dict(info))
+    ckpt = torch.load(result["last"], map_location="cpu", weights_only=True)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
+    assert info.vocab_path is not None and "recipe command" in (export / "README.md").read_text()
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    assert "train/loss" in metrics and "val/loss" in metrics
+
+
+def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, vocoder):
+    import recipe_probe
+    from recipes.cli import train
+
+    run_dir, _, first = trained
+    ckpt = torch.load(first["last"], map_location="cpu", weights_only=True)
+    recipe_probe.RECORDS.clear()
+    result = train("flow", tiny_args(tinyvoices, vocoder, run_dir, 8, "--ckpt_path", "last",
+                                     "--trainer.callbacks+=recipe_probe.StateProbe"))
+    recipe_probe.assert_same_state(recipe_probe.RECORDS[0], ckpt)
+    assert result["global_step"] == 8
+
+
+def test_export_from_lightning_checkpoint(trained, tmp_path):
+    from recipes.flow.export import export_from_checkpoint
+
+    _, _, result = trained
+    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    assert read_checkpoint(out, family="flow").config["dim"] == 64
+
+
+def test_shipped_configs_build(vocoder):
+    from recipes.flow.module import FlowModule
+
+    cfg = yaml.safe_load((REPO / "recipes" / "flow" / "configs" / "tiny.yaml").read_text())["model"]
+    module = FlowModule(vocoder=str(vocoder), **cfg)
+    assert 5e6 < sum(p.numel() for p in module.model.parameters()) < 8e6
+    gpu = yaml.safe_load((REPO / "recipes" / "flow" / "configs" / "libritts_gpu.yaml").read_text())
+    assert gpu["trainer"]["strategy"] == "ddp" and gpu["trainer"]["use_distributed_sampler"] is False
+    FlowConfig(**gpu["model"]["flow"])  # valid hyper-parameters
+
+
+def test_unknown_setting_is_a_clear_error(vocoder):
+    from recipes.common import RecipeError
+    from recipes.flow.module import FlowModule
+
+    with pytest.raises(RecipeError, match="Unknown flow settings"):
+        FlowModule(vocoder=str(vocoder), flow={"width": 3})
+    with pytest.raises(RecipeError, match="Invalid model.flow"):
+        FlowModule(vocoder=str(vocoder), flow={"dim": 30, "heads": 4})
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tinyvoices, vocoder, tmp_path):
+    """strategy ddp, 2 CPU processes (gloo): the same YAML scales by devices/num_nodes."""
+    run_dir = tmp_path / "ddp"
+    args = tiny_args(tinyvoices, vocoder, run_dir, 4, "--trainer.strategy", "ddp", "--trainer.devices", "2",
+                     "--trainer.accelerator", "cpu")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", "flow", *args], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "global step 4" in res.stdout
+    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["global_step"] == 4
+
+
+def test_warmup_ema_follows_the_model_early_and_averages_later():
+    from torch.optim.swa_utils import AveragedModel
+
+    from recipes.callbacks import WarmupEMA
+
+    ema = WarmupEMA(decay=0.9)
+    model = torch.nn.Linear(1, 1, bias=False)
+    avg = AveragedModel(model, multi_avg_fn=ema._kwargs["multi_avg_fn"], use_buffers=True)
+    expected = None
+    for step, value in enumerate([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]):
+        model.weight.data.fill_(value)
+        avg.update_parameters(model)
+        if expected is None:
+            expected = value  # the first update copies
+        else:
+            d = min(0.9, (1 + step) / (10 + step))
+            expected = d * expected + (1 - d) * value
+        assert abs(avg.module.weight.item() - expected) < 1e-6
+    with pytest.raises(ValueError):
+        WarmupEMA(decay=1.0)
