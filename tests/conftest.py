@@ -51,3 +51,23 @@ def tinyvoices() -> Path:
     out = root / "tinyvoices-0.2h-seed0"
     prepare_tinyvoices(out, hours=0.2, seed=0, num_jobs=2)
     return out
+
+
+@pytest.fixture(scope="session")
+def random_flow(tmp_path_factory) -> Path:
+    """A randomly initialised tiny flow checkpoint (family "flow") with its random Vocos:
+    enough to run every code path of the Synthesizer, the CLI and the evaluator."""
+    import torch
+    from vocos_configs import MEL
+
+    from codec_lm.codecs import build_vocos, save_vocos
+    from flow import FlowConfig, FlowTTS
+    from text_frontend import PhonemeVocab
+    from tts.checkpoint import save_checkpoint
+
+    root = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    vocoder = save_vocos(build_vocos(MEL), MEL, root / "tiny-vocos")
+    config = FlowConfig(dim=32, depth=1, heads=2, text_dim=16, text_conv_layers=1)
+    return save_checkpoint(root / "tiny-flow", "flow", config, FlowTTS(config).state_dict(),
+                           vocab=PhonemeVocab.default(), dependencies={"vocoder": vocoder}, card="# random\n")

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from phonemizer.backend import EspeakBackend
 
 log = logging.getLogger(__name__)
+# phonemizer warns whenever espeak-ng merges or splits words ("words count mismatch");
+# we never rely on its word alignment, so its backends get a logger that only errors reach.
+_phonemizer_log = logging.getLogger(f"{__name__}.phonemizer")
+_phonemizer_log.setLevel(logging.ERROR)
 
 # Codes people type that espeak-ng spells differently.
 LANGUAGE_ALIASES = {
@@ -130,7 +134,7 @@ def get_backend(language: str) -> "EspeakBackend":
                 preserve_punctuation=True,
                 with_stress=True,
                 language_switch="remove-flags",
-                logger=logging.getLogger("phonemizer"),
+                logger=_phonemizer_log,
             )
             _backends[language] = backend
         return backend

@@ -1,7 +1,7 @@
-"""The user-facing layer: audio I/O, the ``tts`` command, and (soon) ``Synthesizer``.
+"""The user-facing layer: ``Synthesizer``, audio I/O, the ``tts`` command, evaluation.
 
 Nothing heavy is imported here: ``import tts`` is instant, and names are loaded on
-first use (``tts.Audio``, ``tts.load_audio``).
+first use (``tts.Synthesizer``, ``tts.Audio``, ``tts.load_audio``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Synthesizer": ("tts.synthesizer", "Synthesizer"),
     "Audio": ("tts.audio", "Audio"),
     "load_audio": ("tts.audio", "load"),
     "load_prompt": ("tts.audio", "load_prompt"),

@@ -201,36 +201,55 @@ def load_prompt(
     max_seconds: float = PROMPT_MAX_SECONDS,
     target_lufs: float | None = TARGET_LUFS,
 ) -> Audio:
-    """Load a voice prompt: mono, resampled, silence trimmed, loudness normalized.
+    """Load a voice prompt from a file and prepare it (see :func:`prepare_prompt`).
+
+    Raises:
+        AudioFileNotFoundError, NotAudioError: see :func:`load`.
+        SilentAudioError, PromptTooShortError: see :func:`prepare_prompt`.
+    """
+    return prepare_prompt(load(path, sample_rate), sample_rate, min_seconds, max_seconds, target_lufs,
+                          name=f"'{path}'")
+
+
+def prepare_prompt(
+    audio: Audio,
+    sample_rate: int,
+    min_seconds: float = PROMPT_MIN_SECONDS,
+    max_seconds: float = PROMPT_MAX_SECONDS,
+    target_lufs: float | None = TARGET_LUFS,
+    name: str = "The prompt",
+) -> Audio:
+    """Make a voice prompt: mono at ``sample_rate``, silence trimmed, loudness normalized.
 
     A prompt longer than ``max_seconds`` (after trimming) is cut at the quietest
     point of its last two seconds before the limit, with a warning: a transcript
     given for the whole file no longer matches the kept part.
 
     Raises:
-        AudioFileNotFoundError, NotAudioError: see :func:`load`.
         SilentAudioError: the recording is silent.
         PromptTooShortError: less than ``min_seconds`` of sound remains.
     """
-    audio = load(path, sample_rate)
-    if is_silent(audio.wav):
+    wav = audio.wav.reshape(-1).float()
+    if audio.sample_rate != sample_rate:
+        wav = resample(wav, audio.sample_rate, sample_rate)
+    label = name if name == "The prompt" else f"Prompt {name}"
+    if is_silent(wav):
         raise SilentAudioError(
-            f"Prompt '{path}' is silent (peak below {SILENCE_DBFS:.0f} dBFS): record the voice again "
-            "or pick another file."
+            f"{label} is silent (peak below {SILENCE_DBFS:.0f} dBFS): record the voice again or pick another file."
         )
-    wav = trim_silence(audio.wav, sample_rate)
+    wav = trim_silence(wav, sample_rate)
     seconds = wav.numel() / sample_rate
     if seconds < min_seconds:
         raise PromptTooShortError(
-            f"Prompt '{path}' has only {seconds:.2f} s of sound after trimming silence; at least "
+            f"{label} has only {seconds:.2f} s of sound after trimming silence; at least "
             f"{min_seconds:g} s is needed (3-10 s of clean speech works best)."
         )
     if seconds > max_seconds:
         cut = _quiet_cut(wav, sample_rate, int(max_seconds * sample_rate))
         warnings.warn(
-            f"Prompt '{path}' is {seconds:.1f} s long; only its first {cut / sample_rate:.1f} s are used "
+            f"{label} is {seconds:.1f} s long; only its first {cut / sample_rate:.1f} s are used "
             f"(limit {max_seconds:g} s). If you pass its transcript, give the words of that part only.",
-            stacklevel=2,
+            stacklevel=3,
         )
         wav = wav[:cut]
     if target_lufs is not None:
@@ -284,3 +303,42 @@ def save(path: str | os.PathLike, wav: torch.Tensor, sample_rate: int, overwrite
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _fade(n: int, device=None) -> torch.Tensor:
+    """Equal-power fade-in curve of ``n`` samples (its flip is the matching fade-out)."""
+    return torch.sin(torch.linspace(0, math.pi / 2, n, device=device)) ** 2 if n > 0 else torch.zeros(0)
+
+
+def join(wavs: list[torch.Tensor], sample_rate: int, crossfade: float = 0.04) -> torch.Tensor:
+    """Concatenate ``[T_i]`` waveforms, overlapping each seam by a ``crossfade``-second fade."""
+    if not wavs:
+        raise AudioError("Nothing to join: no waveforms were given.")
+    out = wavs[0]
+    for w in wavs[1:]:
+        n = min(int(crossfade * sample_rate), out.numel(), w.numel())
+        fade_in = _fade(n, out.device)
+        mixed = out[out.numel() - n:] * (1 - fade_in) + w[:n] * fade_in
+        out = torch.cat([out[: out.numel() - n], mixed, w[n:]])
+    return out
+
+
+def splice(original: torch.Tensor, generated: torch.Tensor, start: int, end: int, gen_start: int, gen_end: int,
+           sample_rate: int, crossfade: float = 0.02) -> torch.Tensor:
+    """Replace ``original[start:end]`` by ``generated[gen_start:gen_end]``.
+
+    ``generated`` is time-aligned with ``original`` before the span (``generated[:gen_start]``
+    re-creates ``original[:start]``) and after it (``generated[gen_end:]`` re-creates
+    ``original[end:]``), as a vocoder's output of an infilled mel is. The seams get
+    ``crossfade``-second equal-power fades; every other sample of ``original`` is kept
+    exactly.
+    """
+    f = int(crossfade * sample_rate)
+    f1 = min(f, start, gen_start)
+    f2 = min(f, original.numel() - end, generated.numel() - gen_end)
+    fade = _fade(f1, original.device)
+    head = original[: start - f1]
+    seam1 = original[start - f1: start] * (1 - fade) + generated[gen_start - f1: gen_start] * fade
+    fade = _fade(f2, original.device)
+    seam2 = generated[gen_end: gen_end + f2] * (1 - fade) + original[end: end + f2] * fade
+    return torch.cat([head, seam1, generated[gen_start:gen_end], seam2, original[end + f2:]])

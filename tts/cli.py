@@ -12,14 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import bench, pending, prepare, synth, text, train
+from .commands import bench, edit, evaluate, models, prepare, synth, text, train
 from .errors import TTSError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 # Order of the sub-commands in `tts --help`.
-_COMMANDS = (synth, pending, prepare, train, bench, text)
+_COMMANDS = (synth, edit, evaluate, prepare, train, bench, models, text)
 
 
 def build_parser() -> argparse.ArgumentParser:

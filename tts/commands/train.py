@@ -13,7 +13,7 @@ import argparse
 from . import console, not_available
 
 RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
-_PENDING = {"valle": "the VALL-E issue", "maskgct": "the MaskGCT issue"}
+_PENDING = {"maskgct": "the MaskGCT issue"}
 
 
 def register(sub) -> None:

