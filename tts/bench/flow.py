@@ -1,0 +1,97 @@
+"""Flow-matching speed: real-time factor at several NFEs for a 10 s output, and peak memory.
+
+RTF = (ODE sampling + vocoder decoding time) / seconds of speech produced, for one
+10 s sentence after a 3 s prompt, with classifier-free guidance (two velocity
+evaluations per step, batched into one call). Times are the best of ``repeats`` runs
+after a warm-up. Without a model the default tiny architecture (``FlowConfig()``, as
+in ``recipes/flow/configs/tiny.yaml``) runs with random weights: speed does not
+depend on the weight values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+
+@dataclass
+class FlowBenchRow:
+    nfe: int
+    solver: str
+    seconds: float
+    rtf: float
+    peak_memory_mib: float
+
+
+@dataclass
+class FlowBenchResult:
+    model: str
+    params_m: float
+    device: str
+    threads: int
+    audio_seconds: float
+    rows: list[FlowBenchRow]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _load(model: str | None, device: torch.device):
+    if model is not None:
+        from ..synthesizer import Synthesizer
+
+        synth = Synthesizer.from_pretrained(model, device=device)
+        if synth.family != "flow":
+            from ..errors import TTSError
+
+            raise TTSError(f"'{model}' is a {synth.family} model; `tts bench flow` times flow models.")
+        return synth.backend.model, synth.backend.vocoder, str(synth.info.path)
+    from codec_lm.codecs import build_vocos
+    from flow import FlowConfig, FlowTTS
+
+    from ..vocoder import Vocoder
+    from .codec import OFFICIAL_VOCOS_MEL
+
+    torch.manual_seed(0)
+    vocoder = Vocoder(build_vocos(OFFICIAL_VOCOS_MEL), OFFICIAL_VOCOS_MEL).to(device)
+    return FlowTTS(FlowConfig()).eval().to(device), vocoder, "FlowConfig() with random weights + official-size Vocos"
+
+
+def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), seconds: float = 10.0,
+               prompt_seconds: float = 3.0, solver: str = "euler", repeats: int = 2,
+               device: str = "cpu") -> FlowBenchResult:
+    """Time synthesis of ``seconds`` of speech at each NFE."""
+    from flow import FlowSampling, synthesize
+
+    from ..eval.speed import PeakMemory
+
+    dev = torch.device(device)
+    net, vocoder, name = _load(model, dev)
+    cfg = net.config
+    frames = round(seconds * cfg.frame_rate)
+    prompt = torch.randn(cfg.mel_dim, round(prompt_seconds * cfg.frame_rate))
+    prompt_ids, target_ids = torch.randint(5, 100, (40,)), torch.randint(5, 100, (130,))
+
+    def run(nfe: int) -> None:
+        with torch.inference_mode():
+            mel = synthesize(net, [prompt], [prompt_ids], [target_ids], FlowSampling(nfe=nfe, solver=solver, seed=0),
+                             frames=[frames])[0]
+            vocoder.decode(mel)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    rows = []
+    for nfe in nfes:
+        run(nfe)  # warm-up
+        best = float("inf")
+        with PeakMemory(str(dev)) as peak:
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run(nfe)
+                best = min(best, time.perf_counter() - t0)
+        rows.append(FlowBenchRow(nfe, solver, round(best, 3), round(best / seconds, 4),
+                                 round(peak.increase_bytes / 2**20, 1)))
+    params = sum(p.numel() for p in net.parameters()) / 1e6
+    return FlowBenchResult(name, round(params, 2), str(dev), torch.get_num_threads(), seconds, rows)
