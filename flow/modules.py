@@ -120,7 +120,9 @@ class Attention(nn.Module):
         self.heads = heads
         self.qkv = nn.Linear(dim, dim * 3)
         self.out = nn.Linear(dim, dim)
-        self.dropout = dropout
+        # Dropout after the projection, not on the attention weights: a dropout_p in
+        # scaled_dot_product_attention forces PyTorch's slow unfused path on CPU.
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor],
                 mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,9 +131,8 @@ class Attention(nn.Module):
         cos, sin = rope
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         attn_mask = mask[:, None, None, :] if mask is not None else None  # [b, 1, 1, n]: keys only
-        h = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
-        return self.out(h.transpose(1, 2).reshape(b, n, d))
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        return self.drop(self.out(h.transpose(1, 2).reshape(b, n, d)))
 
 
 class DiTBlock(nn.Module):

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from tts.errors import TTSError
+
 from .common import RecipeError
 
 RECIPES_DIR = Path(__file__).resolve().parent
@@ -45,6 +47,10 @@ RECIPES = {
     "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule",
                      "recipes.melrvq.export:export_codec"),
     "flow": Recipe("recipes.flow.module:FlowModule", "recipes.data:TTSDataModule", "recipes.flow.export:export_flow"),
+    "valle": Recipe("recipes.valle.module:VallEModule", "recipes.valle.data:VallEDataModule",
+                    "recipes.valle.export:export_valle"),
+    "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.maskgct.data:MaskGCTDataModule",
+                      "recipes.maskgct.export:export_maskgct"),
 }
 
 
@@ -139,6 +145,8 @@ def train(recipe: str, argv: Sequence[str] | None = None) -> dict:
     spec = RECIPES[recipe]
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _resolve_configs(recipe, argv)
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
     saved_argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when args and sys.argv both hold options
     try:
         cli = _cli_class()(
@@ -146,6 +154,11 @@ def train(recipe: str, argv: Sequence[str] | None = None) -> dict:
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"prog": f"tts train {recipe}", "description": f"Train the {recipe} recipe (LightningCLI)."},
         )
+    except (MisconfigurationException, ValueError) as err:
+        if isinstance(err, TTSError):  # our own messages already say what to do
+            raise
+        # Lightning's Trainer rejects settings this machine cannot run (fsdp or GPUs without a GPU...).
+        raise RecipeError(f"The trainer settings cannot run here: {err}") from err
     finally:
         sys.argv = saved_argv
     cfg = cli.config

@@ -27,7 +27,8 @@ class TTSDataModule(L.LightningDataModule):
         val_cuts: manifest file name (or path) for validation.
         features: ``"audio"``, ``"mel"`` or ``"codes"`` (see ``TTSDataset``).
         language: espeak-ng code for supervisions without one.
-        max_duration: seconds of speech per batch.
+        max_duration: seconds of speech per batch (padded: cuts x the longest one; lhotse
+            closes a batch with the cut that reaches the limit, so it may pass it by one cut).
         num_buckets: length buckets of the sampler.
         min_duration, max_utterance_duration: cuts outside this range are dropped.
         num_workers: loader worker processes (each phonemizes with its own espeak).

@@ -34,24 +34,10 @@ def test_console_script_is_installed():
     assert shutil.which("tts", path=os.path.dirname(sys.executable)), "run `make setup` (pip install -e .)"
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["train", "maskgct", "--config", "c.yaml"],
-        ["bench", "maskgct"],
-    ],
-)
-def test_unimplemented_parts_say_not_available(argv, capsys):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "not available yet" in err
-    assert "Traceback" not in err
-
-
-def test_unimplemented_via_console_script_has_no_traceback():
+def test_train_without_a_config_says_how_to_give_one():
     res = run_cli("train", "maskgct")
     assert res.returncode == 2
-    assert "not available yet" in res.stderr and "Traceback" not in res.stderr
+    assert "--config" in res.stderr and "tiny" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_unknown_subcommand_is_a_usage_error():
@@ -154,3 +140,10 @@ def test_bench_frontend_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["sentences"] == 30
     assert result["batch_per_s"] > 0 and result["normalize_per_s"] > 0 and result["single_per_s"] > 0
+
+
+def test_bench_flow_json(capsys):
+    assert main(["bench", "flow", "--nfe-list", "2,4", "--seconds", "1", "--repeats", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["nfe"] for r in result["rows"]] == [2, 4]
+    assert all(r["rtf"] > 0 for r in result["rows"]) and result["params_m"] > 1

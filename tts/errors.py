@@ -34,7 +34,3 @@ class PromptTooShortError(AudioError):
 
 class OutputPathError(TTSError, ValueError):
     """An output path points into a missing folder, or at a file that exists."""
-
-
-class NotAvailableError(TTSError):
-    """The feature exists in the interface but is not implemented in this version."""

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import __version__
-from ..errors import NotAvailableError, TTSError
+from ..errors import TTSError
 
 SHIPPED_MODELS = ("tiny-flow", "tiny-valle", "tiny-maskgct")
 DEFAULT_SAMPLE_RATE = 24000  # Vocos 24 kHz; every shipped model will use it
@@ -17,10 +16,6 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
-
-
-def not_available(what: str, issue: str) -> NotAvailableError:
-    return NotAvailableError(f"`tts {what}` is not available yet in version {__version__}: it arrives with {issue}.")
 
 
 def read_text(text: str | None, text_file: str | None) -> str:

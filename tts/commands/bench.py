@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import console, not_available
+from . import console
 
 TARGETS = ("frontend", "codec", "valle", "maskgct", "flow")
 
@@ -25,7 +25,20 @@ def register(sub) -> None:
     c.add_argument("--encodec-weights", help="codec: EnCodec 24 kHz weight file (default: random weights)")
     c.add_argument("--bandwidth", type=float, default=6.0, help="codec: EnCodec kbps (default 6)")
     c.add_argument("--vocos", help="codec: Vocos EnCodec folder for encodec+vocos (default: random weights)")
-    c.add_argument("--device", default="cpu", help="codec: torch device (default cpu)")
+    c.add_argument("--device", default="cpu", help="codec, valle: torch device (default cpu)")
+    v = b.add_argument_group("valle")
+    v.add_argument("--size", default="default", choices=("default", "paper"),
+                   help="valle: VallEConfig() (the tiny recipe's size) or the VALL-E paper's (default: default)")
+    v.add_argument("--tokens", type=int, default=750, help="valle: generated tokens (default 750 = 10 s at 75 Hz)")
+    v.add_argument("--skip-uncached", action="store_true", help="valle: time only the KV-cached path")
+    m = b.add_argument_group("maskgct", "maskgct also reads --seconds (generated audio), --size "
+                             "(default = the tiny recipe's model, paper = MaskGCT's width and depth) and --device")
+    m.add_argument("--steps-list", default="5,10,25,50",
+                   help="maskgct: comma-separated stage-1 step counts to time (default 5,10,25,50)")
+    f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device")
+    f.add_argument("--model", help="flow: a flow checkpoint (default: the tiny architecture, random weights)")
+    f.add_argument("--nfe-list", default="8,16,32", help="flow: comma-separated NFEs to time (default 8,16,32)")
+    f.add_argument("--solver", default="euler", choices=("euler", "midpoint"))
     b.set_defaults(func=run)
 
 
@@ -34,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
         return _frontend(args)
     if args.target == "codec":
         return _codec(args)
-    issue = {"codec": "the codec issue", "valle": "the VALL-E issue", "maskgct": "the MaskGCT issue",
-             "flow": "the flow-matching issue"}[args.target]
-    raise not_available(f"bench {args.target}", issue)
+    if args.target == "valle":
+        return _valle(args)
+    if args.target == "maskgct":
+        return _maskgct(args)
+    return _flow(args)
 
 
 def _frontend(args: argparse.Namespace) -> int:
@@ -99,4 +114,106 @@ def _codec(args: argparse.Namespace) -> int:
     con = console()
     con.print(table)
     con.print("RTF = compute time / audio duration (lower is faster; best of the timed runs).")
+    return 0
+
+
+def _valle(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from ..bench.valle import bench_valle
+    from ..errors import TTSError
+
+    if args.tokens < 1:
+        raise TTSError("--tokens must be at least 1.")
+    with Progress(console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("VALL-E AR decoding", total=None)
+        result = bench_valle(args.size, tokens=args.tokens, uncached=not args.skip_uncached, device=args.device,
+                             progress=lambda stage: progress.update(task, description=f"VALL-E AR, {stage}"))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1))
+        return 0
+    from rich.table import Table
+
+    r = result
+    table = Table(title=f"VALL-E AR decoding, {r.size} size ({r.ar_parameters / 1e6:.1f} M AR parameters), "
+                        f"{r.tokens} tokens after a {r.prompt_frames}-frame prompt and {r.phonemes} phonemes, "
+                        f"{r.device} ({r.threads} threads)")
+    for col in ("path", "tokens/s", "seconds", "peak memory (MiB)"):
+        table.add_column(col, justify="left" if col == "path" else "right")
+    table.add_row("KV cache", f"{r.cached_tokens_per_s:,.1f}", f"{r.tokens / r.cached_tokens_per_s:.1f}",
+                  f"{r.cached_peak_mib:,.0f}")
+    if r.uncached_tokens_per_s:
+        table.add_row("recompute", f"{r.uncached_tokens_per_s:,.1f}", f"{r.tokens / r.uncached_tokens_per_s:.1f}",
+                      f"{r.uncached_peak_mib:,.0f}")
+    con = console()
+    con.print(table)
+    if r.speedup:
+        con.print(f"KV cache speed-up: {r.speedup:.1f}x (target >= 5x)")
+    con.print(f"Peak memory: rise during the run ({r.memory_kind}).")
+    return 0
+
+
+def _maskgct(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from ..bench.maskgct import bench_maskgct
+    from ..errors import TTSError
+
+    try:
+        steps = tuple(int(x) for x in args.steps_list.split(",") if x.strip())
+    except ValueError:
+        steps = ()
+    if not steps or min(steps) < 1:
+        raise TTSError(f"--steps-list takes comma-separated step counts >= 1, got {args.steps_list!r}.")
+    if args.seconds <= 0:
+        raise TTSError("--seconds must be positive.")
+    with Progress(console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("MaskGCT", total=None)
+        r = bench_maskgct(args.size, seconds=args.seconds, steps_list=steps, device=args.device,
+                          progress=lambda stage: progress.update(task, description=f"MaskGCT, {stage}"))
+    if args.json:
+        print(json.dumps(r.as_dict(), indent=1))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"MaskGCT synthesis, {r.size} size ({r.parameters / 1e6:.1f} M parameters, random weights), "
+                        f"{r.audio_seconds:g} s ({r.frames} frames) after a {r.prompt_frames}-frame prompt, "
+                        f"{r.phonemes} phonemes, batch 1, {r.device} ({r.threads} threads)")
+    for col in ("stage-1 steps", "stage-2 steps", "cfg", "T2S s", "S2A s", "RTF"):
+        table.add_column(col, justify="right")
+    for i, run_ in enumerate(r.runs):
+        label = f"{run_.steps} (default)" if i == 0 else str(run_.steps)
+        table.add_row(label, ",".join(map(str, run_.s2a_steps)) + "...", f"{run_.cfg:g}", f"{run_.t2s_seconds:.2f}",
+                      f"{run_.s2a_seconds:.2f}", f"{run_.rtf:.3f}")
+    con = console()
+    con.print(table)
+    con.print(f"RTF = (T2S + S2A time) / audio duration, codec decode excluded. Codec decode (MelRVQ 8 x 1024 + "
+              f"Vocos mel, official size): {r.decode_seconds:.2f} s, RTF {r.decode_rtf:.3f}; default options "
+              f"with decode: RTF {r.total_rtf:.3f}.")
+    return 0
+
+
+def _flow(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..bench.flow import bench_flow
+    from ..errors import TTSError
+
+    try:
+        nfes = tuple(int(x) for x in args.nfe_list.split(",") if x.strip())
+    except ValueError as err:
+        raise TTSError(f"--nfe-list must be comma-separated integers, got {args.nfe_list!r}.") from err
+    with console(stderr=True).status("timing flow sampling"):
+        result = bench_flow(args.model, nfes, seconds=args.seconds, solver=args.solver,
+                            repeats=max(1, args.repeats - 1), device=args.device)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1))
+        return 0
+    table = Table(title=f"Flow: {result.audio_seconds:g} s of speech, {result.model} "
+                        f"({result.params_m} M parameters), {result.device}, {result.threads} thread(s)")
+    for col in ("NFE", "solver", "seconds", "RTF", "peak memory (MiB)"):
+        table.add_column(col, justify="right")
+    for r in result.rows:
+        table.add_row(str(r.nfe), r.solver, f"{r.seconds:.2f}", f"{r.rtf:.3f}", f"{r.peak_memory_mib:.0f}")
+    console().print(table)
     return 0

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import console, not_available
+from . import console
 
 RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
-_PENDING = {"maskgct": "the MaskGCT issue"}
 
 
 def register(sub) -> None:
@@ -50,8 +49,6 @@ def _recipes_cli():
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.recipe in _PENDING:
-        raise not_available(f"train {args.recipe}", _PENDING[args.recipe])
     train = _recipes_cli().train  # Lightning is imported only now
     result = train(args.recipe, args.rest)
     con = console()

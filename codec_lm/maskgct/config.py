@@ -1,0 +1,120 @@
+"""``MaskGCTConfig``: every hyper-parameter of a MaskGCT-style model, saved in its checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEMANTIC_SOURCES = ("codebook1",)
+LAYER_WEIGHTS = ("linear", "uniform")
+
+
+@dataclass
+class MaskGCTConfig:
+    """Hyper-parameters of :class:`codec_lm.maskgct.model.MaskGCT`.
+
+    The defaults are the size of the tiny recipe (about 12 M parameters with an
+    8 x 1024 codec). The model has two bidirectional transformers: T2S (text to the
+    semantic stream) and S2A (semantic stream to the acoustic codebooks).
+
+    Codec (fixed by the codec the codes come from):
+        n_codebooks: ``Q``, codebooks per frame.
+        codebook_size: ``K``, entries per codebook.
+        frame_rate: code frames per second.
+        sample_rate: the codec's audio sample rate.
+    Semantic stream:
+        semantic_source: where the "semantic" tokens of stage 1 come from. MaskGCT
+            uses w2v-BERT 2.0 features quantized to 8192 entries; this version uses
+            the codec's first codebook (``"codebook1"``), the coarsest residual stream,
+            so no second tokenizer is needed. A semantic tokenizer would add a source
+            here with its own vocabulary (:attr:`semantic_size`); S2A would then
+            predict all ``Q`` codebooks instead of ``2..Q`` (:attr:`first_acoustic`).
+    Text:
+        vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is padding.
+        separator_id: phoneme id between the prompt's and the target's phonemes at
+            inference (4, the word boundary of ``PhonemeVocab``); ``-1``: none.
+    Transformers:
+        dim, heads, ff_mult: width, attention heads, MLP ratio (shared by both stages).
+        t2s_layers, s2a_layers: blocks of the T2S and of the S2A transformer.
+        dropout: dropout on the residual branches and inside the MLP (training only; none on
+            the attention weights, which keeps SDPA on its fused kernels).
+    Training (the MaskGIT objective):
+        prompt_min_fraction, prompt_max_fraction: the prompt is a prefix of the
+            utterance covering this share of its frames (uniform); the rest is the
+            target, of which a cosine-scheduled share is masked.
+        drop_all_prob: probability of dropping text and prompt (the unconditional
+            model of classifier-free guidance).
+        drop_prompt_prob: probability of dropping only the prompt.
+        s2a_layer_weights: how S2A picks the codebook it learns per item:
+            ``"linear"`` favours low codebooks (weights ``Q-1 .. 1``, as MaskGCT),
+            ``"uniform"`` does not.
+    """
+
+    n_codebooks: int = 8
+    codebook_size: int = 1024
+    frame_rate: float = 93.75
+    sample_rate: int = 24000
+    semantic_source: str = "codebook1"
+    vocab_size: int = 500
+    separator_id: int = 4
+    dim: int = 256
+    heads: int = 4
+    ff_mult: int = 4
+    t2s_layers: int = 6
+    s2a_layers: int = 4
+    dropout: float = 0.1
+    prompt_min_fraction: float = 0.1
+    prompt_max_fraction: float = 0.4
+    drop_all_prob: float = 0.1
+    drop_prompt_prob: float = 0.1
+    s2a_layer_weights: str = "linear"
+
+    def __post_init__(self) -> None:
+        for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "t2s_layers", "sample_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"MaskGCTConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.s2a_layers, bool) or not isinstance(self.s2a_layers, int) or self.s2a_layers < 0:
+            raise ValueError(f"MaskGCTConfig.s2a_layers must be an integer >= 0, got {self.s2a_layers!r}")
+        if not isinstance(self.codebook_size, int) or self.codebook_size < 2:
+            raise ValueError(f"MaskGCTConfig.codebook_size must be an integer >= 2, got {self.codebook_size!r}")
+        if not self.frame_rate > 0:
+            raise ValueError(f"MaskGCTConfig.frame_rate must be positive, got {self.frame_rate}")
+        if self.semantic_source not in SEMANTIC_SOURCES:
+            raise ValueError(f"MaskGCTConfig.semantic_source must be one of {SEMANTIC_SOURCES} in this version, "
+                             f"got {self.semantic_source!r}")
+        if self.acoustic_codebooks and self.s2a_layers == 0:
+            raise ValueError(f"MaskGCTConfig.s2a_layers must be > 0 with {self.n_codebooks} codebooks: S2A "
+                             f"predicts codebooks {self.first_acoustic + 1}..{self.n_codebooks}")
+        if self.dim % self.heads or (self.dim // self.heads) % 2:
+            raise ValueError(f"MaskGCTConfig.dim ({self.dim}) must split into {self.heads} heads of even size "
+                             "(rotary embeddings rotate pairs of channels)")
+        if not -1 <= self.separator_id < self.vocab_size:
+            raise ValueError(f"MaskGCTConfig.separator_id must be -1 or a phoneme id < {self.vocab_size}, "
+                             f"got {self.separator_id}")
+        if not 0.0 <= self.prompt_min_fraction <= self.prompt_max_fraction < 1.0:
+            raise ValueError("MaskGCTConfig needs 0 <= prompt_min_fraction <= prompt_max_fraction < 1, got "
+                             f"{self.prompt_min_fraction}, {self.prompt_max_fraction}")
+        for name in ("dropout", "drop_all_prob", "drop_prompt_prob"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"MaskGCTConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.drop_all_prob + self.drop_prompt_prob >= 1.0:
+            raise ValueError("MaskGCTConfig.drop_all_prob + drop_prompt_prob must be < 1: some items must keep "
+                             "their prompt")
+        if self.s2a_layer_weights not in LAYER_WEIGHTS:
+            raise ValueError(f"MaskGCTConfig.s2a_layer_weights must be one of {LAYER_WEIGHTS}, "
+                             f"got {self.s2a_layer_weights!r}")
+
+    @property
+    def semantic_size(self) -> int:
+        """Entries of the semantic vocabulary (the first codebook's for ``codebook1``)."""
+        return self.codebook_size
+
+    @property
+    def first_acoustic(self) -> int:
+        """Index of the first codebook S2A predicts: 1 when codebook 1 is the semantic stream."""
+        return 1 if self.semantic_source == "codebook1" else 0
+
+    @property
+    def acoustic_codebooks(self) -> list[int]:
+        """0-based indices of the codebooks S2A predicts, in decoding order."""
+        return list(range(self.first_acoustic, self.n_codebooks))

@@ -1,0 +1,278 @@
+"""Zero-shot synthesis with a trained :class:`codec_lm.maskgct.model.MaskGCT`.
+
+Legend: b = batch, l = phonemes, q = codebooks, a = acoustic codebooks, n = frames
+(prompt + target), k = codebook entries.
+
+1. **Length.** The target's frames are the prompt's frames per phoneme times the
+   target's phoneme count, divided by ``speed`` (or given per item: a duration).
+2. **Stage 1 (T2S).** The text is ``prompt phonemes + separator + target phonemes``,
+   the canvas is ``[prompt semantic tokens, n_target x MASK]``, and
+   :func:`~codec_lm.maskgct.sampling.iterative_decode` fills it in ``steps`` calls.
+   With guidance, each call also runs the unconditional input (no text, no prompt:
+   the target frames alone), in one batch of ``2b`` items on accelerators.
+3. **Stage 2 (S2A).** Codebooks 2..Q are filled one after the other, each
+   conditioned on the semantic stream and every lower codebook, with the prompt's
+   frames carrying all codebooks; ``s2a_steps`` calls per codebook (the last value
+   repeats for the upper ones, which need few: one step is a greedy pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .model import MaskGCT
+from .modules import lengths_to_mask, shift
+from .sampling import guide, iterative_decode, make_generators
+
+
+@dataclass
+class MaskGCTSampling:
+    """Sampling options.
+
+    Attributes:
+        steps: T2S calls (stage 1); 25 trades speed for quality (MaskGCT uses 50).
+        s2a_steps: calls per acoustic codebook 2, 3, ...; the last value repeats
+            (MaskGCT uses 40, 16, 1, 1, ...; the default (8, 2, 1) is about 3x
+            cheaper). An int applies to every codebook.
+        temperature: Gumbel sampling temperature of the first step, annealed to 0.
+        top_k: sample among the ``top_k`` most likely entries (0 = all).
+        confidence_noise: Gumbel noise on the confidences that pick which frames to
+            keep each step (annealed); 0 = keep the most likely frames.
+        cfg: classifier-free guidance scale of stage 1 (0 = the conditional model
+            only, which skips the unconditional half of the compute).
+        s2a_cfg: guidance scale of stage 2 (unconditional = without the prompt).
+        cfg_rescale: share (0..1) of the guided logits whose spread is rescaled to the
+            conditional logits' spread.
+        speed: speaking-rate factor for the estimated length (>1 = faster); ignored
+            where a length is given.
+        seed: makes sampling reproducible (None = the global RNG).
+    """
+
+    steps: int = 25
+    s2a_steps: int | tuple[int, ...] = (8, 2, 1)
+    temperature: float = 1.0
+    top_k: int = 20
+    confidence_noise: float = 1.0
+    cfg: float = 2.5
+    s2a_cfg: float = 0.0
+    cfg_rescale: float = 0.75
+    speed: float = 1.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.s2a_steps, int):
+            self.s2a_steps = (self.s2a_steps,)
+        self.s2a_steps = tuple(self.s2a_steps)
+        for value in (self.steps, *self.s2a_steps):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"steps and s2a_steps must be integers >= 1, got {value!r}")
+        if not self.s2a_steps:
+            raise ValueError("s2a_steps needs at least one value")
+        if self.temperature < 0 or self.confidence_noise < 0:
+            raise ValueError(f"temperature and confidence_noise must be >= 0, got {self.temperature}, "
+                             f"{self.confidence_noise}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer >= 0 (0 = off), got {self.top_k!r}")
+        if self.cfg < 0 or self.s2a_cfg < 0:
+            raise ValueError(f"cfg and s2a_cfg must be >= 0, got {self.cfg}, {self.s2a_cfg}")
+        if not 0.0 <= self.cfg_rescale <= 1.0:
+            raise ValueError(f"cfg_rescale must be in [0, 1], got {self.cfg_rescale}")
+        if not self.speed > 0:
+            raise ValueError(f"speed must be > 0, got {self.speed}")
+
+    def steps_for(self, j: int) -> int:
+        """Calls for acoustic codebook ``j`` (0-based among the acoustic ones)."""
+        return self.s2a_steps[min(j, len(self.s2a_steps) - 1)]
+
+
+def estimate_frames(prompt_frames: int, prompt_phonemes: int, target_phonemes: int, speed: float = 1.0) -> int:
+    """Frames for the target: the prompt's frames per phoneme x the target's phonemes / speed."""
+    if prompt_phonemes <= 0 or prompt_frames <= 0:
+        raise ValueError("The prompt needs frames and phonemes to estimate a speaking rate.")
+    return max(1, round(prompt_frames / prompt_phonemes * target_phonemes / speed))
+
+
+def _guided(run, cond: tuple, uncond: tuple, prompt_lens: torch.Tensor, cfg: float, rescale: float,
+            batched: bool | None) -> torch.Tensor:
+    """Run ``run(*cond)`` and ``run(*uncond)``, shift the unconditional logits back onto the
+    target frames and guide. ``batched`` (None: on accelerators only) runs both as one
+    batch of ``2b``: one launch is faster on a GPU, while on a CPU the cost follows the
+    padded length and the unconditional inputs are shorter (no text, no prompt)."""
+    if batched is None:
+        batched = prompt_lens.device.type != "cpu"
+    if batched:
+        padded = [F.pad(u, (0, c.shape[-1] - u.shape[-1]), value=-1) if u.dim() > 1 else u
+                  for c, u in zip(cond, uncond)]
+        logits_c, logits_u = run(*(torch.cat([c, u]) for c, u in zip(cond, padded))).chunk(2)
+    else:
+        logits_c, logits_u = run(*cond), run(*uncond)
+        logits_u = F.pad(logits_u, (0, 0, 0, logits_c.shape[1] - logits_u.shape[1]))
+    return guide(logits_c, shift(logits_u, -prompt_lens), cfg, rescale)
+
+
+def t2s_logits(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor,
+               lens: torch.Tensor, prompt_lens: torch.Tensor, cfg: float = 0.0, rescale: float = 0.0,
+               batched: bool | None = None) -> torch.Tensor:
+    """Stage-1 logits ``[b, n, k]``, guided when ``cfg > 0``.
+
+    The unconditional input is the target frames alone (no text, no prompt), as in
+    training's ``drop_all``; its logits are shifted back onto the target frames.
+    ``batched``: see :func:`_guided`.
+    """
+    if cfg == 0:
+        return model.t2s(text, text_lens, tokens, lens, prompt_lens)
+    zeros = torch.zeros_like(text_lens)
+    m = int((lens - prompt_lens).max())
+    return _guided(model.t2s, (text, text_lens, tokens, lens, prompt_lens),
+                   (text[:, :1], zeros, shift(tokens, prompt_lens)[:, :m], lens - prompt_lens, zeros),
+                   prompt_lens, cfg, rescale, batched)
+
+
+def s2a_logits(model: MaskGCT, semantic: torch.Tensor, acoustic: torch.Tensor, lens: torch.Tensor,
+               prompt_lens: torch.Tensor, layer: torch.Tensor, cfg: float = 0.0, rescale: float = 0.0,
+               batched: bool | None = None) -> torch.Tensor:
+    """Stage-2 logits ``[b, n, k]`` of acoustic codebook ``layer``; guided (no prompt) when ``cfg > 0``."""
+    if cfg == 0:
+        return model.s2a(semantic, acoustic, lens, prompt_lens, layer)
+    zeros = torch.zeros_like(prompt_lens)
+    m = int((lens - prompt_lens).max())
+    moved = shift(acoustic.transpose(1, 2), prompt_lens).transpose(1, 2)
+    uncond = (shift(semantic, prompt_lens)[:, :m], moved[..., :m], lens - prompt_lens, zeros, layer)
+    return _guided(model.s2a, (semantic, acoustic, lens, prompt_lens, layer), uncond, prompt_lens, cfg, rescale,
+                   batched)
+
+
+@torch.inference_mode()
+def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, codes: torch.Tensor,
+                      prompt_lens: torch.Tensor, target_lens: torch.Tensor, options: MaskGCTSampling,
+                      generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+    """Stage 1: the semantic tokens of each target span.
+
+    Args:
+        text: ``[b, l]`` phoneme ids of prompt and target transcripts; ``text_lens [b]``.
+        codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
+        target_lens: ``[b]`` frames to generate after each prompt.
+        generators: per-item generators (shared with stage 2, so a seed fixes both).
+
+    Returns:
+        ``[b, n]`` semantic tokens: the prompt's, then the generated ones.
+    """
+    lens = prompt_lens + target_lens
+    return iterative_decode(
+        lambda tok: t2s_logits(model, text, text_lens, tok, lens, prompt_lens, options.cfg, options.cfg_rescale),
+        model.semantic_tokens(codes).clamp(min=0), prompt_lens, target_lens, model.t2s.mask_id, options.steps,
+        options.temperature, options.top_k, options.confidence_noise, generators)
+
+
+@torch.inference_mode()
+def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tensor, prompt_lens: torch.Tensor,
+                      target_lens: torch.Tensor, options: MaskGCTSampling,
+                      generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+    """Stage 2: the acoustic codebooks of each target span, lowest first.
+
+    Args:
+        semantic: ``[b, n]`` semantic tokens of prompt and target frames.
+        codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
+
+    Returns:
+        ``[b, a, n]`` acoustic codes: the prompt's, then the generated ones.
+    """
+    b, _, n = codes.shape
+    lens = prompt_lens + target_lens
+    in_prompt = lengths_to_mask(prompt_lens, n)
+    acoustic = model.acoustic_codes(codes).masked_fill(~in_prompt[:, None], -1)  # target: nothing known yet
+    for j in range(model.s2a.n_acoustic):
+        layer = torch.full((b,), j, dtype=torch.long, device=codes.device)
+
+        def logits_fn(tok: torch.Tensor, j: int = j, layer: torch.Tensor = layer) -> torch.Tensor:
+            x = acoustic.clone()
+            x[:, j] = tok
+            return s2a_logits(model, semantic, x, lens, prompt_lens, layer, options.s2a_cfg, options.cfg_rescale)
+
+        acoustic[:, j] = iterative_decode(logits_fn, acoustic[:, j].clamp(min=0), prompt_lens, target_lens,
+                                          model.s2a.mask_id, options.steps_for(j), options.temperature,
+                                          options.top_k, options.confidence_noise, generators)
+    return acoustic
+
+
+@torch.inference_mode()
+def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
+             prompt_lens: torch.Tensor, target_lens: torch.Tensor,
+             options: MaskGCTSampling | None = None) -> torch.Tensor:
+    """Generate target codes for a padded batch (stage 1, then stage 2).
+
+    Args:
+        text: ``[b, l]`` phoneme ids of prompt and target transcripts; ``text_lens [b]``.
+        prompt: ``[b, q, p]`` prompt codes (padding anything); ``prompt_lens [b]`` (may be 0).
+        target_lens: ``[b]`` frames to generate per item (>= 1).
+        options: sampling options.
+
+    Returns:
+        ``[b, q, n]`` codes of prompt + target per item (``n = max(prompt + target)``),
+        ``-1`` after each item's end. Prompt frames are copied unchanged.
+    """
+    options = options or MaskGCTSampling()
+    b, q, _ = prompt.shape
+    lens = prompt_lens + target_lens
+    n = int(lens.max())
+    in_prompt = lengths_to_mask(prompt_lens, n)
+    codes = torch.full((b, q, n), -1, dtype=torch.long, device=prompt.device)
+    p = min(prompt.shape[-1], n)
+    codes[..., :p] = torch.where(in_prompt[:, None, :p], prompt[..., :p].long(), -1)
+    gens = make_generators(options.seed, b, prompt.device)
+    semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target_lens, options, gens)
+    codes[:, 0] = semantic  # codebook 1 is the semantic stream (semantic_source="codebook1")
+    if model.s2a is not None:
+        codes[:, model.config.first_acoustic:] = generate_acoustic(model, semantic, codes, prompt_lens, target_lens,
+                                                                   options, gens)
+    return codes.masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
+
+
+def join_text(prompt_ids: Sequence[int], target_ids: Sequence[int], separator_id: int) -> list[int]:
+    """The phonemes the model reads: prompt's, a separator (unless -1), target's."""
+    return [*prompt_ids, *([separator_id] if separator_id >= 0 else []), *target_ids]
+
+
+def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
+               target_phonemes: Sequence[Sequence[int]], options: MaskGCTSampling | None = None,
+               frames: Sequence[int | None] | None = None) -> list[torch.Tensor]:
+    """Generate codes for a batch of (prompt, text) pairs.
+
+    Args:
+        prompts: prompt codes, each ``[q, p_i]`` (from the model's codec).
+        prompt_phonemes: phoneme ids of each prompt's transcript.
+        target_phonemes: phoneme ids of each text to speak.
+        options: sampling options (``speed`` applies to estimated lengths only).
+        frames: frames to generate per item (None: estimated from the prompt's rate).
+
+    Returns:
+        Generated codes (prompt excluded), each ``[q, n_i]`` on the CPU.
+    """
+    options = options or MaskGCTSampling()
+    if not (len(prompts) == len(prompt_phonemes) == len(target_phonemes)):
+        raise ValueError("prompts, prompt_phonemes and target_phonemes need one entry per item")
+    frames = list(frames) if frames is not None else [None] * len(prompts)
+    device = next(model.parameters()).device
+    c = model.config
+    for pr in prompts:
+        if pr.dim() != 2 or pr.shape[0] != c.n_codebooks:
+            raise ValueError(f"Each prompt must be codes [{c.n_codebooks}, frames], got {list(pr.shape)}")
+    n_gen = [int(f) if f is not None else estimate_frames(pr.shape[-1], len(pp), len(tp), options.speed)
+             for pr, pp, tp, f in zip(prompts, prompt_phonemes, target_phonemes, frames)]
+    if min(n_gen) < 1:
+        raise ValueError(f"Every item needs at least one frame to generate, got {n_gen}")
+    texts = [torch.tensor(join_text(pp, tp, c.separator_id), dtype=torch.long)
+             for pp, tp in zip(prompt_phonemes, target_phonemes)]
+    text = torch.nn.utils.rnn.pad_sequence(texts, batch_first=True).to(device)
+    text_lens = torch.tensor([len(t) for t in texts], device=device)
+    p = max(pr.shape[-1] for pr in prompts)
+    prompt = torch.full((len(prompts), c.n_codebooks, max(p, 1)), -1, dtype=torch.long, device=device)
+    for i, pr in enumerate(prompts):
+        prompt[i, :, : pr.shape[-1]] = pr.to(device)
+    prompt_lens = torch.tensor([pr.shape[-1] for pr in prompts], device=device)
+    out = generate(model, text, text_lens, prompt, prompt_lens, torch.tensor(n_gen, device=device), options)
+    return [out[i, :, pr.shape[-1]: pr.shape[-1] + g].cpu() for i, (pr, g) in enumerate(zip(prompts, n_gen))]

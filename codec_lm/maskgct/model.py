@@ -1,0 +1,232 @@
+"""``MaskGCT``: masked generative codec transformer, non-autoregressive, in two stages.
+
+Legend: b = batch, l = phonemes, n = code frames, q = codebooks, a = acoustic
+codebooks (those S2A predicts), k = codebook entries, d = width, s = packed length.
+
+Stage 1, **T2S** (text to semantic): a bidirectional transformer reads
+``[phonemes, prompt tokens, target tokens]`` packed per item and predicts the masked
+target tokens of the semantic stream. MaskGCT's semantic stream is w2v-BERT 2.0
+features quantized to 8192 entries; here it is **the codec's first codebook**
+(``semantic_source="codebook1"``), the coarsest stream of the residual quantizer.
+:meth:`MaskGCT.semantic_tokens` is the seam where a semantic tokenizer would plug
+in (with its own vocabulary, and S2A then predicting every codebook).
+
+Stage 2, **S2A** (semantic to acoustic, SoundStorm-like): a second bidirectional
+transformer over frames, whose input per frame is the sum of the semantic token's
+embedding and the embeddings of the codebooks known so far, predicts the acoustic
+codebooks one at a time (2..Q), each conditioned on all lower ones; the prompt's
+frames carry every codebook.
+
+Training is MaskGIT's objective: the prompt is a random prefix of the utterance,
+a share ``cos(pi/2 * u)``, ``u ~ U(0, 1)``, of the remaining target frames is
+replaced by a [MASK] token, and the loss is the cross-entropy on masked positions
+only. Text and prompt are dropped at random for classifier-free guidance. No
+durations or alignments: the length is given at inference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import MaskGCTConfig
+from .modules import Encoder, init_weights, lengths_to_mask, pack, unpack
+
+TEXT, PROMPT, TARGET = 0, 1, 2  # segment kinds
+
+
+class TextToSemantic(nn.Module):
+    """Stage 1: phonemes + prompt semantic tokens + partly masked target -> target logits.
+
+    One embedding table holds phonemes (ids ``0..V-1``), semantic tokens
+    (``V..V+K-1``) and [MASK] (``V+K``), plus a segment embedding (text, prompt, target).
+    """
+
+    def __init__(self, config: MaskGCTConfig) -> None:
+        super().__init__()
+        c = config
+        self.vocab_size, self.size = c.vocab_size, c.semantic_size
+        self.mask_id = c.semantic_size  # in token space (before the phoneme offset)
+        self.embed = nn.Embedding(c.vocab_size + c.semantic_size + 1, c.dim)
+        self.kind = nn.Embedding(3, c.dim)
+        self.encoder = Encoder(c.dim, c.heads, c.t2s_layers, c.ff_mult, c.dropout)
+        self.head = nn.Linear(c.dim, c.semantic_size)
+
+    def forward(self, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor, lens: torch.Tensor,
+                prompt_lens: torch.Tensor) -> torch.Tensor:
+        """Logits of every frame.
+
+        Args:
+            text: ``[b, l]`` phoneme ids (padding anything); ``text_lens [b]`` (0 = no text).
+            tokens: ``[b, n]`` semantic tokens, ``mask_id`` where masked (padding anything).
+            lens: ``[b]`` frames (prompt + target) per item.
+            prompt_lens: ``[b]`` prompt frames at the start of ``tokens`` (0 = no prompt).
+
+        Returns:
+            ``[b, n, k]`` logits (meaningful on target frames).
+        """
+        n = tokens.shape[1]
+        frame = torch.arange(n, device=tokens.device)[None]
+        speech = tokens.clamp(0, self.mask_id) + self.vocab_size
+        kinds = torch.where(frame < prompt_lens[:, None], PROMPT, TARGET)
+        text = text.clamp(0, self.vocab_size - 1)
+        ids, total = pack(text, text_lens, speech, lens)
+        segs, _ = pack(torch.zeros_like(text), text_lens, kinds.expand(len(tokens), -1), lens)
+        h = self.encoder(self.embed(ids) + self.kind(segs), lengths_to_mask(total, ids.shape[1]))
+        return self.head(unpack(h, text_lens, n))
+
+
+class SemanticToAcoustic(nn.Module):
+    """Stage 2: semantic tokens + known codebooks -> logits of one acoustic codebook.
+
+    Acoustic codebook ``j`` (0-based among the ``a`` acoustic ones) owns the rows
+    ``j * (K + 1) .. j * (K + 1) + K`` of one table (its K entries and its [MASK]);
+    the last row is a zero "absent" entry for codebooks not known at a frame.
+    """
+
+    def __init__(self, config: MaskGCTConfig) -> None:
+        super().__init__()
+        c = config
+        self.n_acoustic = len(c.acoustic_codebooks)
+        self.size = c.codebook_size
+        self.mask_id = c.codebook_size
+        self.absent = self.n_acoustic * (c.codebook_size + 1)
+        self.semantic = nn.Embedding(c.semantic_size, c.dim)
+        self.acoustic = nn.Embedding(self.absent + 1, c.dim, padding_idx=self.absent)
+        self.layer = nn.Embedding(self.n_acoustic, c.dim)
+        self.kind = nn.Embedding(2, c.dim)
+        self.encoder = Encoder(c.dim, c.heads, c.s2a_layers, c.ff_mult, c.dropout)
+        self.head_weight = nn.Parameter(torch.empty(self.n_acoustic, c.dim, c.codebook_size).normal_(std=0.02))
+        self.head_bias = nn.Parameter(torch.zeros(self.n_acoustic, c.codebook_size))
+        self.register_buffer("offsets", torch.arange(self.n_acoustic) * (c.codebook_size + 1), persistent=False)
+
+    def forward(self, semantic: torch.Tensor, acoustic: torch.Tensor, lens: torch.Tensor,
+                prompt_lens: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
+        """Logits of acoustic codebook ``layer[i]`` at every frame.
+
+        Args:
+            semantic: ``[b, n]`` semantic tokens (padding anything).
+            acoustic: ``[b, a, n]`` acoustic codes; ``mask_id`` = masked, ``-1`` = absent.
+            lens: ``[b]`` frames (prompt + target).
+            prompt_lens: ``[b]`` prompt frames at the start.
+            layer: ``[b]`` index (0-based among the acoustic codebooks) to predict.
+
+        Returns:
+            ``[b, n, k]`` logits.
+        """
+        n = semantic.shape[1]
+        ids = torch.where(acoustic < 0, self.absent, acoustic.clamp(max=self.mask_id) + self.offsets[:, None])
+        target = torch.arange(n, device=semantic.device)[None] >= prompt_lens[:, None]
+        x = (self.semantic(semantic.clamp(0, self.semantic.num_embeddings - 1)) + self.acoustic(ids).sum(1)
+             + self.layer(layer)[:, None] + self.kind(target.long()))
+        h = self.encoder(x, lengths_to_mask(lens, n))
+        return torch.einsum("bnd,bdk->bnk", h, self.head_weight[layer]) + self.head_bias[layer][:, None]
+
+
+def random_mask(start: torch.Tensor, end: torch.Tensor, n: int, ratio: torch.Tensor) -> torch.Tensor:
+    """Mask ``max(1, ceil(ratio * span))`` random frames of each span ``[start, end)``: bool ``[b, n]``."""
+    frame = torch.arange(n, device=start.device)[None]
+    inside = (frame >= start[:, None]) & (frame < end[:, None])
+    count = (ratio * (end - start)).ceil().long().clamp(min=1)
+    score = torch.rand(len(start), n, device=start.device).masked_fill(~inside, 2.0)
+    rank = score.argsort(dim=1).argsort(dim=1)  # rank of each frame's score within its item
+    return inside & (rank < count[:, None])
+
+
+def cosine_ratio(b: int, device) -> torch.Tensor:
+    """MaskGIT's mask ratio ``cos(pi/2 * u)``, ``u ~ U(0, 1)``: ``[b]``."""
+    return torch.cos(0.5 * math.pi * torch.rand(b, device=device))
+
+
+def masked_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy and top-1 accuracy over ``mask``-ed positions of ``logits [b, n, k]``."""
+    sel = logits[mask].float()
+    gold = target[mask]
+    if gold.numel() == 0:  # cannot happen with >= 1 masked frame per item; keep the graph alive anyway
+        return logits.sum() * 0.0, logits.new_zeros(())
+    loss = F.cross_entropy(sel, gold)
+    return loss, (sel.argmax(-1) == gold).float().mean()
+
+
+class MaskGCT(nn.Module):
+    """T2S and S2A together, trained with one summed loss."""
+
+    def __init__(self, config: MaskGCTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.t2s = TextToSemantic(config)
+        self.s2a = SemanticToAcoustic(config) if config.acoustic_codebooks else None
+        self.apply(init_weights)
+
+    def semantic_tokens(self, codes: torch.Tensor) -> torch.Tensor:
+        """The semantic stream of codes ``[b, q, n]`` -> ``[b, n]``: the codec's first codebook.
+
+        This is the seam for a semantic tokenizer (MaskGCT: w2v-BERT 2.0 + k-means);
+        it would read audio features here instead of the codes.
+        """
+        return codes[:, 0]
+
+    def acoustic_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """The codebooks S2A predicts: ``[b, q, n]`` -> ``[b, a, n]``."""
+        return codes[:, self.config.first_acoustic:]
+
+    def _layer_weights(self, device) -> torch.Tensor:
+        a = self.s2a.n_acoustic
+        if self.config.s2a_layer_weights == "linear":
+            return torch.arange(a, 0, -1, device=device, dtype=torch.float)
+        return torch.ones(a, device=device)
+
+    def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, codes: torch.Tensor,
+                code_lens: torch.Tensor) -> dict[str, torch.Tensor]:
+        """MaskGIT losses of a batch of whole utterances.
+
+        Args:
+            phonemes: ``[b, l]`` phoneme ids of each utterance, padded with 0.
+            phoneme_lens: ``[b]``.
+            codes: ``[b, q, n]`` codec codes, padded with -1.
+            code_lens: ``[b]``.
+
+        Returns:
+            ``loss`` (T2S + S2A), ``t2s_loss``, ``t2s_acc``, ``s2a_loss``, ``s2a_acc``
+            (accuracies: top-1 on masked frames).
+        """
+        c = self.config
+        b, _, n = codes.shape
+        device = codes.device
+        # Guidance dropout: one draw per item picks "drop text and prompt", "drop prompt" or neither.
+        u = torch.rand(b, device=device)
+        drop_all = u < c.drop_all_prob
+        drop_prompt = u < c.drop_all_prob + c.drop_prompt_prob
+        frac = torch.empty(b, device=device).uniform_(c.prompt_min_fraction, c.prompt_max_fraction)
+        prompt_lens = torch.minimum((frac * code_lens).long(), code_lens - 1).clamp(min=0)
+        prompt_lens = prompt_lens.masked_fill(drop_prompt, 0)
+        text_lens = phoneme_lens.masked_fill(drop_all, 0)
+        valid = lengths_to_mask(code_lens, n)
+
+        semantic = self.semantic_tokens(codes)
+        mask = random_mask(prompt_lens, code_lens, n, cosine_ratio(b, device))
+        tokens = semantic.masked_fill(mask, self.t2s.mask_id)
+        logits = self.t2s(phonemes, text_lens, tokens, code_lens, prompt_lens)
+        t2s_loss, t2s_acc = masked_loss(logits, semantic, mask)
+        out = {"t2s_loss": t2s_loss, "t2s_acc": t2s_acc}
+        loss = t2s_loss
+        if self.s2a is not None:
+            acoustic = self.acoustic_codes(codes)
+            layer = torch.multinomial(self._layer_weights(device), b, replacement=True)
+            mask = random_mask(prompt_lens, code_lens, n, cosine_ratio(b, device))
+            idx = torch.arange(self.s2a.n_acoustic, device=device)[None, :, None]
+            in_target = (~lengths_to_mask(prompt_lens, n) & valid)[:, None]  # [b, 1, n]
+            above = idx > layer[:, None, None]
+            current = idx == layer[:, None, None]
+            x = acoustic.masked_fill(above & in_target, -1)
+            x = x.masked_fill(current & mask[:, None], self.s2a.mask_id)
+            logits = self.s2a(semantic, x.masked_fill(~valid[:, None], -1), code_lens, prompt_lens, layer)
+            gold = acoustic.gather(1, layer[:, None, None].expand(-1, 1, n))[:, 0]
+            s2a_loss, s2a_acc = masked_loss(logits, gold, mask)
+            out.update(s2a_loss=s2a_loss, s2a_acc=s2a_acc)
+            loss = loss + s2a_loss
+        out["loss"] = loss
+        return out

@@ -1,0 +1,78 @@
+"""``VallEConfig``: every hyper-parameter of a VALL-E model (AR + NAR), saved in its checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class VallEConfig:
+    """Hyper-parameters of :class:`codec_lm.valle.model.VallE`.
+
+    The defaults are the size of the tiny recipe (about 14 M parameters with an
+    8 x 1024 codec), the model the toolkit ships; the LibriTTS recipe uses the
+    VALL-E paper's size (``dim=1024, heads=16, ar_layers=nar_layers=12``).
+
+    Codec (fixed by the codec the codes come from):
+        n_codebooks: ``Q``, codebooks per frame; the AR model predicts the first, the
+            NAR model the other ``Q - 1`` (none when ``Q == 1``).
+        codebook_size: ``K``, entries per codebook.
+        frame_rate: code frames per second.
+        sample_rate: the codec's audio sample rate.
+    Text:
+        vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is padding.
+        separator_id: phoneme id put between the prompt's and the target's phonemes
+            when the two come from different utterances (4, the word boundary of
+            ``PhonemeVocab``); ``-1`` joins them without one.
+    Transformer:
+        dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
+        ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
+        dropout: dropout inside attention and MLP (training only).
+    """
+
+    n_codebooks: int = 8
+    codebook_size: int = 1024
+    frame_rate: float = 93.75
+    sample_rate: int = 24000
+    vocab_size: int = 500
+    separator_id: int = 4
+    dim: int = 256
+    heads: int = 4
+    ff_mult: int = 4
+    ar_layers: int = 6
+    nar_layers: int = 6
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "ar_layers", "sample_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"VallEConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.nar_layers, bool) or not isinstance(self.nar_layers, int) or self.nar_layers < 0:
+            raise ValueError(f"VallEConfig.nar_layers must be an integer >= 0, got {self.nar_layers!r}")
+        if self.n_codebooks > 1 and self.nar_layers == 0:
+            raise ValueError(f"VallEConfig.nar_layers must be > 0 with {self.n_codebooks} codebooks: the NAR "
+                             "model predicts codebooks 2..Q")
+        if not isinstance(self.codebook_size, int) or self.codebook_size < 2:
+            raise ValueError(f"VallEConfig.codebook_size must be an integer >= 2, got {self.codebook_size!r}")
+        if not self.frame_rate > 0:
+            raise ValueError(f"VallEConfig.frame_rate must be positive, got {self.frame_rate}")
+        if self.dim % self.heads:
+            raise ValueError(f"VallEConfig.dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        if (self.dim // self.heads) % 2:
+            raise ValueError(f"VallEConfig.dim / heads = {self.dim // self.heads} must be even")
+        if not -1 <= self.separator_id < self.vocab_size or self.separator_id == 0:
+            raise ValueError(f"VallEConfig.separator_id must be -1 or a phoneme id in [1, {self.vocab_size}), "
+                             f"got {self.separator_id} (0 is padding)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"VallEConfig.dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def eos_id(self) -> int:
+        """The AR's end-of-sequence token (one past the last code)."""
+        return self.codebook_size
+
+    @property
+    def bos_id(self) -> int:
+        """The AR's start-of-target token (input only, never predicted)."""
+        return self.codebook_size + 1

@@ -1,0 +1,188 @@
+"""recipes/maskgct: CPU training steps on TinyVoices codes, export -> checkpoint folder, resume, DDP, Synthesizer."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from conftest import REPO
+from vocos_configs import MEL
+
+from codec_lm.maskgct import MaskGCT, MaskGCTConfig
+from tts.checkpoint import build_config, load_state_dict, read_checkpoint
+
+pytest.importorskip("lightning")
+
+
+@pytest.fixture(scope="module")
+def codes_setup(tinyvoices, tmp_path_factory):
+    """A random-weights MelRVQ codec (4 x 64 at 93.75 Hz) and TinyVoices train/test_seen codes from it."""
+    from codec_lm.codecs import MelRVQ, MelRVQConfig, build_vocos, save_vocos
+    from tts.codecs import save_melrvq
+    from tts.data.features import prepare_features
+
+    root = tmp_path_factory.mktemp("maskgct")
+    torch.manual_seed(0)
+    vocoder = save_vocos(build_vocos(MEL), MEL, root / "vocos")
+    quantizer = MelRVQ(MelRVQConfig(n_codebooks=4, codebook_size=64, dim=64, n_layers=1, kmeans_init=False))
+    codec = save_melrvq(root / "codec", quantizer, vocoder)
+    for split in ("train", "test_seen"):
+        prepare_features(tinyvoices / f"cuts_{split}.jsonl.gz", root / "codes", kind="codes", codec=codec,
+                         batch_duration=60)
+    return root, codec
+
+
+def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
+    return ["--config", "tiny", "--data.data_dir", str(corpus), "--model.codec", str(codec),
+            "--data.train_cuts", str(root / "codes" / "cuts_train_codes.jsonl.gz"),
+            "--data.val_cuts", str(root / "codes" / "cuts_test_seen_codes.jsonl.gz"),
+            "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
+            "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
+            "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--trainer.callbacks.init_args.every_n_train_steps", "2", "--model.warmup_steps", "2",
+            "--model.maskgct.dim", "32", "--model.maskgct.heads", "2", "--model.maskgct.t2s_layers", "1",
+            "--model.maskgct.s2a_layers", "1", "--model.maskgct.ff_mult", "2",
+            "--data.max_duration", "12", "--data.num_workers", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tinyvoices, codes_setup):
+    from recipes.cli import train
+
+    root, codec = codes_setup
+    run_dir, export = root / "run", root / "export"
+    result = train("maskgct", tiny_args(tinyvoices, root, codec, run_dir, 6, "--export_dir", str(export)))
+    return run_dir, export, result
+
+
+def test_train_export_and_load(trained, codes_setup):
+    run_dir, export, result = trained
+    _, codec = codes_setup
+    assert result["global_step"] == 6
+    info = read_checkpoint(export, family="maskgct")
+    assert info.dependencies["codec"] == codec.resolve()
+    config = build_config(MaskGCTConfig, info)
+    assert (config.dim, config.t2s_layers, config.n_codebooks, config.codebook_size, config.vocab_size) == \
+        (32, 1, 4, 64, 500)
+    assert config.frame_rate == 93.75 and config.semantic_source == "codebook1" and info.vocab_path is not None
+    model = MaskGCT(config)
+    model.load_state_dict(load_state_dict(info))
+    ckpt = torch.load(result["last"], map_location="cpu", weights_only=True)
+    for k, v in model.state_dict().items():  # the export holds the checkpoint's (EMA) weights
+        assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
+    assert "recipe command" in (export / "README.md").read_text()
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    for key in ("train/loss", "train/t2s_acc", "train/s2a_loss", "val/loss", "val/t2s_loss", "val/s2a_acc"):
+        assert key in metrics, key
+
+
+def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, codes_setup):
+    import recipe_probe
+    from recipes.cli import train
+
+    run_dir, _, first = trained
+    root, codec = codes_setup
+    ckpt = torch.load(first["last"], map_location="cpu", weights_only=True)
+    recipe_probe.RECORDS.clear()
+    result = train("maskgct", tiny_args(tinyvoices, root, codec, run_dir, 8, "--ckpt_path", "last",
+                                        "--trainer.callbacks+=recipe_probe.StateProbe"))
+    recipe_probe.assert_same_state(recipe_probe.RECORDS[0], ckpt)
+    assert result["global_step"] == 8
+
+
+def test_export_from_lightning_checkpoint(trained, tmp_path):
+    from recipes.maskgct.export import export_from_checkpoint
+
+    _, _, result = trained
+    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    assert read_checkpoint(out, family="maskgct").config["dim"] == 32
+
+
+def test_shipped_configs_build(codes_setup):
+    from recipes.maskgct.module import MaskGCTModule
+
+    _, codec = codes_setup
+    cfg = yaml.safe_load((REPO / "recipes" / "maskgct" / "configs" / "tiny.yaml").read_text())
+    module = MaskGCTModule(codec=str(codec), **cfg["model"])
+    assert module.config.dim == 256 and module.config.n_codebooks == 4
+    gpu = yaml.safe_load((REPO / "recipes" / "maskgct" / "configs" / "libritts_gpu.yaml").read_text())
+    assert gpu["trainer"]["strategy"] == "ddp" and gpu["trainer"]["use_distributed_sampler"] is False
+    assert gpu["trainer"]["precision"] == "bf16-mixed"
+    big = MaskGCTConfig(**gpu["model"]["maskgct"])  # valid hyper-parameters (8 x 1024 codec by default)
+    assert (big.dim, big.t2s_layers, big.s2a_layers) == (1024, 16, 12)
+    # The tiny default is the shipped size: MaskGCTConfig() equals the tiny YAML's model.
+    assert all(getattr(MaskGCTConfig(), k) == v for k, v in cfg["model"]["maskgct"].items())
+
+
+def test_configuration_errors_are_clear(codes_setup, tinyvoices):
+    from recipes.common import RecipeError
+    from recipes.maskgct.data import MaskGCTDataModule
+    from recipes.maskgct.module import MaskGCTModule
+
+    _, codec = codes_setup
+    with pytest.raises(RecipeError, match="Unknown maskgct settings"):
+        MaskGCTModule(codec=str(codec), maskgct={"width": 3})
+    with pytest.raises(RecipeError, match="come from the codec"):
+        MaskGCTModule(codec=str(codec), maskgct={"n_codebooks": 3})
+    with pytest.raises(RecipeError, match="Invalid model.maskgct"):
+        MaskGCTModule(codec=str(codec), maskgct={"dim": 30, "heads": 4})
+    dm = MaskGCTDataModule(str(tinyvoices))
+    with pytest.raises(RecipeError, match="tts prepare features"):
+        dm.train_dataloader()  # the corpus has no codes/ manifests
+    dm = MaskGCTDataModule(str(tinyvoices), train_cuts="cuts_train.jsonl.gz")
+    with pytest.raises(RecipeError, match="no codec codes"):
+        dm.train_dataloader()
+    module = MaskGCTModule(codec=str(codec), maskgct={"dim": 32, "heads": 2, "t2s_layers": 1, "s2a_layers": 1})
+    with pytest.raises(RecipeError, match="do not come from codec"):
+        module._check({"codes": torch.zeros(1, 2, 5, dtype=torch.long)})
+    with pytest.raises(RecipeError, match="MaskGCTDataModule"):
+        module._check({"mel": torch.zeros(1, 100, 5)})
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tinyvoices, codes_setup, tmp_path):
+    """strategy ddp, 2 CPU processes (gloo): the same YAML scales by devices/num_nodes."""
+    root, codec = codes_setup
+    run_dir = tmp_path / "ddp"
+    args = tiny_args(tinyvoices, root, codec, run_dir, 4, "--trainer.strategy", "ddp", "--trainer.devices", "2",
+                     "--trainer.accelerator", "cpu")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", "maskgct", *args], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "global step 4" in res.stdout
+    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["global_step"] == 4
+
+
+def test_synthesizer_loads_the_export(trained, tinyvoices):
+    """The exported folder runs through the Synthesizer: prompt -> codes -> T2S + S2A -> codec -> audio."""
+    from tts import Synthesizer
+    from tts.audio import Audio
+    from tts.data.manifests import load_cuts
+    from tts.errors import TTSError
+
+    _, export, _ = trained
+    synth = Synthesizer.from_pretrained(export, device="cpu")
+    assert synth.family == "maskgct" and synth.sample_rate == 24000
+    assert {"steps", "temperature", "top_k", "cfg", "duration", "speed"} <= set(synth.options)
+    cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
+    prompt = Audio(torch.from_numpy(cut.load_audio()[0]), 24000)
+    text = cut.supervisions[0].text
+    fast = {"steps": 4, "s2a_steps": 1}
+    audio = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=3, top_k=20, **fast)
+    again = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=3, top_k=20, **fast)
+    assert audio.sample_rate == 24000 and audio.wav.shape[-1] > 0 and torch.isfinite(torch.as_tensor(audio.wav)).all()
+    assert torch.equal(torch.as_tensor(audio.wav), torch.as_tensor(again.wav))  # seeded
+    hop = 24000 / 93.75
+    for seconds in (1.0, 2.5):  # the duration option: the requested length within one frame
+        timed = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=1, duration=seconds, cfg=0.0, **fast)
+        assert abs(timed.wav.shape[-1] - seconds * 24000) <= hop, (seconds, timed.wav.shape[-1])
+    with pytest.raises(TTSError, match="top_k"):
+        synth.synthesize("Hi.", prompt, prompt_text="hello", top_k=-2)
+    with pytest.raises(TTSError, match="does not use"):
+        synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)

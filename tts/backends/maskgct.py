@@ -1,0 +1,108 @@
+"""Backend for MaskGCT checkpoints (family ``maskgct``): masked generative codec model + its codec.
+
+The prompt is encoded by the checkpoint's codec (dependency ``codec``); the target
+length comes from the prompt's frames per phoneme (divided by ``speed``) or from
+``duration``; T2S fills codebook 1 by iterative unmasking, S2A the other codebooks,
+and the codec decodes the new codes only.
+
+Options: ``steps`` (25, stage 1), ``s2a_steps`` (calls per acoustic codebook; default
+8, 2, 1, 1, ...; an int here applies to every codebook), ``temperature`` (1.0, annealed
+to 0), ``top_k`` (20; 0 = off), ``cfg`` (2.5; 0 = no guidance: the unconditional pass of
+stage 1 is skipped), ``s2a_cfg`` (0.0), ``duration`` (seconds of the whole output, shared
+between sentences by phoneme count; ``speed`` is then ignored), ``speed`` (1.0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..errors import TTSError
+from . import Backend
+
+
+class MaskGCTBackend(Backend):
+    family = "maskgct"
+    options = {"steps": int, "s2a_steps": int, "temperature": float, "top_k": int, "cfg": float, "s2a_cfg": float,
+               "duration": float, "speed": float}
+
+    def __init__(self, model, codec, info) -> None:
+        self.model = model
+        self.codec = codec
+        self.info = info
+
+    @classmethod
+    def load(cls, info, device: torch.device) -> "MaskGCTBackend":
+        from codec_lm.maskgct import MaskGCT, MaskGCTConfig
+
+        from ..checkpoint import CheckpointError, build_config, load_state_dict
+        from ..codecs import load_codec
+
+        if "codec" not in info.dependencies:
+            raise CheckpointError(f"MaskGCT checkpoint '{info.path}' names no codec in model.yaml (dependencies: "
+                                  "codec): it cannot encode prompts or decode speech.")
+        try:
+            config = build_config(MaskGCTConfig, info)
+        except ValueError as err:
+            if isinstance(err, CheckpointError):
+                raise
+            raise CheckpointError(f"'{info.path}' has an invalid MaskGCT config: {err}") from err
+        model = MaskGCT(config)
+        try:
+            model.load_state_dict(load_state_dict(info))
+        except RuntimeError as err:
+            raise CheckpointError(f"The weights in '{info.path}' do not fit its config: {str(err)[:300]}") from err
+        codec = load_codec(info.dependencies["codec"], device=device)
+        described = (config.n_codebooks, config.codebook_size, config.sample_rate, float(config.frame_rate))
+        actual = (int(codec.n_codebooks), int(codec.codebook_size), int(codec.sample_rate), float(codec.frame_rate))
+        if described != actual:
+            raise CheckpointError(
+                f"Codec '{info.dependencies['codec']}' ({actual[0]} x {actual[1]} codes, {actual[2]} Hz, "
+                f"{actual[3]:g} frames/s) is not the one MaskGCT '{info.path}' was trained on "
+                f"({described[0]} x {described[1]}, {described[2]} Hz, {described[3]:g} frames/s).")
+        return cls(model.eval().to(device), codec.eval(), info)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.codec.sample_rate)
+
+    def _sampling(self, seed: int | None, options: dict[str, Any]):
+        from codec_lm.maskgct import MaskGCTSampling
+
+        kw = {k: options[k] for k in ("steps", "s2a_steps", "temperature", "top_k", "cfg", "s2a_cfg", "speed")
+              if options.get(k) is not None}
+        try:
+            return MaskGCTSampling(seed=seed, **kw)
+        except ValueError as err:
+            raise TTSError(f"Invalid MaskGCT option: {err}.") from err
+
+    def frames_for(self, targets: Sequence[Sequence[int]], duration: float) -> list[int]:
+        """``duration`` seconds shared between ``targets`` by phoneme count, in code frames (>= 1 each).
+
+        Each share becomes the frames the codec itself makes of that much audio,
+        ``ceil(seconds x frame_rate)``: codecs decode ``N`` frames to ``N`` hops (EnCodec)
+        or ``N - 1`` (MelRVQ's centred Vocos), so either way the audio is within one
+        frame of the request.
+        """
+        if not duration > 0:
+            raise TTSError(f"duration must be positive seconds, got {duration}.")
+        total = duration * self.model.config.frame_rate
+        weights = [max(1, len(t)) for t in targets]
+        return [max(1, math.ceil(total * w / sum(weights) - 1e-6)) for w in weights]
+
+    def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
+                   seed: int | None = None, **options: Any) -> list[torch.Tensor]:
+        from codec_lm.maskgct import synthesize
+
+        sampling = self._sampling(seed, options)
+        if not prompt_ids:
+            raise TTSError("The prompt transcript has no phonemes: pass the words the prompt says (--prompt-text).")
+        device = next(self.model.parameters()).device
+        codes = self.codec.encode(prompt.float()[None].to(device))[0]  # [Q, P]
+        frames = self.frames_for(targets, options["duration"]) if options.get("duration") is not None else None
+        out = synthesize(self.model, [codes] * len(targets), [list(prompt_ids)] * len(targets),
+                         [list(t) for t in targets], sampling, frames=frames)
+        return [self.codec.decode(g[None].to(device))[0].float().cpu() for g in out]
