@@ -12,8 +12,9 @@ Peak memory is measured during the timed calls only:
 * on CPU, the rise of the process's resident set size over its level at the
   start. On Linux the kernel's own high-water mark (``VmHWM``) is reset by
   writing ``5`` to ``/proc/self/clear_refs`` and read after the call, so even
-  a peak lasting microseconds counts; elsewhere RSS is sampled every 2 ms in a
-  thread with ``psutil``. Note the Linux method also resets what
+  a peak lasting microseconds counts; where that reset is unsupported (other
+  systems, or kernels that accept the write and ignore it) RSS is sampled every
+  2 ms in a thread with ``psutil``. Note the Linux method also resets what
   ``resource.getrusage().ru_maxrss`` reports for this process afterwards.
 
 Example::
@@ -24,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import statistics
 import threading
 import time
@@ -33,6 +35,8 @@ from typing import Any, Callable
 from .errors import EvalError
 
 _MIB = 1024 * 1024
+# RSS may grow a little between the two /proc reads after a high-water-mark reset.
+_HWM_RESET_SLACK_KIB = 4 * 1024
 
 
 def real_time_factor(synthesis_seconds: float, audio_seconds: float) -> float:
@@ -64,6 +68,27 @@ def _reset_hwm() -> bool:
         return True
     except OSError:
         return False
+
+
+def _reset_hwm_and_read() -> int | None:
+    """Reset the kernel's high-water mark; return it (KiB) if the reset took effect.
+
+    Some kernels (sandboxes, some CI containers) accept the write to
+    ``clear_refs`` but keep the lifetime peak: VmHWM then stays above the
+    current RSS, and a block whose peak is below that old peak would read as a
+    rise of 0. ``None`` tells the caller to sample RSS instead.
+    """
+    if not _reset_hwm():
+        return None
+    hwm, rss = _read_status_kib("VmHWM"), _read_status_kib("VmRSS")
+    if hwm is None or rss is None or hwm - rss > _HWM_RESET_SLACK_KIB:
+        return None
+    return hwm
+
+
+def hwm_reset_works() -> bool:
+    """Whether this process can measure CPU peaks with the exact kernel method."""
+    return _reset_hwm_and_read() is not None
 
 
 class PeakMemory:
@@ -105,10 +130,13 @@ class PeakMemory:
             self.start_bytes = torch.cuda.memory_allocated(self.device)
             self.kind = "cuda_max_allocated"
             return self
-        rss = _read_status_kib("VmRSS")
-        if rss is not None and _reset_hwm():
-            # After the reset VmHWM equals the current RSS; read it back as the start.
-            self.start_bytes = (_read_status_kib("VmHWM") or rss) * 1024
+        # Free unreachable objects first: if the garbage collector released earlier
+        # allocations inside the block, RSS would fall below the start level and hide
+        # part of the block's own peak.
+        gc.collect()
+        hwm = _reset_hwm_and_read()
+        if hwm is not None:
+            self.start_bytes = hwm * 1024
             self.kind = "cpu_rss_hwm"
             return self
         try:
