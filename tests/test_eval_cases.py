@@ -47,3 +47,12 @@ def test_limit_spreads_over_speakers():
 def test_no_usable_case_is_an_error():
     with pytest.raises(EvalError, match="at least two"):
         build_cases([Cut("x", 4.0, "A"), Cut("y", 4.0, "B")])
+
+
+def test_spread_over_speakers_with_uneven_groups():
+    from tts.eval.cases import spread_over_speakers
+
+    items = [("A", 1), ("A", 2), ("A", 3), ("B", 1), ("C", 1), ("C", 2)]
+    picked = spread_over_speakers(items, 4, key=lambda x: x[0])
+    assert picked == [("A", 1), ("B", 1), ("C", 1), ("A", 2)]
+    assert len(spread_over_speakers(items, 99, key=lambda x: x[0])) == len(items)  # a limit above the count

@@ -79,18 +79,23 @@ def build_cases(cuts, limit: int | None = None) -> list[EvalCase]:
         raise EvalError("No evaluation case: every speaker needs at least two transcribed utterances "
                         "(one is the prompt of the other). Use a test split such as test_unseen.")
     if limit is not None and limit < len(cases):
-        # Round-robin over speakers, so a small limit still covers many voices.
-        per: dict[str, list[EvalCase]] = defaultdict(list)
-        for c in cases:
-            per[c.speaker].append(c)
-        queues = [per[s] for s in sorted(per)]
-        picked: list[EvalCase] = []
-        while len(picked) < limit:
-            for q in queues:
-                if q and len(picked) < limit:
-                    picked.append(q.pop(0))
-        cases = sorted(picked, key=lambda c: c.id)
+        cases = sorted(spread_over_speakers(cases, limit, key=lambda c: c.speaker), key=lambda c: c.id)
     return cases
+
+
+def spread_over_speakers(items: list, limit: int, key) -> list:
+    """The first ``limit`` of ``items`` taken round-robin over speakers (``key(item)``),
+    so that a small limit still covers many voices instead of the first few speakers."""
+    per: dict[str, list] = defaultdict(list)
+    for item in items:
+        per[key(item)].append(item)
+    queues = [per[s] for s in sorted(per)]
+    picked: list = []
+    while len(picked) < min(limit, len(items)):
+        for q in queues:
+            if q and len(picked) < limit:
+                picked.append(q.pop(0))
+    return picked
 
 
 def save_cut_audio(cut, path: str | os.PathLike, sample_rate: int | None = None) -> str:

@@ -40,6 +40,7 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         summary holds their means.
     """
     from ..data.features import MelFeatures
+    from .cases import spread_over_speakers
     from .report import Evaluator
 
     if (codec is None) == (vocoder is None):
@@ -50,7 +51,10 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         (out / sub).mkdir(exist_ok=True)
     evaluator = evaluator or Evaluator()
     mel = MelFeatures()
-    cuts = sorted(cuts, key=lambda c: c.id)[:limit]
+    cuts = sorted(cuts, key=lambda c: c.id)
+    if limit is not None and limit < len(cuts):
+        speaker = lambda c: c.supervisions[0].speaker if c.supervisions else ""  # noqa: E731
+        cuts = sorted(spread_over_speakers(cuts, limit, key=speaker), key=lambda c: c.id)
     items, extra = [], {}
     for k, cut in enumerate(cuts):
         ref = save_cut_audio(cut, out / "reference" / f"{cut.id}.wav", model.sample_rate)
