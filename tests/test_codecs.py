@@ -101,6 +101,16 @@ def test_checkpoint_round_trip_and_errors(vocos_mel, speech, tmp_path):
     assert torch.equal(codec.encode(speech), reference.encode(speech))
     codes = reference.encode(speech)
     assert torch.equal(codec.decode(codes), reference.decode(codes))
+    # The EMA sums are left out of the folder and rebuilt from embed x cluster_size on load.
+    from safetensors.torch import load_file
+
+    saved = load_file(ck / "model.safetensors")
+    assert not [k for k in saved if k.endswith("embed_avg")]
+    original = {k: v for k, v in model.state_dict().items() if k.endswith("embed_avg")}
+    restored = {k: v for k, v in codec.model.state_dict().items() if k.endswith("embed_avg")}
+    assert original.keys() == restored.keys() and original
+    for k in original:
+        torch.testing.assert_close(restored[k], original[k], rtol=1e-3, atol=1e-3)
 
     with pytest.raises(CheckpointError, match="no model.yaml.*Vocos folder"):
         load_codec(voc_dir)  # a vocoder is not a codec

@@ -18,10 +18,10 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, cosine_with_warmup
+from ..common import AdamWCosineMixin, RecipeError
 
 
-class MelRVQModule(L.LightningModule):
+class MelRVQModule(AdamWCosineMixin, L.LightningModule):
     """Args:
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
         codec: overrides of :class:`codec_lm.codecs.MelRVQConfig` (``n_codebooks``,
@@ -61,17 +61,6 @@ class MelRVQModule(L.LightningModule):
     def _mels(self, audio: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=audio.device.type, enabled=False):
             return self.features(audio.float())  # [B, M, N]
-
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
-        return {"optimizer": opt, "lr_scheduler": {
-            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
-
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        clip = gradient_clip_val or self.hparams.grad_clip
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         out = self.model(self._mels(batch))
