@@ -71,3 +71,28 @@ def random_flow(tmp_path_factory) -> Path:
     config = FlowConfig(dim=32, depth=1, heads=2, text_dim=16, text_conv_layers=1)
     return save_checkpoint(root / "tiny-flow", "flow", config, FlowTTS(config).state_dict(),
                            vocab=PhonemeVocab.default(), dependencies={"vocoder": vocoder}, card="# random\n")
+
+
+@pytest.fixture(scope="session")
+def codes_setup(tinyvoices, tmp_path_factory):
+    """For the codec-model recipes (VALL-E, MaskGCT): a random-weights MelRVQ codec
+    (4 x 64 at 93.75 Hz) and codes from it of 40 TinyVoices training cuts (a few steps
+    need no more) and of test_seen (validation). Returns ``(root, codec folder)``;
+    the codes are under ``root / "codes"``."""
+    import torch
+    from vocos_configs import MEL
+
+    from codec_lm.codecs import MelRVQ, MelRVQConfig, build_vocos, save_vocos
+    from tts.codecs import save_melrvq
+    from tts.data.features import prepare_features
+    from tts.data.manifests import load_cuts
+
+    root = tmp_path_factory.mktemp("codes_setup")
+    torch.manual_seed(0)
+    vocoder = save_vocos(build_vocos(MEL), MEL, root / "vocos")
+    quantizer = MelRVQ(MelRVQConfig(n_codebooks=4, codebook_size=64, dim=64, n_layers=1, kmeans_init=False))
+    codec = save_melrvq(root / "codec", quantizer, vocoder)
+    load_cuts(tinyvoices, "train").subset(first=40).to_file(root / "cuts_train.jsonl.gz")
+    for manifest in (root / "cuts_train.jsonl.gz", tinyvoices / "cuts_test_seen.jsonl.gz"):
+        prepare_features(manifest, root / "codes", kind="codes", codec=codec, batch_duration=60)
+    return root, codec

@@ -40,3 +40,89 @@ def assert_same_state(record: dict, ckpt: dict) -> None:
                 assert torch.equal(torch.as_tensor(got["state"][idx][name]), torch.as_tensor(value)), (idx, name)
     for got, saved in zip(record["schedulers"], ckpt["lr_schedulers"]):
         assert got["last_epoch"] == saved["last_epoch"]
+
+
+def kill_and_resume(recipe: str, args_for, run_dir, cwd, min_step: int = 4, timeout: float = 300.0) -> None:
+    """Start ``tts train RECIPE`` in a subprocess, SIGKILL it once ``last.ckpt`` holds at
+    least ``min_step`` steps, resume in-process with ``--ckpt_path last`` for two more
+    steps, and check that training restarts from exactly the checkpoint's state.
+
+    ``args_for(max_steps, *extra)`` returns the recipe's CLI arguments writing to ``run_dir``.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import torch
+
+    from recipes.cli import train
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, "-m", "tts.cli", "train", recipe, *args_for(10_000)], cwd=cwd,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if last.is_file() and torch.load(last, map_location="cpu", weights_only=True)["global_step"] >= min_step:
+                    break
+            except (RuntimeError, EOFError):  # caught between two writes: look again
+                pass
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    step = ckpt["global_step"]
+    assert step >= min_step, f"no checkpoint with {min_step} steps before the kill (last: {step})"
+    RECORDS.clear()
+    result = train(recipe, args_for(step + 2, "--ckpt_path", "last", "--trainer.callbacks+=recipe_probe.StateProbe"))
+    assert_same_state(RECORDS[0], ckpt)
+    assert result["global_step"] == step + 2
+
+
+def train_ddp_on_two_cpu_processes(recipe: str, args_for, run_dir, cwd, steps: int = 4) -> None:
+    """Run ``tts train RECIPE`` with ``strategy: ddp`` on 2 CPU processes (gloo) for ``steps``
+    steps and check that both ranks joined and the last checkpoint holds the steps."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    repo = Path(__file__).resolve().parents[1]
+    args = args_for(steps, "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu")
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", recipe, *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"global step {steps}" in res.stdout
+    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
+    ckpt = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["global_step"] == steps
+
+
+def assert_missing_codec_is_clear(export, tmp_path, label: str) -> None:
+    """A copy of an exported codec-model folder whose model.yaml names no codec fails to
+    load with a CheckpointError that says so (``label``: "VALL-E", "MaskGCT")."""
+    import shutil
+
+    import pytest
+    import yaml
+
+    from tts import Synthesizer
+    from tts.checkpoint import CheckpointError
+
+    copy = tmp_path / "no-codec"
+    shutil.copytree(export, copy)
+    meta = yaml.safe_load((copy / "model.yaml").read_text())
+    meta.pop("dependencies")
+    (copy / "model.yaml").write_text(yaml.safe_dump(meta))
+    with pytest.raises(CheckpointError, match=f"{label} checkpoint .* names no codec"):
+        Synthesizer.from_pretrained(copy, device="cpu")

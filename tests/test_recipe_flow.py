@@ -1,9 +1,5 @@
 """recipes/flow: CPU training steps on TinyVoices, export -> checkpoint folder, resume, DDP on 2 processes."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 import yaml
@@ -85,6 +81,21 @@ def test_export_from_lightning_checkpoint(trained, tmp_path):
     assert read_checkpoint(out, family="flow").config["dim"] == 64
 
 
+def test_tts_export_command(trained, tmp_path, capsys):
+    """`tts export` turns a stopped run's checkpoint into a model folder; misuse is one clear line."""
+    from tts.cli import main
+
+    _, _, result = trained
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "m"), "--data", "corpus"]) == 0
+    assert read_checkpoint(tmp_path / "m", family="flow").meta["training"]["data"] == "corpus"
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "m")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["export", "vocos", str(result["last"]), "-o", str(tmp_path / "v")]) == 2
+    assert "is not a vocos checkpoint" in capsys.readouterr().err
+    assert main(["export", "flow", str(tmp_path / "m" / "model.yaml"), "-o", str(tmp_path / "w")]) == 2
+    assert "not a readable Lightning checkpoint" in capsys.readouterr().err
+
+
 def test_shipped_configs_build(vocoder):
     from recipes.flow.module import FlowModule
 
@@ -109,17 +120,22 @@ def test_unknown_setting_is_a_clear_error(vocoder):
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tinyvoices, vocoder, tmp_path):
     """strategy ddp, 2 CPU processes (gloo): the same YAML scales by devices/num_nodes."""
+    import recipe_probe
+
     run_dir = tmp_path / "ddp"
-    args = tiny_args(tinyvoices, vocoder, run_dir, 4, "--trainer.strategy", "ddp", "--trainer.devices", "2",
-                     "--trainer.accelerator", "cpu")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", "flow", *args], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "global step 4" in res.stdout
-    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert ckpt["global_step"] == 4
+    args_for = lambda n, *extra: tiny_args(tinyvoices, vocoder, run_dir, n, *extra)  # noqa: E731
+    recipe_probe.train_ddp_on_two_cpu_processes("flow", args_for, run_dir, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tinyvoices, vocoder, tmp_path):
+    """SIGKILL a training process after its first checkpoint; resume with the same step, weights
+    (the EMA average and the raw weights) and optimizer state."""
+    import recipe_probe
+
+    run_dir = tmp_path / "killed"
+    recipe_probe.kill_and_resume("flow", lambda n, *extra: tiny_args(tinyvoices, vocoder, run_dir, n, *extra),
+                                 run_dir, cwd=tmp_path)
 
 
 def test_warmup_ema_follows_the_model_early_and_averages_later():

@@ -1,37 +1,14 @@
 """recipes/maskgct: CPU training steps on TinyVoices codes, export -> checkpoint folder, resume, DDP, Synthesizer."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 import yaml
 from conftest import REPO
-from vocos_configs import MEL
 
 from codec_lm.maskgct import MaskGCT, MaskGCTConfig
 from tts.checkpoint import build_config, load_state_dict, read_checkpoint
 
 pytest.importorskip("lightning")
-
-
-@pytest.fixture(scope="module")
-def codes_setup(tinyvoices, tmp_path_factory):
-    """A random-weights MelRVQ codec (4 x 64 at 93.75 Hz) and TinyVoices train/test_seen codes from it."""
-    from codec_lm.codecs import MelRVQ, MelRVQConfig, build_vocos, save_vocos
-    from tts.codecs import save_melrvq
-    from tts.data.features import prepare_features
-
-    root = tmp_path_factory.mktemp("maskgct")
-    torch.manual_seed(0)
-    vocoder = save_vocos(build_vocos(MEL), MEL, root / "vocos")
-    quantizer = MelRVQ(MelRVQConfig(n_codebooks=4, codebook_size=64, dim=64, n_layers=1, kmeans_init=False))
-    codec = save_melrvq(root / "codec", quantizer, vocoder)
-    for split in ("train", "test_seen"):
-        prepare_features(tinyvoices / f"cuts_{split}.jsonl.gz", root / "codes", kind="codes", codec=codec,
-                         batch_duration=60)
-    return root, codec
 
 
 def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
@@ -49,11 +26,12 @@ def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
 
 
 @pytest.fixture(scope="module")
-def trained(tinyvoices, codes_setup):
+def trained(tinyvoices, codes_setup, tmp_path_factory):
     from recipes.cli import train
 
     root, codec = codes_setup
-    run_dir, export = root / "run", root / "export"
+    out = tmp_path_factory.mktemp("maskgct")
+    run_dir, export = out / "run", out / "export"
     result = train("maskgct", tiny_args(tinyvoices, root, codec, run_dir, 6, "--export_dir", str(export)))
     return run_dir, export, result
 
@@ -145,18 +123,23 @@ def test_configuration_errors_are_clear(codes_setup, tinyvoices):
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tinyvoices, codes_setup, tmp_path):
     """strategy ddp, 2 CPU processes (gloo): the same YAML scales by devices/num_nodes."""
+    import recipe_probe
+
     root, codec = codes_setup
     run_dir = tmp_path / "ddp"
-    args = tiny_args(tinyvoices, root, codec, run_dir, 4, "--trainer.strategy", "ddp", "--trainer.devices", "2",
-                     "--trainer.accelerator", "cpu")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", "maskgct", *args], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "global step 4" in res.stdout
-    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert ckpt["global_step"] == 4
+    recipe_probe.train_ddp_on_two_cpu_processes("maskgct", lambda n, *extra: tiny_args(tinyvoices, root, codec, run_dir, n, *extra),
+                                                run_dir, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tinyvoices, codes_setup, tmp_path):
+    """SIGKILL a training process after its first checkpoint; resume with the same step and optimizer state."""
+    import recipe_probe
+
+    root, codec = codes_setup
+    run_dir = tmp_path / "killed"
+    recipe_probe.kill_and_resume("maskgct", lambda n, *extra: tiny_args(tinyvoices, root, codec, run_dir, n, *extra),
+                                 run_dir, cwd=tmp_path)
 
 
 def test_synthesizer_loads_the_export(trained, tinyvoices):
@@ -186,3 +169,10 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
         synth.synthesize("Hi.", prompt, prompt_text="hello", top_k=-2)
     with pytest.raises(TTSError, match="does not use"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)
+
+
+def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):
+    import recipe_probe
+
+    _, export, _ = trained
+    recipe_probe.assert_missing_codec_is_clear(export, tmp_path, "MaskGCT")

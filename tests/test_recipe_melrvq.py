@@ -61,7 +61,10 @@ def test_train_export_and_load(trained, setup_dirs):
     assert codec.decode(codes).shape == (1, (12000 // 256) * 256)
     ckpt = torch.load(result["last"], map_location="cpu", weights_only=True)
     for k, v in codec.model.state_dict().items():
-        assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
+        if k.endswith("embed_avg"):  # EMA sums are not stored: rebuilt from embed x cluster_size on load
+            torch.testing.assert_close(v, ckpt["state_dict"][f"model.{k}"], rtol=1e-3, atol=1e-3)
+        else:
+            assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     for key in ("train/recon_l1", "train/commit", "val/recon_l1", "val/codebook_usage"):
         assert key in metrics

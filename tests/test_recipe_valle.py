@@ -1,41 +1,14 @@
 """recipes/valle: CPU training steps on TinyVoices codes, export -> checkpoint folder, resume, prompts, DDP."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 import torch
 import yaml
 from conftest import REPO
-from vocos_configs import MEL
 
 from codec_lm.valle import VallE, VallEConfig
 from tts.checkpoint import build_config, load_state_dict, read_checkpoint
 
 pytest.importorskip("lightning")
-
-
-@pytest.fixture(scope="module")
-def codes_setup(tinyvoices, tmp_path_factory):
-    """A random-weights MelRVQ codec (4 x 64 at 93.75 Hz) and codes from it of 40 TinyVoices
-    training cuts (a few steps need no more) and of test_seen (validation)."""
-    from codec_lm.codecs import MelRVQ, MelRVQConfig, build_vocos, save_vocos
-    from tts.codecs import save_melrvq
-    from tts.data.features import prepare_features
-    from tts.data.manifests import load_cuts
-
-    root = tmp_path_factory.mktemp("valle")
-    torch.manual_seed(0)
-    vocoder = save_vocos(build_vocos(MEL), MEL, root / "vocos")
-    quantizer = MelRVQ(MelRVQConfig(n_codebooks=4, codebook_size=64, dim=64, n_layers=1, kmeans_init=False))
-    codec = save_melrvq(root / "codec", quantizer, vocoder)
-    load_cuts(tinyvoices, "train").subset(first=40).to_file(root / "cuts_train.jsonl.gz")
-    for manifest in (root / "cuts_train.jsonl.gz", tinyvoices / "cuts_test_seen.jsonl.gz"):
-        prepare_features(manifest, root / "codes", kind="codes", codec=codec, batch_duration=60)
-    return root, codec
 
 
 def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
@@ -53,11 +26,12 @@ def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
 
 
 @pytest.fixture(scope="module")
-def trained(tinyvoices, codes_setup):
+def trained(tinyvoices, codes_setup, tmp_path_factory):
     from recipes.cli import train
 
     root, codec = codes_setup
-    run_dir, export = root / "run", root / "export"
+    out = tmp_path_factory.mktemp("valle")
+    run_dir, export = out / "run", out / "export"
     result = train("valle", tiny_args(tinyvoices, root, codec, run_dir, 6, "--export_dir", str(export)))
     return run_dir, export, result
 
@@ -182,53 +156,23 @@ def test_configuration_errors_are_clear(codes_setup, tinyvoices, tmp_path):
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tinyvoices, codes_setup, tmp_path):
     """strategy ddp, 2 CPU processes (gloo): the same YAML scales by devices/num_nodes."""
+    import recipe_probe
+
     root, codec = codes_setup
     run_dir = tmp_path / "ddp"
-    args = tiny_args(tinyvoices, root, codec, run_dir, 4, "--trainer.strategy", "ddp", "--trainer.devices", "2",
-                     "--trainer.accelerator", "cpu")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-m", "tts.cli", "train", "valle", *args], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "global step 4" in res.stdout
-    assert "distributed_backend=gloo" in res.stderr and "All distributed processes registered" in res.stderr
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert ckpt["global_step"] == 4
+    recipe_probe.train_ddp_on_two_cpu_processes("valle", lambda n, *extra: tiny_args(tinyvoices, root, codec, run_dir, n, *extra),
+                                                run_dir, cwd=tmp_path)
 
 
 @pytest.mark.slow
 def test_killed_run_resumes_from_its_last_checkpoint(tinyvoices, codes_setup, tmp_path):
     """SIGKILL a training process after its first checkpoint; resume with the same step and optimizer state."""
     import recipe_probe
-    from recipes.cli import train
 
     root, codec = codes_setup
     run_dir = tmp_path / "killed"
-    args = tiny_args(tinyvoices, root, codec, run_dir, 10_000)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "tts.cli", "train", "valle", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = run_dir / "checkpoints" / "last.ckpt"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if last.is_file() and torch.load(last, map_location="cpu", weights_only=True)["global_step"] >= 4:
-                    break
-            except (RuntimeError, EOFError):  # caught between two writes: look again
-                pass
-            time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    ckpt = torch.load(last, map_location="cpu", weights_only=True)
-    step = ckpt["global_step"]
-    assert step >= 4
-    recipe_probe.RECORDS.clear()
-    result = train("valle", tiny_args(tinyvoices, root, codec, run_dir, step + 2, "--ckpt_path", "last",
-                                      "--trainer.callbacks+=recipe_probe.StateProbe"))
-    recipe_probe.assert_same_state(recipe_probe.RECORDS[0], ckpt)
-    assert result["global_step"] == step + 2
+    recipe_probe.kill_and_resume("valle", lambda n, *extra: tiny_args(tinyvoices, root, codec, run_dir, n, *extra),
+                                 run_dir, cwd=tmp_path)
 
 
 def test_synthesizer_loads_the_export(trained, tinyvoices):
@@ -253,3 +197,10 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
         synth.synthesize("Hi.", prompt, prompt_text="hello", top_p=2.0)
     with pytest.raises(TTSError, match="does not use"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)
+
+
+def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):
+    import recipe_probe
+
+    _, export, _ = trained
+    recipe_probe.assert_missing_codec_is_clear(export, tmp_path, "VALL-E")

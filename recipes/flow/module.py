@@ -22,10 +22,10 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, cosine_with_warmup
+from ..common import AdamWCosineMixin, RecipeError
 
 
-class FlowModule(L.LightningModule):
+class FlowModule(AdamWCosineMixin, L.LightningModule):
     """Args:
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
         flow: overrides of :class:`flow.FlowConfig` (``dim``, ``depth``, ``heads``...).
@@ -75,18 +75,6 @@ class FlowModule(L.LightningModule):
         hop = self.config.hop_length
         lens = (batch["audio_lens"] // hop + 1).clamp(max=mel.shape[-1])  # Vocos pads "center": T // hop + 1
         return mel, lens
-
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay,
-                                betas=tuple(hp.betas))
-        return {"optimizer": opt, "lr_scheduler": {
-            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
-
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        clip = gradient_clip_val or self.hparams.grad_clip
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         mel, lens = self._mels(batch)

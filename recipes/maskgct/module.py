@@ -24,12 +24,12 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, cosine_with_warmup
+from ..common import AdamWCosineMixin, RecipeError
 
 LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc")
 
 
-class MaskGCTModule(L.LightningModule):
+class MaskGCTModule(AdamWCosineMixin, L.LightningModule):
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
@@ -93,18 +93,6 @@ class MaskGCTModule(L.LightningModule):
         if not self._checked:
             self._check(batch)
         return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"])
-
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay,
-                                betas=tuple(hp.betas))
-        return {"optimizer": opt, "lr_scheduler": {
-            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
-
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        clip = gradient_clip_val or self.hparams.grad_clip
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from ..cards import model_card
-from ..common import RecipeError
 
 FAMILY = "valle"
 
@@ -46,12 +43,8 @@ def export_valle(module, directory: str | os.PathLike, *, overwrite: bool = Fals
 def export_from_checkpoint(ckpt_path: str | os.PathLike, directory: str | os.PathLike, *, overwrite: bool = False,
                            **card_facts) -> Path:
     """Rebuild the module from a Lightning checkpoint (EMA weights when the callback ran) and export it."""
+    from ..common import module_from_checkpoint
     from .module import VallEModule
 
-    ckpt_path = Path(ckpt_path)
-    if not ckpt_path.is_file():
-        raise RecipeError(f"Lightning checkpoint '{ckpt_path}' does not exist: look in the run's checkpoints/ folder.")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    module = VallEModule(**{k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")})
-    module.load_state_dict(ckpt["state_dict"])
-    return export_valle(module, directory, overwrite=overwrite, steps=ckpt.get("global_step", 0), **card_facts)
+    module, step = module_from_checkpoint(VallEModule, ckpt_path)
+    return export_valle(module, directory, overwrite=overwrite, steps=step, **card_facts)

@@ -25,12 +25,12 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, cosine_with_warmup
+from ..common import AdamWCosineMixin, RecipeError
 
 LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "nar_loss", "nar_acc", "nar_top10")
 
 
-class VallEModule(L.LightningModule):
+class VallEModule(AdamWCosineMixin, L.LightningModule):
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
@@ -100,18 +100,6 @@ class VallEModule(L.LightningModule):
             self._check(batch)
         return self.model(batch["lm_phonemes"], batch["lm_phoneme_lens"], batch["prompt_codes"],
                           batch["prompt_lens"], batch["target_codes"], batch["target_lens"], stage)
-
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay,
-                                betas=tuple(hp.betas))
-        return {"optimizer": opt, "lr_scheduler": {
-            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
-
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        clip = gradient_clip_val or self.hparams.grad_clip
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)

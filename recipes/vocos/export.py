@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from ..common import RecipeError
 from ..cards import model_card
 
@@ -41,13 +39,8 @@ def export_vocoder(module, directory: str | os.PathLike, *, overwrite: bool = Fa
 def export_from_checkpoint(ckpt_path: str | os.PathLike, directory: str | os.PathLike, *, overwrite: bool = False,
                            **card_facts) -> Path:
     """Rebuild the module from a Lightning checkpoint (``last.ckpt``...) and export its generator."""
+    from ..common import module_from_checkpoint
     from .module import VocosModule
 
-    ckpt_path = Path(ckpt_path)
-    if not ckpt_path.is_file():
-        raise RecipeError(f"Lightning checkpoint '{ckpt_path}' does not exist: look in the run's checkpoints/ folder.")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    # LightningCLI adds private entries (_instantiator, _class_path) to the saved hyper-parameters.
-    module = VocosModule(**{k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")})
-    module.load_state_dict(ckpt["state_dict"])
+    module, step = module_from_checkpoint(VocosModule, ckpt_path)
     return export_vocoder(module, directory, overwrite=overwrite, **card_facts)

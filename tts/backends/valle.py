@@ -19,52 +19,19 @@ from typing import Any
 import torch
 
 from ..errors import TTSError
-from . import Backend
+from .codec_model import CodecModelBackend
 
 
-class VallEBackend(Backend):
+class VallEBackend(CodecModelBackend):
     family = "valle"
     options = {"temperature": float, "top_k": int, "top_p": float, "num_candidates": int}
-
-    def __init__(self, model, codec, info) -> None:
-        self.model = model
-        self.codec = codec
-        self.info = info
+    label = "VALL-E"
 
     @classmethod
-    def load(cls, info, device: torch.device) -> "VallEBackend":
+    def model_classes(cls) -> tuple[type, type]:
         from codec_lm.valle import VallE, VallEConfig
 
-        from ..checkpoint import CheckpointError, build_config, load_state_dict
-        from ..codecs import load_codec
-
-        if "codec" not in info.dependencies:
-            raise CheckpointError(f"VALL-E checkpoint '{info.path}' names no codec in model.yaml (dependencies: "
-                                  "codec): it cannot encode prompts or decode speech.")
-        try:
-            config = build_config(VallEConfig, info)
-        except ValueError as err:
-            if isinstance(err, CheckpointError):
-                raise
-            raise CheckpointError(f"'{info.path}' has an invalid VALL-E config: {err}") from err
-        model = VallE(config)
-        try:
-            model.load_state_dict(load_state_dict(info))
-        except RuntimeError as err:
-            raise CheckpointError(f"The weights in '{info.path}' do not fit its config: {str(err)[:300]}") from err
-        codec = load_codec(info.dependencies["codec"], device=device)
-        described = (config.n_codebooks, config.codebook_size, config.sample_rate, float(config.frame_rate))
-        actual = (int(codec.n_codebooks), int(codec.codebook_size), int(codec.sample_rate), float(codec.frame_rate))
-        if described != actual:
-            raise CheckpointError(
-                f"Codec '{info.dependencies['codec']}' ({actual[0]} x {actual[1]} codes, {actual[2]} Hz, "
-                f"{actual[3]:g} frames/s) is not the one VALL-E '{info.path}' was trained on "
-                f"({described[0]} x {described[1]}, {described[2]} Hz, {described[3]:g} frames/s).")
-        return cls(model.eval().to(device), codec.eval(), info)
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.codec.sample_rate)
+        return VallE, VallEConfig
 
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling

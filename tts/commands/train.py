@@ -26,6 +26,20 @@ def register(sub) -> None:
     t.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     t.set_defaults(func=run)
 
+    e = sub.add_parser(
+        "export", help="export a Lightning checkpoint of a recipe as a model folder",
+        description="Turn a training checkpoint (e.g. RUN/checkpoints/last.ckpt, also of a run that was "
+                    "stopped) into a model folder that `tts synth`, `tts eval` and the Python API load. "
+                    "Example: tts export flow runs/flow-tiny/checkpoints/last.ckpt -o my-flow",
+    )
+    e.add_argument("recipe", choices=RECIPES)
+    e.add_argument("checkpoint", help="a Lightning .ckpt file written by `tts train RECIPE`")
+    e.add_argument("-o", "--out", required=True, help="model folder to write")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    e.add_argument("--data", help="training data folder, for the model card")
+    e.add_argument("--command", help="the training command, for the model card")
+    e.set_defaults(func=run_export)
+
 
 def _recipes_cli():
     """``recipes.cli``; the recipes live in the source checkout (not in the wheel)."""
@@ -57,4 +71,15 @@ def run(args: argparse.Namespace) -> int:
         con.print(f"last checkpoint: {result['last']}  (resume with --ckpt_path last)")
     if result["export_dir"]:
         con.print(f"exported to {result['export_dir']}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import importlib
+
+    _recipes_cli()  # puts the checkout's recipes/ on the path when needed
+    facts = {k: v for k, v in (("data_dir", args.data), ("command", args.command)) if v}
+    export = importlib.import_module(f"recipes.{args.recipe}.export")
+    out = export.export_from_checkpoint(args.checkpoint, args.out, overwrite=args.overwrite, **facts)
+    console().print(f"exported {args.recipe} checkpoint {args.checkpoint} to {out}")
     return 0
