@@ -88,6 +88,9 @@ def test_eval_codec_with_a_vocoder(tinyvoices, random_flow, tmp_path):
                  "--limit", "1", "--no-dnsmos", "--out", str(tmp_path / "c")]) == 0
     summary = json.loads((tmp_path / "c" / "report.json").read_text())["summary"]
     assert summary["mel_l1"] > 0 and summary["decode_rtf"] > 0
+    # the original is prompt and reference at once: no "SIM of ground truth" (it would be 1.0)
+    rows = json.loads((tmp_path / "c" / "report.json").read_text())["rows"]
+    assert summary["sim"] is not None and summary["sim_ref"] is None and rows[0]["sim_ref"] is None
 
 
 def test_eval_errors(capsys, tmp_path):

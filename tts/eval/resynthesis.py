@@ -82,8 +82,12 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
     report = evaluator.evaluate(items, progress=(lambda d, t, _i: progress("evaluate", d, t)) if progress else None)
     for row in report.rows:
         row.update(extra[row["id"]])
+        # The original is both the prompt and the reference here, so "SIM of ground truth"
+        # would be the original against itself (1.0): not a measurement, leave it out.
+        row["sim_ref"] = None
         if evaluator.dnsmos is not None:
             row["dnsmos_ovrl_ref"] = evaluator.dnsmos.score(row["reference"]).ovrl
+    report.summary["sim_ref"] = None
     for key in ("mel_l1", "encode_rtf", "decode_rtf", "dnsmos_ovrl_ref"):
         report.summary[key] = _mean(report.rows, key)
     report.summary["model"] = str(getattr(model, "path", None) or type(model).__name__)
