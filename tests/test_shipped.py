@@ -63,3 +63,10 @@ def test_tiny_flow_synthesizes_the_demo():
     assert audio.sample_rate == 24000 and torch.isfinite(audio.wav).all()
     assert 1.5 < audio.duration < 6.0
     assert audio.wav.abs().max() > 0.05, "the shipped model produced silence"
+
+
+def test_models_command_shows_steps_of_every_shipped_model(capsys):
+    from tts.commands.models import _describe
+
+    for name, path in shipped_models().items():
+        assert _describe(path)["steps"].isdigit(), f"{name}: `tts models` shows no step count"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from . import console
@@ -26,6 +27,12 @@ def _describe(path: Path) -> dict:
         row["steps"] = str((doc.get("training") or {}).get("steps", ""))
     elif (path / "config.yaml").is_file():
         row["family"] = "vocos"
+        # The official Vocos layout has no place for training facts; our export puts
+        # them in the card's facts table ("| batches | 3000 |").
+        card = path / "README.md"
+        if card.is_file():
+            found = re.search(r"^\| (?:batches|steps) \| (\d+) \|", card.read_text(encoding="utf-8"), re.M)
+            row["steps"] = found.group(1) if found else ""
     return row
 
 
