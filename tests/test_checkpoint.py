@@ -42,6 +42,24 @@ def test_round_trip(tmp_path):
     assert (path / "README.md").read_text() == "# Toy\n"
 
 
+def test_half_precision_storage(tmp_path):
+    sd = {"w": torch.randn(64, 64), "steps": torch.tensor([3, 4])}
+    full = save_checkpoint(tmp_path / "full", "toy", TinyConfig(), sd)
+    half = save_checkpoint(tmp_path / "half", "toy", TinyConfig(), sd, dtype="float16")
+    assert (half / "model.safetensors").stat().st_size < 0.6 * (full / "model.safetensors").stat().st_size
+    info = read_checkpoint(half, family="toy")
+    assert info.meta["weights_dtype"] == "float16"
+    loaded = load_state_dict(info)
+    # computed in float32 again; integers untouched; values within float16 rounding
+    assert loaded["w"].dtype == torch.float32 and torch.equal(loaded["steps"], sd["steps"])
+    torch.testing.assert_close(loaded["w"], sd["w"], rtol=1e-3, atol=1e-4)
+    with pytest.raises(CheckpointError, match="beyond the range of float16"):
+        save_checkpoint(tmp_path / "big", "toy", TinyConfig(), {"w": torch.tensor([1e6])}, dtype="float16")
+    with pytest.raises(CheckpointError, match="Unknown storage dtype"):
+        save_checkpoint(tmp_path / "odd", "toy", TinyConfig(), sd, dtype="int8")
+    assert not (tmp_path / "big").exists() and not (tmp_path / "odd").exists()
+
+
 def test_refuses_to_overwrite(tmp_path):
     path, _ = _save(tmp_path)
     before = (path / "model.safetensors").read_bytes()

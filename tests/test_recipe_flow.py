@@ -94,6 +94,16 @@ def test_tts_export_command(trained, tmp_path, capsys):
     assert "is not a vocos checkpoint" in capsys.readouterr().err
     assert main(["export", "flow", str(tmp_path / "m" / "model.yaml"), "-o", str(tmp_path / "w")]) == 2
     assert "not a readable Lightning checkpoint" in capsys.readouterr().err
+    # half-precision storage: half the size, loads as float32 weights within float16 rounding
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "h"), "--dtype", "float16"]) == 0
+    size = lambda d: (d / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(tmp_path / "h") < 0.6 * size(tmp_path / "m")
+    assert read_checkpoint(tmp_path / "h").meta["weights_dtype"] == "float16"
+    full, half = (load_state_dict(read_checkpoint(tmp_path / d)) for d in ("m", "h"))
+    for name, value in full.items():
+        torch.testing.assert_close(half[name], value, rtol=1e-3, atol=1e-4)
+    assert main(["export", "vocos", str(result["last"]), "-o", str(tmp_path / "v16"), "--dtype", "float16"]) == 2
+    assert "stored in float32" in capsys.readouterr().err
 
 
 def test_shipped_configs_build(vocoder):

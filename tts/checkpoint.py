@@ -124,6 +124,7 @@ def save_checkpoint(
     card: str | None = None,
     meta: dict[str, Any] | None = None,
     overwrite: bool = False,
+    dtype: str | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically (a temporary folder renamed into place).
 
@@ -139,6 +140,9 @@ def save_checkpoint(
         meta: extra YAML-serializable facts (training steps, data...).
         overwrite: replace an existing folder; otherwise an existing non-empty
             folder is an error and is left untouched.
+        dtype: ``"float16"`` or ``"bfloat16"`` stores the floating-point tensors at
+            half size (``weights_dtype`` in ``model.yaml``); :func:`load_state_dict`
+            returns them as float32 again. ``None`` or ``"float32"`` keeps them as they are.
     """
     from safetensors.torch import save_file
 
@@ -150,7 +154,7 @@ def save_checkpoint(
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
     try:
-        tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}
+        tensors = _cast({k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}, dtype)
         save_file(tensors, str(tmp / WEIGHTS_FILE))
         deps = {}
         for role, dep in (dependencies or {}).items():
@@ -165,6 +169,7 @@ def save_checkpoint(
             "dependencies": deps,
             "sha256": {WEIGHTS_FILE: sha256(tmp / WEIGHTS_FILE)},
             "toolkit_version": __version__,
+            **({"weights_dtype": dtype} if dtype not in (None, "float32") else {}),
             **(meta or {}),
         }
         (tmp / MODEL_FILE).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
@@ -179,6 +184,30 @@ def save_checkpoint(
         if tmp.exists():
             shutil.rmtree(tmp)
     return directory
+
+
+STORAGE_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def _cast(tensors: dict[str, Any], dtype: str | None) -> dict[str, Any]:
+    """Floating-point tensors cast to ``dtype`` for storage (others unchanged)."""
+    import torch
+
+    if dtype in (None, "float32"):
+        return tensors
+    if dtype not in STORAGE_DTYPES:
+        raise CheckpointError(f"Unknown storage dtype {dtype!r}: use one of {', '.join(STORAGE_DTYPES)}.")
+    target = getattr(torch, dtype)
+    limit = torch.finfo(target).max
+    out = {}
+    for name, t in tensors.items():
+        if t.is_floating_point():
+            if t.numel() and float(t.abs().max()) > limit:
+                raise CheckpointError(f"Tensor '{name}' holds values beyond the range of {dtype} "
+                                      f"(largest |x| = {float(t.abs().max()):.3g}): store this model as float32.")
+            t = t.to(target)
+        out[name] = t
+    return out
 
 
 def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] | None = None,
@@ -230,7 +259,7 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
 
 
 def load_state_dict(info: CheckpointInfo, device: str = "cpu") -> dict:
-    """The tensors of ``model.safetensors``.
+    """The tensors of ``model.safetensors``; half-precision storage comes back as float32.
 
     Raises:
         CheckpointError: the file is not a readable safetensors file.
@@ -239,9 +268,13 @@ def load_state_dict(info: CheckpointInfo, device: str = "cpu") -> dict:
     from safetensors.torch import load_file
 
     try:
-        return load_file(str(info.weights), device=device)
+        tensors = load_file(str(info.weights), device=device)
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"'{info.weights}' cannot be read as safetensors ({err}): the checkpoint is corrupt.") from err
+    if info.meta.get("weights_dtype") in ("float16", "bfloat16"):
+        # Stored small, computed in float32: the models' code and tests assume float32 weights.
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    return tensors
 
 
 def build_config(cls: type, info: CheckpointInfo) -> Any:

@@ -11,7 +11,7 @@ FAMILY = "flow"
 
 
 def export_flow(module, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
-                command: str | None = None, steps: int | None = None) -> Path:
+                command: str | None = None, steps: int | None = None, dtype: str | None = None) -> Path:
     """Write ``module.model`` (weights as held by the module: EMA after training) as family ``flow``."""
     from tts.checkpoint import save_checkpoint
 
@@ -29,7 +29,7 @@ def export_flow(module, directory: str | os.PathLike, *, overwrite: bool = False
               'audio = tts.synthesize("Hello there.", "prompt.wav", prompt_text="...")',
     )
     return save_checkpoint(directory, FAMILY, cfg, module.model.state_dict(), vocab=module.vocab,
-                           dependencies={"vocoder": module.vocoder_dir}, card=card, overwrite=overwrite,
+                           dependencies={"vocoder": module.vocoder_dir}, card=card, overwrite=overwrite, dtype=dtype,
                            meta={"training": {"steps": steps, "data": data_dir, "command": command}})
 
 

@@ -11,7 +11,7 @@ FAMILY = "maskgct"
 
 
 def export_maskgct(module, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
-                   command: str | None = None, steps: int | None = None) -> Path:
+                   command: str | None = None, steps: int | None = None, dtype: str | None = None) -> Path:
     """Write ``module.model`` (weights as held by the module: EMA after training) as family ``maskgct``.
 
     The folder holds ``model.yaml`` (the ``MaskGCTConfig`` and the codec as dependency
@@ -37,7 +37,7 @@ def export_maskgct(module, directory: str | os.PathLike, *, overwrite: bool = Fa
               'audio = tts.synthesize("Hello there.", "prompt.wav", prompt_text="...", steps=25, cfg=2.5)',
     )
     return save_checkpoint(directory, FAMILY, cfg, module.model.state_dict(), vocab=module.vocab,
-                           dependencies={"codec": module.codec_dir}, card=card, overwrite=overwrite,
+                           dependencies={"codec": module.codec_dir}, card=card, overwrite=overwrite, dtype=dtype,
                            meta={"training": {"steps": steps, "data": data_dir, "command": command}})
 
 

@@ -11,7 +11,7 @@ FAMILY = "valle"
 
 
 def export_valle(module, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
-                 command: str | None = None, steps: int | None = None) -> Path:
+                 command: str | None = None, steps: int | None = None, dtype: str | None = None) -> Path:
     """Write ``module.model`` (weights as held by the module: EMA after training) as family ``valle``.
 
     The folder holds ``model.yaml`` (the ``VallEConfig`` and the codec as dependency
@@ -36,7 +36,7 @@ def export_valle(module, directory: str | os.PathLike, *, overwrite: bool = Fals
               'audio = tts.synthesize("Hello there.", "prompt.wav", prompt_text="...")',
     )
     return save_checkpoint(directory, FAMILY, cfg, module.model.state_dict(), vocab=module.vocab,
-                           dependencies={"codec": module.codec_dir}, card=card, overwrite=overwrite,
+                           dependencies={"codec": module.codec_dir}, card=card, overwrite=overwrite, dtype=dtype,
                            meta={"training": {"steps": steps, "data": data_dir, "command": command}})
 
 

@@ -38,6 +38,9 @@ def register(sub) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     e.add_argument("--data", help="training data folder, for the model card")
     e.add_argument("--command", help="the training command, for the model card")
+    e.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="storage precision of the weights (valle, maskgct, flow): float16 halves the folder; "
+                        "they are computed in float32 after loading")
     e.set_defaults(func=run_export)
 
 
@@ -74,11 +77,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+HALF_STORAGE = ("valle", "maskgct", "flow")
+
+
 def run_export(args: argparse.Namespace) -> int:
     import importlib
 
+    from ..errors import TTSError
+
     _recipes_cli()  # puts the checkout's recipes/ on the path when needed
     facts = {k: v for k, v in (("data_dir", args.data), ("command", args.command)) if v}
+    if args.dtype != "float32":
+        if args.recipe not in HALF_STORAGE:
+            raise TTSError(f"--dtype {args.dtype} is for {', '.join(HALF_STORAGE)} models: a {args.recipe} folder is "
+                           "stored in float32 (its codebooks / official layout need full precision).")
+        facts["dtype"] = args.dtype
     export = importlib.import_module(f"recipes.{args.recipe}.export")
     out = export.export_from_checkpoint(args.checkpoint, args.out, overwrite=args.overwrite, **facts)
     console().print(f"exported {args.recipe} checkpoint {args.checkpoint} to {out}")
