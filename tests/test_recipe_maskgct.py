@@ -91,7 +91,7 @@ def test_shipped_configs_build(codes_setup):
     assert gpu["trainer"]["precision"] == "bf16-mixed"
     big = MaskGCTConfig(**gpu["model"]["maskgct"])  # valid hyper-parameters (8 x 1024 codec by default)
     assert (big.dim, big.t2s_layers, big.s2a_layers) == (1024, 16, 12)
-    # The tiny default is the shipped size: MaskGCTConfig() equals the tiny YAML's model.
+    # MaskGCTConfig() equals the tiny YAML's model (the benchmarks' "default" size).
     assert all(getattr(MaskGCTConfig(), k) == v for k, v in cfg["model"]["maskgct"].items())
 
 

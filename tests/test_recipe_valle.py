@@ -120,7 +120,7 @@ def test_shipped_configs_build(codes_setup):
     assert gpu["data"]["prompt"] == "speaker"
     big = VallEConfig(**gpu["model"]["valle"])  # valid hyper-parameters (8 x 1024 codec by default)
     assert (big.dim, big.ar_layers, big.nar_layers) == (1024, 12, 12)
-    # The tiny default is the shipped size: VallEConfig() equals the tiny YAML's model.
+    # VallEConfig() equals the tiny YAML's model (the benchmarks' "default" size).
     assert all(getattr(VallEConfig(), k) == v for k, v in cfg["model"]["valle"].items())
 
 
