@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class VallEConfig:
     """Hyper-parameters of :class:`codec_lm.valle.model.VallE`.
 
-    The defaults are the size of the tiny recipe (about 14 M parameters with an
+    The defaults are the size of the tiny recipe (about 16 M parameters with an
     8 x 1024 codec), the model the toolkit ships; the LibriTTS recipe uses the
     VALL-E paper's size (``dim=1024, heads=16, ar_layers=nar_layers=12``).
 
