@@ -53,16 +53,21 @@ def test_tiny_vocos_is_trained():
     assert l1 < 1.0, f"tiny-vocos copy-synthesis log-mel L1 {l1:.2f}"
 
 
-@pytest.mark.skipif("tiny-flow" not in SHIPPED, reason="tiny-flow is not shipped")
-def test_tiny_flow_synthesizes_the_demo():
+# Options that keep each model's synthesis short on CPU; the defaults are exercised by `make demo`.
+FAST_OPTIONS = {"tiny-flow": {"nfe": 4}, "tiny-maskgct": {"steps": 4, "s2a_steps": 1}, "tiny-valle": {}}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in FAST_OPTIONS if n in SHIPPED))
+def test_shipped_tts_models_synthesize_the_demo(name):
     from tts import Synthesizer
 
-    synth = Synthesizer.from_pretrained("tiny-flow", device="cpu")
+    synth = Synthesizer.from_pretrained(name, device="cpu")
     audio = synth.synthesize("The quick brown fox jumped over three lazy dogs.", DEMO_PROMPT,
-                             prompt_text=PROMPT_TEXT, seed=0, nfe=4)
+                             prompt_text=PROMPT_TEXT, seed=0, **FAST_OPTIONS[name])
     assert audio.sample_rate == 24000 and torch.isfinite(audio.wav).all()
-    assert 1.5 < audio.duration < 6.0
-    assert audio.wav.abs().max() > 0.05, "the shipped model produced silence"
+    # about 2.5-3.5 s at the prompt's speaking rate; VALL-E may stop early or run to its cap
+    assert 1.0 < audio.duration < 9.0, audio.duration
+    assert audio.wav.abs().max() > 0.05, f"the shipped {name} produced silence"
 
 
 def test_models_command_shows_steps_of_every_shipped_model(capsys):
