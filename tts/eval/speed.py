@@ -87,7 +87,10 @@ def _reset_hwm_and_read() -> int | None:
 
 
 def hwm_reset_works() -> bool:
-    """Whether this process can measure CPU peaks with the exact kernel method."""
+    """Whether this process can measure CPU peaks with the exact kernel method.
+
+    Probing resets the process's high-water mark (as every :class:`PeakMemory` block does).
+    """
     return _reset_hwm_and_read() is not None
 
 
