@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..checkpoint import STORAGE_DTYPES
 from . import console
 
 RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
@@ -38,7 +39,7 @@ def register(sub) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     e.add_argument("--data", help="training data folder, for the model card")
     e.add_argument("--command", help="the training command, for the model card")
-    e.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+    e.add_argument("--dtype", choices=STORAGE_DTYPES, default="float32",
                    help="storage precision of the weights (valle, maskgct, flow): float16 halves the folder; "
                         "they are computed in float32 after loading")
     e.set_defaults(func=run_export)
