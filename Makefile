@@ -4,10 +4,11 @@ PY := $(VENV)/bin/python
 TTS := $(VENV)/bin/tts
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-all demo bench clean help
+.PHONY: setup lock test test-all demo bench clean help
 
 help:
-	@echo "make setup     create $(VENV): torch/torchaudio pair, project + extras, flite/festival/sox"
+	@echo "make setup     create or repair $(VENV) from requirements/lock.txt; flite/festival/sox for TinyVoices"
+	@echo "make lock      re-resolve every dependency afresh into requirements/lock.txt (on purpose only)"
 	@echo "make demo      synthesize a sentence in the voice of assets/demo_prompt.wav"
 	@echo "make test      fast test suite (CPU, minutes)"
 	@echo "make test-all  every test, slow ones included (GPU tests run when CUDA is present)"
@@ -15,6 +16,9 @@ help:
 
 setup:
 	@bash scripts/setup.sh
+
+lock:
+	@bash scripts/lock.sh
 
 test: setup
 	$(PY) -m pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# `make setup`: a virtual environment with a matching torch/torchaudio pair, the
-# project (editable) with its extras, and the system tools TinyVoices needs.
-# Idempotent: when nothing it depends on changed, it checks and returns in ~1 s.
+# `make setup`: a virtual environment installed from requirements/lock.txt (exact
+# versions of every package, the torch/torchaudio pair included), the project
+# (editable) with its extras, and the system tools TinyVoices needs.
+#
+# Idempotent: when nothing it depends on changed and scripts/check_env.py finds the
+# venv healthy, it returns in seconds. A venv that fails the check (a package at
+# another version than the lock, torchaudio's extension not loading, an import
+# failing) is repaired by re-installing from the lock; if that cannot fix it, one
+# line says what is wrong and how to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 EXTRAS="${EXTRAS:-train,eval,dev}"
-# torch and torchaudio must be a matching pair; 2.11 works on CPU and GPU machines
-# (see ../shared/DESIGN.md, "The machines").
-TORCH_PINS=("torch==2.11.*" "torchaudio==2.11.*")
+LOCK="${LOCK:-requirements/lock.txt}"
 # TinyVoices synthesizes its corpus with these engines and texts (see tts/data/tinyvoices).
 APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k sox fortunes)
 STAMP="$VENV/.setup-stamp"
 
-say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+# Bold only on a terminal: logs and CI get plain text.
+if [ -t 1 ]; then say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }; else say() { printf 'setup: %s\n' "$*"; }; fi
+fail() { say "ERROR: $*"; exit 1; }
 
 # Everything that should trigger a re-install when it changes.
 fingerprint() {
-    cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1
+    cat pyproject.toml "$LOCK" scripts/setup.sh | sha256sum | cut -d' ' -f1
     echo "$EXTRAS"
 }
 
@@ -43,33 +49,39 @@ system_packages() {
     fi
 }
 
+check() { "$VENV/bin/python" scripts/check_env.py --lock "$LOCK" --extras "$EXTRAS"; }
+
+[ -f "$LOCK" ] || fail "the lock file $LOCK is missing: restore it (git checkout -- $LOCK) or make one with 'make lock'."
 system_packages
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ] \
-    && "$VENV/bin/python" -c "import torch, torchaudio, tts, text_frontend" 2>/dev/null; then
-    say "up to date ($VENV)"
-    exit 0
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c '' 2>/dev/null; then
+    if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ] && problems="$(check)"; then
+        say "up to date ($VENV)"
+        exit 0
+    fi
+    [ -f "$STAMP" ] && [ -n "${problems:-}" ] && say "repairing $VENV: $problems"
+else
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+        fail "Python 3.10 or newer is needed (found: $("$PYTHON" --version 2>&1)). Set PYTHON=python3.11."
+    fi
+    [ -e "$VENV" ] && { say "$VENV does not run; creating it again"; rm -rf "$VENV"; }
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
 fi
+rm -f "$STAMP"
 
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-    say "ERROR: Python 3.10 or newer is needed (found: $("$PYTHON" --version 2>&1)). Set PYTHON=python3.11."
-    exit 1
+# Every package comes from the lock (-c): an extra that is not chosen installs nothing,
+# and a package installed at another version is replaced by the locked one.
+# PYTHONWARNINGS: setuptools' notices about editable installs are not for our users.
+PIP=(env PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --disable-pip-version-check -q -c "$LOCK")
+say "installing build tools from $LOCK"
+"${PIP[@]}" pip setuptools wheel || fail "pip could not install pip/setuptools/wheel from $LOCK (see above)."
+say "installing the project with extras [$EXTRAS] from $LOCK (the first time downloads about 3 GB)"
+"${PIP[@]}" --no-build-isolation -e ".[$EXTRAS]" \
+    || fail "pip could not install the project from $LOCK (see above); check the network, or start over: rm -rf $VENV && make setup"
+if ! problems="$(check)"; then
+    fail "$VENV is still broken after installing from $LOCK: $problems. Start over: rm -rf $VENV && make setup"
 fi
-[ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
-
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-say "installing ${TORCH_PINS[*]}"
-"${PIP[@]}" "${TORCH_PINS[@]}"
-constraints="$(mktemp)"
-trap 'rm -f "$constraints"' EXIT
-printf '%s\n' "${TORCH_PINS[@]}" > "$constraints"
-say "installing the project with extras [$EXTRAS]"
-"${PIP[@]}" -c "$constraints" -e ".[$EXTRAS]"
-"$VENV/bin/python" - <<'PY'
-import torch, torchaudio
-assert torch.__version__.split("+")[0].rsplit(".", 1)[0] == torchaudio.__version__.split("+")[0].rsplit(".", 1)[0], \
-    f"torch {torch.__version__} and torchaudio {torchaudio.__version__} do not match"
-print(f"setup: torch {torch.__version__}, torchaudio {torchaudio.__version__}, CUDA available: {torch.cuda.is_available()}")
-PY
+"$VENV/bin/python" -c 'import torch, torchaudio; print(f"setup: torch {torch.__version__}, torchaudio {torchaudio.__version__}, CUDA available: {torch.cuda.is_available()}")'
 fingerprint > "$STAMP"
 say "done"
