@@ -14,7 +14,7 @@ from .errors import (
     UnspeakableTextError,
     UnsupportedLanguageError,
 )
-from .espeak import resolve_language, supported_languages
+from .espeak import resolve_language, supported_languages, whisper_language
 from .frontend import Frontend, PhonemeSequence
 from .normalize import normalize_text
 from .sentences import split_sentences
@@ -28,6 +28,7 @@ __all__ = [
     "split_sentences",
     "resolve_language",
     "supported_languages",
+    "whisper_language",
     "FrontendError",
     "EmptyTextError",
     "UnspeakableTextError",

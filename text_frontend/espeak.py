@@ -117,6 +117,22 @@ def resolve_language(language: str) -> str:
     )
 
 
+# Whisper's code for espeak-ng codes whose first part is not Whisper's (Chinese varieties
+# are all "zh" to Whisper-base).
+_WHISPER_CODES = {"cmn": "zh", "yue": "zh", "hak": "zh"}
+
+
+def whisper_language(language: str) -> str:
+    """The Whisper (ISO 639-1) code of a language given as anything :func:`resolve_language`
+    takes: ``"english"`` and ``"en-us"`` -> ``"en"``, ``"cmn"`` -> ``"zh"``.
+
+    Raises:
+        UnsupportedLanguageError: the language is unknown to espeak-ng.
+    """
+    code = resolve_language(language).split("-")[0]
+    return _WHISPER_CODES.get(code, code)
+
+
 def get_backend(language: str) -> "EspeakBackend":
     """The shared espeak backend for a resolved language code (created on first use).
 

@@ -14,16 +14,17 @@ transcript (Whisper when not given), option validation, batching and joining.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
 from .audio import PROMPT_MAX_SECONDS, Audio, join, load, load_prompt, prepare_prompt
 from .errors import TTSError
+from .options import check_options, family_options
 
-# Whisper language codes for espeak codes whose first part differs.
-_WHISPER_LANG = {"cmn": "zh", "yue": "zh", "hak": "zh"}
+# progress(sentences done, sentences in all), called after each batch of sentences
+Progress = Callable[[int, int], None]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -84,35 +85,40 @@ class Synthesizer:
 
     @property
     def options(self) -> dict[str, type]:
-        """Model options this model accepts (besides ``seed``)."""
-        return dict(self.backend.options)
+        """Model options this model accepts (besides ``seed``), name -> type; their ranges
+        are in :data:`tts.options.FAMILY_OPTIONS`."""
+        return {name: opt.kind for name, opt in family_options(self.family).items()}
 
     def __repr__(self) -> str:
         return f"Synthesizer({self.info.path.name!r}, family={self.family!r}, device={str(self.device)!r})"
 
     # ------------------------------------------------------------------ helpers
     def frontend(self, language: str = "en-us", with_stress: bool = True):
-        from text_frontend import Frontend
+        from text_frontend import Frontend, resolve_language
 
-        key = (language, with_stress)
+        key = (resolve_language(language), with_stress)
         if key not in self._frontends:
-            self._frontends[key] = Frontend(language, with_stress=with_stress, vocab=self.vocab)
+            self._frontends[key] = Frontend(key[0], with_stress=with_stress, vocab=self.vocab)
         return self._frontends[key]
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        given = {k: v for k, v in options.items() if v is not None}
-        unknown = sorted(set(given) - set(self.backend.options))
-        if unknown:
-            raise TTSError(f"The {self.family} model does not use {', '.join(unknown)}; its options are: "
-                           f"{', '.join(self.backend.options) or 'none'} (and seed).")
-        return given
+        """The given (not None) options, checked and converted.
+
+        Raises:
+            OptionError: an option this model does not take, or a value out of range.
+        """
+        return check_options(self.family, options, model=self.info.path.name)
 
     def transcribe(self, audio: Audio, language: str = "en-us") -> str:
         """The transcript of a prompt, by the evaluation suite's Whisper (``pip install .[eval]``).
 
         Raises:
-            TTSError: the ASR is not installed, or it heard nothing.
+            TTSError: the ASR is not installed, it cannot transcribe ``language``, or it heard nothing.
+            UnsupportedLanguageError: ``language`` is not a language espeak-ng knows.
         """
+        from .eval.asr import asr_language
+
+        code = asr_language(language)
         if self._asr is None:
             try:
                 from .eval import WhisperASR
@@ -120,9 +126,8 @@ class Synthesizer:
                 self._asr = WhisperASR(device="cuda" if self.device.type == "cuda" else "cpu")
             except ImportError as err:
                 raise TTSError("No prompt transcript was given and no speech recognizer is installed: pass "
-                               "--prompt-text (prompt_text=...) or install the [eval] extra.") from err
-        code = language.split("-")[0]
-        self._asr.language = _WHISPER_LANG.get(code, code)
+                               "--prompt-text or install the [eval] extra.") from err
+        self._asr.language = code
         text = self._asr.transcribe(audio.wav, audio.sample_rate).strip()
         if not text:
             raise TTSError("The speech recognizer heard no words in the prompt: pass its transcript with --prompt-text.")
@@ -137,7 +142,7 @@ class Synthesizer:
     @torch.inference_mode()
     def synthesize(self, text: str, prompt_audio: str | os.PathLike | Audio, prompt_text: str | None = None,
                    language: str = "en-us", seed: int | None = None, batch_size: int = 8,
-                   **model_options: Any) -> Audio:
+                   progress: Progress | None = None, **model_options: Any) -> Audio:
         """Speak ``text`` in the voice of ``prompt_audio``.
 
         Args:
@@ -148,10 +153,15 @@ class Synthesizer:
             language: espeak-ng language code of the text (and the prompt).
             seed: makes the output reproducible.
             batch_size: sentences per model call.
+            progress: called as ``progress(done, total)`` after each batch of sentences.
             model_options: the model's options (see :attr:`options`), e.g. ``nfe=16``.
 
         Returns:
             The speech, at :attr:`sample_rate`.
+
+        Raises:
+            OptionError: a model option it does not take or out of range (before any work).
+            FrontendError, AudioError, TTSError: unusable text, language or prompt.
         """
         options = self.check_options(model_options)
         fe = self.frontend(language)
@@ -176,6 +186,8 @@ class Synthesizer:
             batch_seed = None if seed is None else seed + i
             wavs += self.backend.synthesize(prompt.wav, prompt_ids, [list(s.ids) for s in chunk],
                                             seed=batch_seed, **opts)
+            if progress is not None:
+                progress(len(wavs), len(seqs))
         return Audio(join(wavs, self.sample_rate), self.sample_rate)
 
     # ------------------------------------------------------------------ editing

@@ -34,13 +34,12 @@ class Backend(ABC):
     """Interface of an inference backend.
 
     Attributes:
-        family: the checkpoint family it loads.
-        options: option name -> type, the model options it accepts (beyond ``seed``).
+        family: the checkpoint family it loads; its model options (beyond ``seed``)
+            are declared in :data:`tts.options.FAMILY_OPTIONS` under this name.
         can_edit: whether :meth:`edit` is implemented (speech editing by infilling).
     """
 
     family: ClassVar[str]
-    options: ClassVar[dict[str, type]] = {}
     can_edit: ClassVar[bool] = False
 
     @classmethod
@@ -63,7 +62,7 @@ class Backend(ABC):
             prompt_ids: phoneme ids of the prompt's transcript.
             targets: phoneme ids of each sentence to speak.
             seed: makes sampling deterministic.
-            options: model options (validated against :attr:`options` by the caller).
+            options: model options, already checked by :func:`tts.options.check_options`.
 
         Returns:
             One waveform ``[T_i]`` (CPU, float32) per target.

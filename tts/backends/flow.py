@@ -1,8 +1,7 @@
 """Backend for flow-matching checkpoints (family ``flow``): mel flow model + Vocos.
 
-Options: ``nfe`` (16), ``solver`` (euler/midpoint), ``cfg`` (2.0), ``sway`` (-1.0;
-0 for uniform steps), ``speed`` (1.0), ``duration`` (seconds of the whole output,
-shared between sentences by phoneme count). Speech editing infills a span.
+Options (declared with their ranges in :mod:`tts.options`): ``nfe``, ``solver``, ``cfg``,
+``sway``, ``speed``, ``duration``. Speech editing infills a span.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from . import Backend
 
 class FlowBackend(Backend):
     family = "flow"
-    options = {"nfe": int, "solver": str, "cfg": float, "sway": float, "speed": float, "duration": float}
     can_edit = True
 
     def __init__(self, model, vocoder, info) -> None:

@@ -5,11 +5,10 @@ length comes from the prompt's frames per phoneme (divided by ``speed``) or from
 ``duration``; T2S fills codebook 1 by iterative unmasking, S2A the other codebooks,
 and the codec decodes the new codes only.
 
-Options: ``steps`` (25, stage 1), ``s2a_steps`` (calls per acoustic codebook; default
-8, 2, 1, 1, ...; an int here applies to every codebook), ``temperature`` (1.0, annealed
-to 0), ``top_k`` (20; 0 = off), ``cfg`` (2.5; 0 = no guidance: the unconditional pass of
-stage 1 is skipped), ``s2a_cfg`` (0.0), ``duration`` (seconds of the whole output, shared
-between sentences by phoneme count; ``speed`` is then ignored), ``speed`` (1.0).
+Options (declared with their ranges in :mod:`tts.options`): ``steps`` (stage 1),
+``s2a_steps`` (calls per acoustic codebook; an int applies to every codebook),
+``temperature``, ``top_k``, ``cfg`` (0: the unconditional pass of stage 1 is skipped),
+``s2a_cfg``, ``duration`` (``speed`` is then ignored), ``speed``.
 """
 
 from __future__ import annotations
@@ -26,8 +25,6 @@ from .codec_model import CodecModelBackend
 
 class MaskGCTBackend(CodecModelBackend):
     family = "maskgct"
-    options = {"steps": int, "s2a_steps": int, "temperature": float, "top_k": int, "cfg": float, "s2a_cfg": float,
-               "duration": float, "speed": float}
     label = "MaskGCT"
 
     @classmethod

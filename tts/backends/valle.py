@@ -5,9 +5,9 @@ model continues its first codebook for the prompt's and the sentence's phonemes
 (KV-cached, with length bounds from the prompt's speaking rate), the NAR model
 fills the other codebooks, and the codec decodes the new codes only.
 
-Options: ``temperature`` (1.0; 0 = greedy), ``top_k`` (0 = off), ``top_p`` (0.8),
-``num_candidates`` (1; with more, the candidate the AR finds most likely among
-those that ended by themselves is kept).
+Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``top_k``,
+``top_p``, ``num_candidates`` (with more than one, the candidate the AR finds most likely
+among those that ended by themselves is kept).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from .codec_model import CodecModelBackend
 
 class VallEBackend(CodecModelBackend):
     family = "valle"
-    options = {"temperature": float, "top_k": int, "top_p": float, "num_candidates": int}
     label = "VALL-E"
 
     @classmethod
@@ -36,7 +35,8 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        kw = {k: options[k] for k in self.options if options.get(k) is not None}
+        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates")
+              if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
         except ValueError as err:

@@ -7,7 +7,8 @@ import time
 
 from ..errors import TTSError
 from . import console
-from .synth import add_model_options, model_options
+from .options import add_model_options, model_options
+from .synth import check_model
 
 
 def register(sub) -> None:
@@ -35,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.start is None) != (args.end is None):
         raise TTSError("Give both --start and --end (seconds), or neither to find the span with speech recognition.")
-    out = check_output_path(args.output, overwrite=args.overwrite)
+    _, options = check_model(args.model, model_options(args))
+    out = check_output_path(args.output, overwrite=args.overwrite, flag="--overwrite")
     synth = Synthesizer.from_pretrained(args.model, device=args.device)
     t0 = time.perf_counter()
     audio = synth.edit(args.audio, args.transcript, args.new_transcript, start=args.start, end=args.end,
-                       language=args.language, seed=args.seed, **model_options(args))
+                       language=args.language, seed=args.seed, **options)
     path = audio.save(out, overwrite=args.overwrite)
     console().print(f"wrote {path} ({audio.duration:.2f} s) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -13,6 +13,7 @@ import json
 
 from ..errors import TTSError
 from . import console
+from .options import add_model_options, model_options
 
 SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", "WER of ground truth", "{:.3f}"),
                 ("sim", "SIM", "{:.3f}"), ("sim_ref", "SIM of ground truth", "{:.3f}"),
@@ -41,18 +42,17 @@ def register(sub) -> None:
     ev.add_argument("--speaker-encoder", default="resemblyzer", choices=("resemblyzer", "ecapa", "wavlm"))
     ev.add_argument("--speaker-model", help="local folder of the ECAPA or WavLM-SV model")
     ev.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
-    for name, typ in (("nfe", int), ("cfg", float), ("temperature", float), ("top-k", int), ("top-p", float),
-                      ("steps", int), ("sway", float), ("speed", float)):
-        ev.add_argument(f"--{name}", type=typ, help="model option")
+    add_model_options(ev)
     ev.set_defaults(func=run)
 
 
 def _evaluator(args):
     from ..eval import Evaluator
 
-    code = args.language.split("-")[0]
+    from ..eval.asr import asr_language
+
     return Evaluator(asr=args.asr, speaker=args.speaker_encoder, speaker_path=args.speaker_model,
-                     dnsmos=not args.no_dnsmos, language={"cmn": "zh"}.get(code, code),
+                     dnsmos=not args.no_dnsmos, language=asr_language(args.language),
                      device="auto" if args.device is None else args.device)
 
 
@@ -125,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
         from ..eval.zero_shot import run_zero_shot
 
         synthesizer = None
-        options = {k: getattr(args, k) for k in ("nfe", "cfg", "temperature", "top_k", "top_p", "steps", "sway",
-                                                 "speed") if getattr(args, k) is not None}
+        options = model_options(args)
         if args.model:
             from ..synthesizer import Synthesizer
+            from .synth import check_model
 
+            _, options = check_model(args.model, options)  # fail before any work
             synthesizer = Synthesizer.from_pretrained(args.model, device=args.device)
-            synthesizer.check_options(options)  # fail before any work
         elif options:
             raise TTSError("Model options were given without --model.")
         cases = build_cases(load_cuts(args.cuts), limit=args.limit)

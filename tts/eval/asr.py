@@ -18,8 +18,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from text_frontend import whisper_language
+
 from .errors import EvalError, ModelFolderError, require
 from .inputs import EVAL_SAMPLE_RATE, AudioLike, to_mono_numpy
+
+
+def asr_language(language: str) -> str:
+    """Whisper's code for a language given as an espeak-ng code or name (``"english"`` -> ``"en"``).
+
+    Raises:
+        UnsupportedLanguageError: espeak-ng does not know the language.
+        EvalError: Whisper cannot transcribe it (espeak-ng speaks more languages than Whisper knows).
+    """
+    code = whisper_language(language)
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES as known  # the list WhisperModel checks against
+    except ImportError:  # no [eval] extra: WhisperASR itself will say so
+        return code
+    if code not in known:
+        raise EvalError(f"The speech recognizer (Whisper) cannot transcribe language {language!r} (code {code!r}): "
+                        "give the prompt's transcript yourself with --prompt-text.")
+    return code
 
 
 @dataclass(frozen=True)
@@ -123,7 +143,7 @@ class WhisperASR:
         )
         self.device, index = resolve_device(device)
         self.compute_type = compute_type or ("float16" if self.device == "cuda" else "int8")
-        self.language = language.split("-")[0].lower() if language else None
+        self.language = asr_language(language) if language else None
         self.beam_size = beam_size
         fw = require("faster_whisper", "faster-whisper")
         try:

@@ -1,0 +1,193 @@
+"""Model options: each declared once, with its type and range, per model family.
+
+The `tts` flags (``--nfe``, ``--top-k``, ...), :meth:`tts.Synthesizer.check_options`,
+``tts synth --dry-run`` and ``tts eval`` all read this table, so they accept and
+refuse the same values with the same message. It imports nothing heavy: the CLI
+builds its parser from it and the dry run checks options without loading a model.
+
+    >>> check_options("flow", {"nfe": 8, "speed": 1.2})
+    {'nfe': 8, 'speed': 1.2}
+    >>> check_options("flow", {"nfe": 0})
+    Traceback (most recent call last):
+    tts.options.OptionError: --nfe must be an integer in [1, 1000], got 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import TTSError
+
+
+class OptionError(TTSError, ValueError):
+    """A model option the model does not take, or a value out of its range."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One model option.
+
+    Attributes:
+        name: the Python keyword (``top_k``); the flag is ``--top-k``.
+        kind: ``int``, ``float`` or ``str``.
+        help: what it does, for ``--help``.
+        default: the model's default, shown in ``--help`` (None: depends on the input).
+        low, high: the range; ``low_open``/``high_open`` exclude the bound itself.
+        choices: the allowed strings (``kind=str``).
+    """
+
+    name: str
+    kind: type
+    help: str
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def describe(self) -> str:
+        """The accepted values in words: ``an integer >= 1``, ``a number in (0, 1]``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        what = "an integer" if self.kind is int else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{what} {'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"{what} {'<' if self.high_open else '<='} {self.high:g}"
+        return what
+
+    def check(self, value: Any) -> Any:
+        """``value`` (or its text, as the CLI passes it) converted to :attr:`kind` if it is in
+        range, else :class:`OptionError`."""
+        bad = OptionError(f"{self.flag} must be {self.describe()}, got {value}.")
+        if self.kind is str:
+            if not isinstance(value, str) or value not in self.choices:
+                raise bad
+            return value
+        if isinstance(value, str):
+            try:
+                value = self.kind(value.strip())
+            except ValueError:
+                raise bad from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if self.kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise bad
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise bad
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            raise bad
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            raise bad
+        return value
+
+
+# ---------------------------------------------------------------- the options
+def _cfg(default: float) -> Option:
+    return Option("cfg", float, "classifier-free guidance scale (0: none)", default, low=0.0, high=20.0)
+
+
+def _speed(help_: str) -> Option:
+    return Option("speed", float, help_, 1.0, low=0.1, high=10.0)
+
+
+_DURATION = Option("duration", float, "seconds of the whole output, shared between sentences by phoneme count "
+                   "(default: from the prompt's speaking rate)", None, low=0.0, high=3600.0, low_open=True)
+_TEMPERATURE = Option("temperature", float, "sampling temperature (0: greedy)", 1.0, low=0.0, high=10.0)
+
+FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
+    "flow": (
+        Option("nfe", int, "ODE function evaluations (more: slower, smoother)", 16, low=1, high=1000),
+        Option("solver", str, "ODE solver", "euler", choices=("euler", "midpoint")),
+        _cfg(2.0),
+        Option("sway", float, "sway-sampling coefficient (0: uniform time steps)", -1.0, low=-1.0, high=1.0),
+        _speed("speaking-rate factor (1.0: as the prompt, 2.0: twice as fast)"),
+        _DURATION,
+    ),
+    "valle": (
+        _TEMPERATURE,
+        Option("top_k", int, "sample among the k most likely codes (0: off)", 0, low=0),
+        Option("top_p", float, "nucleus sampling mass (1.0: off)", 0.8, low=0.0, high=1.0, low_open=True),
+        Option("num_candidates", int, "samples per sentence; the most likely that ended by itself is kept", 1,
+               low=1, high=64),
+    ),
+    "maskgct": (
+        Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),
+        Option("s2a_steps", int, "decoding steps per acoustic codebook (default: 8, 2, 1, ...)", None,
+               low=1, high=1000),
+        Option("temperature", float, "sampling temperature of the first step, annealed to 0", 1.0,
+               low=0.0, high=10.0),
+        Option("top_k", int, "sample among the k most likely codes (0: off)", 20, low=0),
+        _cfg(2.5),
+        Option("s2a_cfg", float, "guidance scale of the second (acoustic) stage", 0.0, low=0.0, high=20.0),
+        _speed("speaking-rate factor for the estimated length (ignored with --duration)"),
+        _DURATION,
+    ),
+}
+
+
+def _flow_rules(options: Mapping[str, Any]) -> str | None:
+    if options.get("solver") == "midpoint" and options.get("nfe", 16) % 2:
+        return f"--solver midpoint spends two evaluations per step: give an even --nfe (got {options.get('nfe', 16)})."
+    return None
+
+
+# Checks that involve more than one option: family -> function returning a message or None.
+RULES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {"flow": _flow_rules}
+
+
+def family_options(family: str) -> dict[str, Option]:
+    """``{name: Option}`` of a family (empty for a family with no options)."""
+    return {o.name: o for o in FAMILY_OPTIONS.get(family, ())}
+
+
+def all_options() -> dict[str, list[tuple[str, Option]]]:
+    """``{name: [(family, Option), ...]}`` over every family, in declaration order (for the CLI)."""
+    table: dict[str, list[tuple[str, Option]]] = {}
+    for family, opts in FAMILY_OPTIONS.items():
+        for opt in opts:
+            table.setdefault(opt.name, []).append((family, opt))
+    return table
+
+
+def check_options(family: str, options: Mapping[str, Any], model: str | None = None) -> dict[str, Any]:
+    """The options that are not None, checked and converted, for a model of ``family``.
+
+    Args:
+        family: the checkpoint family (``flow``, ``valle``, ``maskgct``).
+        options: keyword -> value (``None`` values are dropped: "not given").
+        model: the model's name, for the message.
+
+    Raises:
+        OptionError: an option the family does not take (the message lists the flags
+            it does take), a value of the wrong type or out of range, or a combination
+            that does not work.
+    """
+    spec = family_options(family)
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = [k for k in given if k not in spec]
+    if unknown:
+        who = f"{model} ({family})" if model else f"The {family} model"
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        takes = ", ".join(o.flag for o in spec.values()) or "none"
+        raise OptionError(f"{who} does not take {flags}; its options are {takes} and --seed.")
+    checked = {k: spec[k].check(v) for k, v in given.items()}
+    rule = RULES.get(family)
+    message = rule(checked) if rule else None
+    if message:
+        raise OptionError(message)
+    return checked
