@@ -97,9 +97,12 @@ def test_synth_bad_inputs(extra, message, capsys, tmp_path):
 def test_synth_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "o.wav"
     out.write_bytes(b"keep me")
-    assert main(["synth", "Hi there.", "--prompt", str(DEMO_PROMPT), "-o", str(out), "--dry-run"]) == 2
+    assert main(["synth", "Hi there.", "--prompt", str(DEMO_PROMPT), "-o", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"keep me"
+    # a dry run writes nothing, so an existing output is only a note there
+    assert main(["synth", "Hi there.", "--prompt", str(DEMO_PROMPT), "-o", str(out), "--dry-run"]) == 0
+    assert "--overwrite" in capsys.readouterr().out and out.read_bytes() == b"keep me"
 
 
 def test_synth_bad_prompts(write_wav, tmp_path, capsys):

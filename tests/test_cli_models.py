@@ -28,7 +28,7 @@ def test_synth_writes_audio(random_flow, tmp_path, capsys):
 def test_synth_rejects_options_of_other_models(random_flow, tmp_path, capsys):
     assert main(["synth", "Hi.", "--prompt", str(DEMO_PROMPT), "--prompt-text", PROMPT_TEXT, "--model",
                  str(random_flow), "-o", str(tmp_path / "o.wav"), "--temperature", "0.8"]) == 2
-    assert "does not use temperature" in capsys.readouterr().err
+    assert "does not take --temperature" in capsys.readouterr().err
 
 
 def test_synth_jsonl_batch(random_flow, tmp_path):

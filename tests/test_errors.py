@@ -92,4 +92,4 @@ def test_cuda_asked_for_but_absent(shipped, capsys, tmp_path):
 def test_options_the_model_does_not_have(shipped, capsys, tmp_path):
     err = cli_error(capsys, "synth", "Hi.", "--prompt", str(DEMO_PROMPT), "--prompt-text", PROMPT_TEXT,
                     "--top-k", "5", "-o", str(tmp_path / "o.wav"))
-    assert "does not use top_k" in err and "nfe" in err
+    assert "does not take --top-k" in err and "--nfe" in err

@@ -165,9 +165,9 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     for seconds in (1.0, 2.5):  # the duration option: the requested length within one frame
         timed = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=1, duration=seconds, cfg=0.0, **fast)
         assert abs(timed.wav.shape[-1] - seconds * 24000) <= hop, (seconds, timed.wav.shape[-1])
-    with pytest.raises(TTSError, match="top_k"):
+    with pytest.raises(TTSError, match="--top-k"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", top_k=-2)
-    with pytest.raises(TTSError, match="does not use"):
+    with pytest.raises(TTSError, match="does not take --nfe"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)
 
 

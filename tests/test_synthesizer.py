@@ -57,7 +57,7 @@ def test_prompt_transcribed_when_not_given(synth):
 
 
 def test_unknown_option_lists_the_valid_ones(synth):
-    with pytest.raises(TTSError, match="does not use temperature; its options are: nfe"):
+    with pytest.raises(TTSError, match="does not take --temperature; its options are --nfe"):
         synth.synthesize("Hi.", DEMO_PROMPT, prompt_text=PROMPT_TEXT, temperature=0.7)
 
 

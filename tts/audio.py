@@ -28,6 +28,7 @@ from .errors import (
     PromptTooShortError,
     SilentAudioError,
 )
+from .files import file_mode
 
 READABLE = ("wav", "flac", "ogg", "mp3", "aiff", "aif", "au", "caf", "w64", "rf64")
 WRITABLE = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
@@ -257,8 +258,11 @@ def prepare_prompt(
     return Audio(wav.contiguous(), sample_rate)
 
 
-def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
+def check_output_path(path: str | os.PathLike, overwrite: bool = False, flag: str = "overwrite=True") -> Path:
     """Validate a path to write audio to, before any expensive work is done.
+
+    ``flag`` is how the caller's user allows overwriting (the CLI: ``--overwrite``),
+    named in the message about an existing file.
 
     Raises:
         OutputPathError: unsupported suffix, missing folder, or an existing file
@@ -276,7 +280,7 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
     if not parent.is_dir():
         raise OutputPathError(f"Cannot write '{path}': the folder '{parent}' does not exist. Create it first.")
     if path.exists() and not overwrite:
-        raise OutputPathError(f"'{path}' already exists: choose another name or pass --overwrite (overwrite=True).")
+        raise OutputPathError(f"'{path}' already exists: choose another name or pass {flag}.")
     return path
 
 
@@ -298,6 +302,7 @@ def save(path: str | os.PathLike, wav: torch.Tensor, sample_rate: int, overwrite
     os.close(fd)
     try:
         sf.write(tmp, data, sample_rate, format=fmt, subtype=subtype)
+        os.chmod(tmp, file_mode())  # mkstemp made it 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -29,6 +29,7 @@ import yaml
 
 from . import __version__
 from .errors import TTSError
+from .files import dir_mode
 
 FORMAT = 1
 MODEL_FILE = "model.yaml"
@@ -152,7 +153,7 @@ def save_checkpoint(
                               "(--overwrite) or choose another folder.")
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
+    os.chmod(tmp, dir_mode())  # mkdtemp makes it private
     try:
         tensors = _cast({k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}, dtype)
         save_file(tensors, str(tmp / WEIGHTS_FILE))

