@@ -10,7 +10,7 @@ help:
 	@echo "make setup     create or repair $(VENV) from requirements/lock.txt; flite/festival/sox for TinyVoices"
 	@echo "make lock      re-resolve every dependency afresh into requirements/lock.txt (on purpose only)"
 	@echo "make demo      synthesize a sentence in the voice of assets/demo_prompt.wav"
-	@echo "make test      fast test suite (CPU, minutes)"
+	@echo "make test      fast test suite (CPU, about 2.5 minutes on 2 cores)"
 	@echo "make test-all  every test, slow ones included (GPU tests run when CUDA is present)"
 	@echo "make bench     speed benchmarks"
 

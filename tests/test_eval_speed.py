@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import time
 
 import numpy as np
@@ -16,8 +17,17 @@ MIB = 1024 * 1024
 
 
 def _touch(n_bytes: int) -> np.ndarray:
-    # np.ones writes every page, so the memory is resident (np.empty would not be).
-    return np.ones(n_bytes // 8, dtype=np.float64)
+    """``n_bytes`` of new resident memory.
+
+    An anonymous mmap gets fresh pages from the kernel, and writing every page makes
+    them resident. ``np.ones`` would go through malloc, which may hand back memory a
+    previous test freed but that is still resident (seen in a full-suite run once a
+    library had raised malloc's mmap threshold): RSS would not grow and these tests
+    would fail for a reason that has nothing to do with the measurement.
+    """
+    block = np.frombuffer(mmap.mmap(-1, n_bytes), dtype=np.uint8)  # the array keeps the mapping alive
+    block[:] = 1
+    return block
 
 
 def test_real_time_factor():
