@@ -178,7 +178,7 @@ def test_progress_is_reported_per_batch_of_sentences(random_flow):
     text = " ".join(f"Sentence number {n}." for n in range(1, 11))
     synth.synthesize(text, DEMO_PROMPT, prompt_text=PROMPT_TEXT, batch_size=4, nfe=1, seed=0,
                      progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(4, 10), (8, 10), (10, 10)]
+    assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]
 
 
 def test_long_prompt_warning_prints_once_as_one_line(random_flow, monkeypatch, capsys, tmp_path, write_wav):
@@ -229,3 +229,14 @@ def test_check_options_api_converts_and_drops_none():
     assert check_options("flow", {"nfe": 8.0, "speed": "1.5", "cfg": None}) == {"nfe": 8, "speed": 1.5}
     with pytest.raises(OptionError, match="got True"):
         check_options("valle", {"top_k": True})
+
+
+@pytest.mark.parametrize("command", ["edit", "eval"])
+def test_edit_and_eval_check_model_options_the_same_way(command, capsys, tmp_path):
+    out = tmp_path / "o.wav"
+    argv = (["edit", str(DEMO_PROMPT), "--transcript", "a b", "--new-transcript", "a c", "-o", str(out)]
+            if command == "edit" else
+            ["eval", "--model", "tiny-flow", "--cuts", str(tmp_path / "cuts.jsonl.gz"), "--out", str(tmp_path / "r")])
+    message = one_line_error(capsys, [*argv, "--nfe", "0"], out)
+    assert message == "--nfe must be an integer in [1, 1000], got 0."
+    assert not (tmp_path / "r").exists()

@@ -153,7 +153,8 @@ class Synthesizer:
             language: espeak-ng language code of the text (and the prompt).
             seed: makes the output reproducible.
             batch_size: sentences per model call.
-            progress: called as ``progress(done, total)`` after each batch of sentences.
+            progress: called as ``progress(done, total)`` before the first and after each
+                batch of sentences.
             model_options: the model's options (see :attr:`options`), e.g. ``nfe=16``.
 
         Returns:
@@ -178,6 +179,8 @@ class Synthesizer:
         else:
             durations = [options.get("duration")] * len(seqs)
         wavs: list[torch.Tensor] = []
+        if progress is not None:
+            progress(0, len(seqs))
         for i in range(0, len(seqs), batch_size):
             chunk = seqs[i: i + batch_size]
             opts = dict(options)
