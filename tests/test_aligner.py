@@ -1,0 +1,192 @@
+"""The phone aligner: monotonic search, the forward-sum loss, the prior, PER, and the
+recipe end to end (train a few steps, export, `tts prepare align`, durations in batches)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aligner import (AlignerConfig, PhoneAligner, beta_binomial_log_prior, edit_distance, forward_sum_loss,
+                     monotonic_durations, phone_error_rate, phone_ids, phone_table, with_boundaries)
+from text_frontend import PhonemeVocab
+
+
+def scores_for(durations: list[int], noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """``[N, L]`` log-scores that favour the given segmentation, plus noise."""
+    rng = np.random.default_rng(seed)
+    n = sum(durations)
+    lp = np.full((n, len(durations)), -4.0) + noise * rng.standard_normal((n, len(durations)))
+    start = 0
+    for sym, d in enumerate(durations):
+        lp[start: start + d, sym] += 4.0
+        start += d
+    return lp
+
+
+def test_monotonic_search_recovers_known_boundaries():
+    truth = [12, 3, 7, 1, 20, 5, 9]  # a pause (12), short and one-frame symbols, a long vowel
+    assert monotonic_durations(scores_for(truth)).tolist() == truth
+    # with noise the boundaries stay within 2 frames
+    noisy = monotonic_durations(scores_for(truth, noise=1.5, seed=3))
+    assert noisy.sum() == sum(truth) and (noisy >= 1).all()
+    assert np.abs(np.cumsum(noisy) - np.cumsum(truth)).max() <= 2
+
+
+def test_monotonic_search_covers_every_frame_and_refuses_impossible():
+    d = monotonic_durations(torch.randn(50, 17))
+    assert d.sum() == 50 and (d >= 1).all() and len(d) == 17
+    assert monotonic_durations(np.zeros((4, 4))).tolist() == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="each symbol needs a frame"):
+        monotonic_durations(np.zeros((3, 4)))
+
+
+def test_beta_binomial_prior_is_a_distribution_along_the_diagonal():
+    prior = beta_binomial_log_prior(40, 10)
+    assert torch.allclose(prior.exp().sum(-1), torch.ones(40), atol=1e-5)
+    peaks = prior.argmax(-1)
+    assert peaks[0] == 0 and peaks[-1] == 9 and (peaks[1:] >= peaks[:-1]).all()
+
+
+def test_forward_sum_loss_is_the_sum_over_monotonic_paths():
+    torch.manual_seed(0)
+    n, length = 6, 3
+    attn = torch.log_softmax(torch.randn(1, n, length), -1)
+    # every way to split n frames into `length` consecutive non-empty runs
+    total = []
+    for cuts in itertools.combinations(range(1, n), length - 1):
+        bounds = (0, *cuts, n)
+        total.append(sum(float(attn[0, t, s]) for s in range(length) for t in range(bounds[s], bounds[s + 1])))
+    expected = -torch.logsumexp(torch.tensor(total), 0) / length
+    got = forward_sum_loss(attn, torch.tensor([n]), torch.tensor([length]), blank_logprob=-1e4)
+    assert got.item() == pytest.approx(expected.item(), abs=1e-4)
+
+
+def test_symbols_phones_and_boundaries():
+    vocab = PhonemeVocab.default()
+    table = phone_table(vocab.symbols)
+    ids = vocab.encode(["h", "ə", "ˈ", "l", "oʊ"[0], "ː", " ", ",", "x"])
+    assert vocab.decode(phone_ids(ids, table)) == ["h", "ə", "l", "o", "ː", "x"]
+    assert with_boundaries([7, 8], vocab.space_id) == [vocab.space_id, 7, 8, vocab.space_id]
+
+
+def test_phone_error_rate():
+    assert edit_distance("kitten", "sitting") == 3 and edit_distance([], [1, 2]) == 2
+    assert phone_error_rate([[1, 2, 3], [4]], [[1, 2, 3], [5, 6]]) == pytest.approx(2 / 5)
+    with pytest.raises(ValueError):
+        phone_error_rate([[1]], [[]])
+
+
+def test_model_losses_gradients_and_inference_shapes():
+    torch.manual_seed(0)
+    cfg = AlignerConfig(vocab_size=500, dim=32, conv_layers=1, layers=1, heads=2, attn_dim=16, text_conv_layers=1)
+    model = PhoneAligner(cfg)
+    mel, mel_lens = torch.randn(2, 100, 60) - 2, torch.tensor([60, 41])
+    ids, id_lens = torch.randint(5, 300, (2, 12)), torch.tensor([12, 9])
+    phones, phone_lens = torch.randint(5, 300, (2, 8)), torch.tensor([8, 5])
+    out = model(mel, mel_lens, ids, id_lens, phones, phone_lens)
+    assert set(out) == {"loss", "ctc", "align"} and all(math.isfinite(v.item()) for v in out.values())
+    out["loss"].backward()
+    assert all(p.grad is not None for n, p in model.named_parameters() if p.requires_grad)
+    model.eval()
+    durations, scores = model.align(mel, mel_lens, ids, id_lens)
+    assert [d.sum().item() for d in durations] == [60, 41] and [len(d) for d in durations] == [12, 9]
+    assert all(s <= 0 for s in scores)
+    assert len(model.recognize(mel, mel_lens)) == 2
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError, match="divisible"):
+        AlignerConfig(dim=30, heads=4)
+    with pytest.raises(ValueError, match="at least one"):
+        AlignerConfig(ctc_weight=0, align_weight=0)
+
+
+# ------------------------------------------------------------------ recipe end to end
+pytest.importorskip("lightning")
+
+
+def tiny_args(corpus, run_dir, max_steps, *extra):
+    return ["--config", "tiny", "--data.data_dir", str(corpus), "--data.val_cuts", "cuts_test_seen.jsonl.gz",
+            "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
+            "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
+            "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--trainer.callbacks.init_args.every_n_train_steps", "3", "--model.warmup_steps", "2",
+            "--model.aligner.dim", "32", "--model.aligner.layers", "1", "--model.aligner.heads", "2",
+            "--model.aligner.conv_layers", "1", "--model.aligner.attn_dim", "16",
+            "--model.aligner.text_conv_layers", "1", "--data.max_duration", "12", "--data.num_workers", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tinyvoices, tmp_path_factory):
+    from recipes.cli import train
+
+    root = tmp_path_factory.mktemp("alignrun")
+    run_dir, export = root / "run", root / "tiny-aligner"
+    result = train("aligner", tiny_args(tinyvoices, run_dir, 3, "--export_dir", str(export)))
+    return run_dir, export, result
+
+
+def test_train_and_export(trained):
+    from tts.checkpoint import read_checkpoint
+
+    run_dir, export, result = trained
+    assert result["global_step"] == 3
+    info = read_checkpoint(export, family="aligner")
+    assert info.vocab_path is not None and "tts prepare align" in (export / "README.md").read_text()
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    for key in ("train/ctc", "train/align", "val/per", "val/align_score"):
+        assert key in metrics
+
+
+def test_prepare_align_writes_durations_that_batches_return(trained, tinyvoices, tmp_path, capsys):
+    from tts.cli import main
+    from tts.data.dataset import TTSDataset
+    from tts.data.manifests import load_cuts
+
+    _, export, _ = trained
+    # An untrained aligner: accept every path (thresholds off) to check the plumbing.
+    assert main(["prepare", "align", "--cuts", str(tinyvoices / "cuts_dev.jsonl.gz"), "--aligner", str(export),
+                 "--out", str(tmp_path), "--min-score=-1e9", "--max-per=1e9"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    cuts = load_cuts(tmp_path / "cuts_dev_aligned.jsonl.gz")
+    assert summary["aligned"] == len(cuts) == len(load_cuts(tinyvoices / "cuts_dev.jsonl.gz")) > 0
+    items = cuts[0].supervisions[0].alignment["phone"]
+    assert items[0].symbol == " " and items[-1].symbol == " "
+    ds = TTSDataset(features="audio", durations=True)
+    batch = ds[cuts.subset(first=3)]
+    mel_lens = batch["audio_lens"] // 256 + 1
+    for b in range(3):
+        d = batch["durations"][b, : batch["phoneme_lens"][b]]
+        assert (d >= 1).all() and d.sum() == mel_lens[b]
+    assert (batch["durations"].shape == batch["phonemes"].shape)
+    # rerun: nothing left to do
+    assert main(["prepare", "align", "--cuts", str(tinyvoices / "cuts_dev.jsonl.gz"), "--aligner", str(export),
+                 "--out", str(tmp_path), "--min-score=-1e9", "--max-per=1e9"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["aligned"] == 0 and again["already_done"] == summary["aligned"]
+
+
+def test_prepare_align_lists_what_it_skips(trained, tinyvoices, tmp_path, capsys):
+    from tts.cli import main
+
+    _, export, _ = trained
+    assert main(["prepare", "align", "--cuts", str(tinyvoices / "cuts_dev.jsonl.gz"), "--aligner", str(export),
+                 "--out", str(tmp_path), "--min-score", "0.5"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = [json.loads(line) for line in (tmp_path / "cuts_dev_align_skipped.jsonl").read_text().splitlines()]
+    assert summary["aligned"] == 0 and summary["skipped"] == len(rows) > 0
+    assert all(r["kind"] == "score" and "alignment score" in r["reason"] for r in rows)
+
+
+def test_batches_without_alignments_say_what_to_run(tinyvoices):
+    from tts.data.dataset import TTSDataset
+    from tts.data.manifests import DataError, load_cuts
+
+    with pytest.raises(DataError, match="tts prepare align"):
+        TTSDataset(features="audio", durations=True)[load_cuts(tinyvoices / "cuts_dev.jsonl.gz").subset(first=1)]
