@@ -51,6 +51,8 @@ RECIPES = {
                     "recipes.valle.export:export_valle"),
     "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.maskgct.data:MaskGCTDataModule",
                       "recipes.maskgct.export:export_maskgct"),
+    "aligner": Recipe("recipes.aligner.module:AlignerModule", "recipes.data:TTSDataModule",
+                      "recipes.aligner.export:export_aligner"),
 }
 
 

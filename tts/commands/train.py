@@ -13,7 +13,7 @@ import argparse
 from ..checkpoint import STORAGE_DTYPES
 from . import console
 
-RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow")
+RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow", "aligner")
 
 
 def register(sub) -> None:

@@ -1,0 +1,111 @@
+"""``AlignerModule``: train :class:`aligner.PhoneAligner` on a prepared corpus.
+
+Batches come from :class:`recipes.data.TTSDataModule` with ``features: audio``; the
+Vocos log-mels (official 24 kHz settings: 100 bins, hop 256) are computed here, on the
+training device. The phoneme sequence of each cut is wrapped in word boundaries for
+the aligner, and its phone symbols are the recognizer's CTC targets.
+
+Logged: ``train/loss`` (and its ``ctc`` and ``align`` parts); on validation
+``val/loss``, ``val/ctc``, ``val/align``, ``val/per`` (greedy-CTC phone error rate) and
+``val/align_score`` (mean log-probability per frame of the aligned path, without the
+prior). ``val_loss`` is the checkpoint metric.
+
+Shapes: B batch, T samples, C mel bins, N frames, L symbols, P phones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..common import AdamWCosineMixin, RecipeError
+
+
+def pad_lists(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, max len]`` zero-padded LongTensor and ``[B]`` lengths."""
+    lens = torch.tensor([len(s) for s in seqs], dtype=torch.long, device=device)
+    out = torch.zeros(len(seqs), max(1, int(lens.max())), dtype=torch.long, device=device)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long, device=device)
+    return out, lens
+
+
+class AlignerModule(AdamWCosineMixin, L.LightningModule):
+    """Args:
+        aligner: overrides of :class:`aligner.AlignerConfig` (``dim``, ``layers``...).
+        learning_rate: peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        betas: AdamW betas.
+        warmup_steps: linear warm-up steps before the cosine decay.
+        grad_clip: gradient-norm clipping.
+    """
+
+    def __init__(self, aligner: dict[str, Any] | None = None, learning_rate: float = 1e-3,
+                 weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 500,
+                 grad_clip: float | None = 1.0):
+        super().__init__()
+        from aligner import AlignerConfig, PhoneAligner, phone_table
+        from text_frontend import PhonemeVocab
+        from tts.data.features import VOCOS_MEL_24K, MelFeatures
+
+        self.save_hyperparameters()
+        self.vocab = PhonemeVocab.default()
+        fixed = {"vocab_size": len(self.vocab), "n_mels": VOCOS_MEL_24K["n_mels"],
+                 "sample_rate": VOCOS_MEL_24K["sample_rate"], "hop_length": VOCOS_MEL_24K["hop_length"]}
+        overrides = dict(aligner or {})
+        known = {f.name for f in dataclasses.fields(AlignerConfig)} - set(fixed)
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise RecipeError(f"Unknown aligner settings {unknown} in model.aligner; known: {', '.join(sorted(known))}.")
+        try:
+            self.config = AlignerConfig(**overrides, **fixed)
+        except ValueError as err:
+            raise RecipeError(f"Invalid model.aligner: {err}") from err
+        self.model = PhoneAligner(self.config)
+        self.features = MelFeatures().extractor.requires_grad_(False)
+        self.is_phone = phone_table(self.vocab.symbols)
+
+    def prepare(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Mels, boundary-wrapped ids and phone targets of a ``TTSDataset`` batch."""
+        from aligner import phone_ids, with_boundaries
+
+        if "audio" not in batch:
+            raise RecipeError("The aligner recipe needs batches with 'audio' (data.features: audio).")
+        with torch.no_grad(), torch.autocast(device_type=batch["audio"].device.type, enabled=False):
+            mel = self.features(batch["audio"].float())
+        mel_lens = (batch["audio_lens"] // self.config.hop_length + 1).clamp(max=mel.shape[-1])  # "center" padding
+        seqs = [batch["phonemes"][b, :n].tolist() for b, n in enumerate(batch["phoneme_lens"].tolist())]
+        ids, id_lens = pad_lists([with_boundaries(s, self.vocab.space_id) for s in seqs], mel.device)
+        phones, phone_lens = pad_lists([phone_ids(s, self.is_phone) for s in seqs], mel.device)
+        return {"mel": mel, "mel_lens": mel_lens, "ids": ids, "id_lens": id_lens, "phones": phones,
+                "phone_lens": phone_lens}
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        x = self.prepare(batch)
+        out = self.model(**x)
+        n = x["mel"].shape[0]
+        self.log("train/loss", out["loss"].detach(), prog_bar=True, batch_size=n)
+        self.log("train/ctc", out["ctc"].detach(), batch_size=n)
+        self.log("train/align", out["align"].detach(), batch_size=n)
+        return out["loss"]
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        from aligner import edit_distance
+
+        x = self.prepare(batch)
+        n = x["mel"].shape[0]
+        out = self.model(**x)
+        for key in ("loss", "ctc", "align"):
+            self.log(f"val/{key}", out[key], batch_size=n, sync_dist=True)
+        self.log("val_loss", out["loss"], batch_size=n, sync_dist=True, logger=False)
+        hyps = self.model.recognize(x["mel"], x["mel_lens"])
+        refs = [x["phones"][b, :k].tolist() for b, k in enumerate(x["phone_lens"].tolist())]
+        edits = sum(edit_distance(h, r) for h, r in zip(hyps, refs))
+        # Weighted by reference length, so the epoch mean is the corpus-level PER.
+        total = sum(len(r) for r in refs)
+        self.log("val/per", edits / max(1, total), batch_size=total, sync_dist=True)
+        _, scores = self.model.align(x["mel"], x["mel_lens"], x["ids"], x["id_lens"])
+        self.log("val/align_score", sum(scores) / len(scores), batch_size=n, sync_dist=True)
