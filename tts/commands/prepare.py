@@ -58,6 +58,23 @@ def register(sub) -> None:
     fe.add_argument("--device", default="cpu")
     fe.set_defaults(func=run_features)
 
+    al = kinds.add_parser("align", help="per-phoneme durations from a phone aligner, written into the manifests",
+                          description="Align each cut's phonemes to its audio with a phone aligner and write "
+                                      "<stem>_aligned.jsonl.gz (lhotse alignments) and <stem>_align_skipped.jsonl "
+                                      "(cuts that could not be aligned, with the reason). Resumable.")
+    al.add_argument("--cuts", required=True, nargs="+", help="one or more cuts_<split>.jsonl.gz manifests")
+    al.add_argument("--aligner", default="tiny-aligner", help="aligner checkpoint folder or shipped name")
+    al.add_argument("--out", help="folder for the outputs (default: each manifest's folder)")
+    al.add_argument("--min-score", type=float, default=-2.0,
+                    help="skip cuts whose path scores below this mean log-probability per frame (default -2)")
+    al.add_argument("--max-per", type=float, default=0.5,
+                    help="skip cuts whose recognized phones differ from the transcript by more than this "
+                         "phone error rate (default 0.5)")
+    al.add_argument("--language", default="en-us", help="espeak-ng code for supervisions without one")
+    al.add_argument("--batch-duration", type=float, default=60.0, help="seconds of audio per batch")
+    al.add_argument("--device", default="cpu")
+    al.set_defaults(func=run_align)
+
 
 def _print_summary(summary: dict, out: str) -> None:
     from rich.table import Table
@@ -132,4 +149,25 @@ def run_features(args: argparse.Namespace) -> int:
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     print(json.dumps(summary))
+    return 0
+
+
+def run_align(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..data.alignment import align_cuts
+
+    err = console(stderr=True)
+    summaries = []
+    for path in args.cuts:
+        columns = (TextColumn(f"[bold]align {os.path.basename(path)}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("align", total=None)
+            summaries.append(align_cuts(
+                path, args.aligner, out=args.out, min_score=args.min_score, max_per=args.max_per,
+                batch_duration=args.batch_duration, device=args.device, language=args.language,
+                progress=lambda done, total: progress.update(task, completed=done, total=total)))
+    for summary in summaries:
+        print(json.dumps(summary))
     return 0

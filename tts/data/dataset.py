@@ -22,7 +22,13 @@ mel             FloatTensor [B, C, N]   ``features="mel"``: Vocos log-mel, zero-
 mel_lens        LongTensor [B]
 codes           LongTensor [B, Q, N]    ``features="codes"``: codec indices, padded with -1
 code_lens       LongTensor [B]
+durations       LongTensor [B, L]       ``durations=True``: frames per phoneme, padded with 0
 =============== ======================= =========================================
+
+With ``durations=True`` the cuts must carry phone alignments (``tts prepare align``);
+``phonemes`` are then the aligned, boundary-wrapped sequence (``[" "] + phonemes +
+[" "]``) and ``durations[b, :phoneme_lens[b]]`` sums exactly to the item's frame count
+(``mel_lens`` / ``code_lens``; for audio, the Vocos frame count ``T // hop + 1``).
 """
 
 from __future__ import annotations
@@ -60,10 +66,13 @@ class TTSDataset(torch.utils.data.Dataset):
         vocab: phoneme vocabulary (default :meth:`PhonemeVocab.default`).
         with_stress: keep stress marks.
         cache_size: phonemized texts kept per worker.
+        durations: return the stored phone alignments as frame counts (see above).
+        hop_length: samples per frame, for durations of ``features="audio"`` (Vocos: 256).
     """
 
     def __init__(self, features: str = "audio", language: str = "en-us", sample_rate: int = 24000,
-                 vocab: PhonemeVocab | None = None, with_stress: bool = True, cache_size: int = 100_000) -> None:
+                 vocab: PhonemeVocab | None = None, with_stress: bool = True, cache_size: int = 100_000,
+                 durations: bool = False, hop_length: int = 256) -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
         self.features = features
@@ -72,6 +81,8 @@ class TTSDataset(torch.utils.data.Dataset):
         self.vocab = vocab or PhonemeVocab.default()
         self.with_stress = with_stress
         self.cache_size = cache_size
+        self.durations = durations
+        self.hop_length = hop_length
         self._frontends: dict[str, Frontend] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[str, tuple[int, ...]]] = OrderedDict()
 
@@ -119,14 +130,33 @@ class TTSDataset(torch.utils.data.Dataset):
         array = torch.from_numpy(cut.load_custom(self.features))  # [N, C], time first
         return array.T.contiguous().long() if self.features == "codes" else array.T.contiguous()
 
+    def aligned(self, cut, n_frames: int) -> tuple[list[int], list[int]]:
+        """The stored alignment of a cut as ``(symbol ids, frame counts summing to n_frames)``."""
+        from .alignment import ALIGNMENT_KEY, frame_durations
+
+        sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
+        items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None
+        if not items:
+            raise DataError(f"Cut {cut.id!r} has no phone alignment: run `tts prepare align` and train on the "
+                            "manifest it writes (cuts_<split>_aligned.jsonl.gz).")
+        # Start times are seconds: convert them at the loaded features' own frame rate.
+        rate = (self.sample_rate / self.hop_length if self.features == "audio"
+                else 1.0 / getattr(cut, self.features).frame_shift)
+        return self.vocab.encode(it.symbol for it in items), frame_durations(items, rate, n_frames)
+
     def __getitem__(self, cuts) -> dict:
         cuts = list(cuts)
-        texts, phonemes, feats = [], [], []
+        texts, phonemes, feats, durations = [], [], [], []
         for cut in cuts:
             text, ids = self.phonemize(cut)
+            feat = self._load(cut)
+            if self.durations:
+                n_frames = feat.shape[-1] // self.hop_length + 1 if self.features == "audio" else feat.shape[-1]
+                ids, frames = self.aligned(cut, n_frames)
+                durations.append(torch.tensor(frames, dtype=torch.long))
             texts.append(text)
             phonemes.append(torch.tensor(ids, dtype=torch.long))
-            feats.append(self._load(cut))
+            feats.append(feat)
         ph, ph_lens = pad_stack(phonemes, self.vocab.pad_id)
         batch = {
             "ids": [c.id for c in cuts],
@@ -138,4 +168,6 @@ class TTSDataset(torch.utils.data.Dataset):
         name, lens_name, pad = {"audio": ("audio", "audio_lens", 0.0), "mel": ("mel", "mel_lens", 0.0),
                                 "codes": ("codes", "code_lens", CODE_PAD)}[self.features]
         batch[name], batch[lens_name] = pad_stack(feats, pad)
+        if self.durations:
+            batch["durations"] = pad_stack(durations, 0)[0]
         return batch

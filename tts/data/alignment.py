@@ -1,0 +1,204 @@
+"""Phone alignments in the manifests: ``tts prepare align`` and reading them back.
+
+The aligner (``aligner.PhoneAligner``, a checkpoint of family ``aligner``) gives every
+symbol of a cut's boundary-wrapped phoneme sequence (``[" "] + phonemes + [" "]``)
+a whole number of mel frames (Vocos 24 kHz: hop 256, 93.75 frames/s); together they
+cover every frame. They are stored as lhotse alignments on the cut's supervision::
+
+    supervision.alignment["phone"] = [AlignmentItem(symbol, start, duration), ...]   # seconds
+    supervision.custom["align"] = {"score": ..., "per": ..., "aligner": ..., "frame_rate": 93.75}
+
+and :func:`frame_durations` turns them back into frame counts that sum exactly to the
+mel length. Cuts the aligner cannot align (transcript that cannot be phonemized,
+audio too short for its symbols, a path score below ``min_score``, or a recognizer
+phone error rate above ``max_per``: the transcript likely does not match the audio)
+are written to a skip file with the reason and counted, never silently kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from .manifests import DataError, load_cuts
+
+ALIGNMENT_KEY = "phone"
+
+
+def load_aligner(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu"):
+    """``(PhoneAligner in eval mode, PhonemeVocab, checkpoint folder)`` of an aligner checkpoint.
+
+    Raises:
+        CheckpointError: no such folder, or not an ``aligner`` checkpoint.
+    """
+    from aligner import AlignerConfig, PhoneAligner
+    from text_frontend import PhonemeVocab
+
+    from ..checkpoint import CheckpointError, build_config, load_state_dict, read_checkpoint
+
+    info = read_checkpoint(name_or_dir, family="aligner")
+    if info.vocab_path is None:
+        raise CheckpointError(f"Aligner checkpoint '{info.path}' has no vocab.json.")
+    model = PhoneAligner(build_config(AlignerConfig, info))
+    model.load_state_dict(load_state_dict(info))
+    return model.eval().to(device), PhonemeVocab.load(info.vocab_path), info.path
+
+
+def alignment_items(symbols: Sequence[str], durations: Sequence[int], frame_rate: float) -> list:
+    """lhotse ``AlignmentItem`` s (seconds) of consecutive symbols with frame ``durations``."""
+    from lhotse.supervision import AlignmentItem
+
+    items, start = [], 0
+    for sym, d in zip(symbols, durations):
+        items.append(AlignmentItem(symbol=sym, start=round(start / frame_rate, 6), duration=round(d / frame_rate, 6)))
+        start += int(d)
+    return items
+
+
+def frame_durations(items: Sequence, frame_rate: float, n_frames: int) -> list[int]:
+    """Frame counts of stored alignment items, summing to exactly ``n_frames``.
+
+    Frames come from the rounded *start* times (not the durations), so rounding in
+    the manifest never accumulates; the last symbol ends at ``n_frames``.
+
+    Raises:
+        DataError: the alignment does not fit ``n_frames`` (features of another frame rate).
+    """
+    starts = [round(it.start * frame_rate) for it in items] + [n_frames]
+    durations = [b - a for a, b in zip(starts[:-1], starts[1:])]
+    if any(d < 1 for d in durations):
+        raise DataError(f"The stored alignment ({len(items)} symbols ending at frame {starts[-2]}) does not fit "
+                        f"{n_frames} frames at {frame_rate:g} frames/s: align with the features' frame rate.")
+    return durations
+
+
+def align_cuts(cuts_path: str | os.PathLike, aligner: str | os.PathLike, out: str | os.PathLike | None = None,
+               min_score: float = -2.0, max_per: float = 0.5, batch_duration: float = 60.0,
+               device: str = "cpu", language: str = "en-us",
+               progress: Callable[[int, int], None] | None = None) -> dict:
+    """Align every cut of a manifest; write ``<stem>_aligned.jsonl.gz`` and ``<stem>_align_skipped.jsonl``.
+
+    Resumable: cuts already in the output manifest or the skip file are not redone.
+
+    Args:
+        cuts_path: a ``cuts_<split>.jsonl.gz``.
+        aligner: an aligner checkpoint folder or shipped name.
+        out: folder for the outputs (default: the manifest's folder).
+        min_score: skip a cut whose path scores below this mean log-probability per frame.
+        max_per: skip a cut whose recognized phones differ from its transcript's by more
+            than this phone error rate.
+
+    Returns:
+        Summary: output manifest, skip file, aligned/skipped counts (now and before),
+        skip reasons, median score and PER, seconds.
+    """
+    from lhotse import CutSet
+
+    from aligner import edit_distance, phone_ids, phone_table, with_boundaries
+
+    from .dataset import TTSDataset
+    from .features import MelFeatures
+    from .features import _batches as duration_batches  # sorted by length: little padding
+
+    cuts_path = Path(cuts_path)
+    out = Path(out) if out is not None else cuts_path.parent
+    stem = cuts_path.name.removesuffix(".jsonl.gz").removesuffix(".jsonl")
+    out_manifest, skip_file = out / f"{stem}_aligned.jsonl.gz", out / f"{stem}_align_skipped.jsonl"
+    if out_manifest.resolve() == cuts_path.resolve():
+        raise DataError(f"The output manifest would overwrite the input '{cuts_path}': choose another --out.")
+    model, vocab, aligner_dir = load_aligner(aligner, device)
+    cfg = model.config
+    features = MelFeatures()
+    if (features.sample_rate, features.hop) != (cfg.sample_rate, cfg.hop_length):
+        raise DataError(f"Aligner '{aligner_dir}' reads {cfg.sample_rate} Hz / hop {cfg.hop_length} features; this "
+                        "version computes Vocos 24 kHz / hop 256 mels.")
+    texts = TTSDataset(features="audio", language=language, vocab=vocab)
+    is_phone = phone_table(vocab.symbols)
+    cuts = list(load_cuts(cuts_path))
+    out.mkdir(parents=True, exist_ok=True)
+    skipped_before = {}
+    if skip_file.is_file():
+        for line in skip_file.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            skipped_before[row["id"]] = row["reason"]
+    t0 = time.perf_counter()
+    reasons: dict[str, int] = {}
+    scores, pers, aligned = [], [], 0
+
+    def skip(cut, reason: str, kind: str) -> None:
+        reasons[kind] = reasons.get(kind, 0) + 1
+        sf.write(json.dumps({"id": cut.id, "reason": reason, "kind": kind}) + "\n")
+
+    with CutSet.open_writer(out_manifest, overwrite=False) as writer, open(skip_file, "a", encoding="utf-8") as sf:
+        todo = [c for c in cuts if not writer.contains(c.id) and c.id not in skipped_before]
+        done_before = len(cuts) - len(todo)
+        if progress:
+            progress(done_before, len(cuts))
+        for batch in duration_batches(todo, batch_duration):
+            ready = []
+            for cut in batch:
+                if len(cut.supervisions) != 1:
+                    skip(cut, f"the cut has {len(cut.supervisions)} supervisions; align needs exactly one",
+                         "supervisions")
+                    continue
+                try:
+                    _, ids = texts.phonemize(cut)
+                except DataError as err:
+                    skip(cut, str(err), "text")
+                    continue
+                wav = torch.from_numpy(cut.resample(features.sample_rate).load_audio()[0])
+                n_frames = features.num_frames(wav.numel())
+                wrapped = with_boundaries(ids, vocab.space_id)
+                if n_frames < len(wrapped):
+                    skip(cut, f"{n_frames} frames for {len(wrapped)} symbols: the audio is too short for its "
+                              "transcript", "too_short")
+                    continue
+                ready.append((cut, wav, n_frames, wrapped, phone_ids(ids, is_phone)))
+            if not ready:
+                continue
+            wav_lens = [w.numel() for _, w, *_ in ready]
+            padded = torch.zeros(len(ready), max(wav_lens))
+            for i, (_, w, *_rest) in enumerate(ready):
+                padded[i, : w.numel()] = w
+            mel = features(padded).to(device)
+            mel_lens = torch.tensor([r[2] for r in ready], device=device)
+            id_lens = torch.tensor([len(r[3]) for r in ready], device=device)
+            ids_t = torch.zeros(len(ready), int(id_lens.max()), dtype=torch.long, device=device)
+            for i, r in enumerate(ready):
+                ids_t[i, : len(r[3])] = torch.tensor(r[3])
+            with torch.inference_mode():
+                durations, path_scores = model.align(mel, mel_lens, ids_t, id_lens)
+                heard = model.recognize(mel, mel_lens)
+            for (cut, _, n_frames, wrapped, phones), d, score, hyp in zip(ready, durations, path_scores, heard):
+                per = edit_distance(hyp, phones) / max(1, len(phones))
+                if score < min_score:
+                    skip(cut, f"alignment score {score:.2f} < {min_score} (the audio may not say the transcript)",
+                         "score")
+                    continue
+                if per > max_per:
+                    skip(cut, f"the recognizer's phone error rate {per:.2f} > {max_per} (the transcript may not "
+                              "match the audio)", "per")
+                    continue
+                sup = cut.supervisions[0]
+                symbols = [vocab.symbols[i] for i in wrapped]
+                sup.alignment = {**(sup.alignment or {}),
+                                 ALIGNMENT_KEY: alignment_items(symbols, d.tolist(), cfg.frame_rate)}
+                sup.custom = {**(sup.custom or {}), "align": {"score": round(score, 4), "per": round(per, 4),
+                                                              "aligner": aligner_dir.name,
+                                                              "frame_rate": cfg.frame_rate}}
+                writer.write(cut)
+                aligned += 1
+                scores.append(score)
+                pers.append(per)
+            if progress:
+                progress(done_before + aligned + sum(reasons.values()), len(cuts))
+    median = (lambda xs: sorted(xs)[len(xs) // 2] if xs else None)
+    return {"manifest": str(out_manifest), "skipped_file": str(skip_file), "aligned": aligned,
+            "skipped": sum(reasons.values()), "skip_reasons": reasons, "already_done": done_before,
+            "median_score": median(scores), "median_per": median(pers),
+            "seconds": round(time.perf_counter() - t0, 1)}
