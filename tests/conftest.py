@@ -96,3 +96,20 @@ def codes_setup(tinyvoices, tmp_path_factory):
     for manifest in (root / "cuts_train.jsonl.gz", tinyvoices / "cuts_test_seen.jsonl.gz"):
         prepare_features(manifest, root / "codes", kind="codes", codec=codec, batch_duration=60)
     return root, codec
+
+
+@pytest.fixture(scope="session")
+def random_aligner(tmp_path_factory) -> Path:
+    """A randomly initialised tiny phone-aligner checkpoint (family "aligner")."""
+    import torch
+
+    from aligner import AlignerConfig, PhoneAligner
+    from text_frontend import PhonemeVocab
+    from tts.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    vocab = PhonemeVocab.default()
+    config = AlignerConfig(vocab_size=len(vocab), dim=32, conv_layers=1, layers=1, heads=2, attn_dim=16,
+                           text_conv_layers=1)
+    return save_checkpoint(tmp_path_factory.mktemp("aligners") / "tiny-aligner", "aligner", config,
+                           PhoneAligner(config).state_dict(), vocab=vocab, card="# random\n")

@@ -53,7 +53,8 @@ def test_train_export_and_load(trained, codes_setup):
         assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
     assert "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    for key in ("train/loss", "train/t2s_acc", "train/s2a_loss", "val/loss", "val/t2s_loss", "val/s2a_acc"):
+    for key in ("train/loss", "train/t2s_acc", "train/s2a_loss", "val/loss", "val/t2s_loss", "val/s2a_acc",
+                "val/text_gap"):
         assert key in metrics, key
 
 

@@ -90,3 +90,28 @@ class FlowModule(AdamWCosineMixin, L.LightningModule):
             out = self.model(mel, lens, batch["phonemes"])
         self.log("val/loss", out["loss"], batch_size=mel.shape[0], sync_dist=True)
         self.log("val_loss", out["loss"], batch_size=mel.shape[0], sync_dist=True, logger=False)
+
+    # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
+    text_keys = ("phonemes", "phoneme_lens")
+
+    def probe_loss(self, batch: dict) -> torch.Tensor:
+        mel, lens = self._mels(batch)
+        return self.model(mel, lens, batch["phonemes"])["loss"]
+
+    def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
+        """Item ``i``'s audio as the prompt, item ``i + 1``'s transcript as the text (8 Euler steps)."""
+        from flow import FlowSampling, synthesize
+
+        mel, lens = self._mels(batch)
+        k = min(n, mel.shape[0])
+        if k < 2:
+            return [], []
+        prompts = [mel[i, :, : lens[i]] for i in range(k)]
+        texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]] for i in range(k)]
+        targets = [texts[(i + 1) % k] for i in range(k)]
+        training = self.model.training
+        try:
+            out = synthesize(self.model, prompts, texts, targets, FlowSampling(nfe=8, seed=seed))
+        finally:
+            self.model.train(training)
+        return out, [t.tolist() for t in targets]

@@ -121,3 +121,41 @@ class VallEModule(AdamWCosineMixin, L.LightningModule):
             if key in out:
                 self.log(f"val/{key}", out[key], batch_size=b, sync_dist=True)
         self.log("val_loss", out["loss"], batch_size=b, sync_dist=True, logger=False)
+
+    # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
+    def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec."""
+        from tts.codecs import load_codec
+        from tts.data.features import MelFeatures
+
+        if getattr(self, "_probe_codec", None) is None:
+            self._probe_codec = (load_codec(self.codec_dir, device=self.device), MelFeatures())
+        codec, features = self._probe_codec
+        return [features(codec.decode(c[None].to(self.device)).float().cpu())[0] for c in codes if c.shape[-1] > 0]
+
+    def _probe_inputs(self, batch: dict, n: int):
+        """Item ``i``'s codes and transcript as the prompt, item ``i + 1``'s transcript as the text."""
+        k = min(n, batch["codes"].shape[0])
+        prompts = [batch["codes"][i, :, : batch["code_lens"][i]] for i in range(k)]
+        texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]].tolist() for i in range(k)]
+        return prompts, texts, [texts[(i + 1) % k] for i in range(k)]
+
+    text_keys = ("lm_phonemes", "lm_phoneme_lens")
+
+    def probe_loss(self, batch: dict) -> torch.Tensor:
+        b, q = batch["target_codes"].shape[0], self.config.n_codebooks
+        stage = torch.randint(1, q, (b,)).to(batch["target_codes"].device) if q > 1 else None
+        return self._losses(batch, stage)["loss"]
+
+    def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
+        from codec_lm.valle import VallESampling, synthesize
+
+        prompts, texts, targets = self._probe_inputs(batch, n)
+        if len(prompts) < 2:
+            return [], []
+        training = self.model.training
+        try:
+            out = synthesize(self.model, prompts, texts, targets, VallESampling(seed=seed))
+        finally:
+            self.model.train(training)
+        return self._probe_mels([g.codes for g in out]), targets
