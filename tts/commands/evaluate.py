@@ -4,6 +4,7 @@
     tts eval --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/ground-truth   # no model: the ceiling
     tts eval --manifest gen/manifest.jsonl --out gen/eval                             # audio you generated
     tts eval codec --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/melrvq
+    tts eval align --aligner tiny-aligner --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/aligner
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", 
 def register(sub) -> None:
     ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("what", nargs="?", choices=("model", "codec"), default="model",
-                    help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality")
+    ev.add_argument("what", nargs="?", choices=("model", "codec", "align"), default="model",
+                    help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality; 'align': "
+                         "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors")
     ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
     ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
     ev.add_argument("--codec", help="codec: checkpoint folder or shipped name")
     ev.add_argument("--vocoder", help="codec mode: evaluate a Vocos mel vocoder's copy-synthesis instead")
+    ev.add_argument("--aligner", default="tiny-aligner", help="align mode: aligner checkpoint folder or shipped name")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -84,9 +87,26 @@ def _print(report, out: str) -> None:
     console().print(table)
 
 
+def _run_align(args: argparse.Namespace) -> int:
+    from ..eval.alignment import evaluate_aligner
+    from ..eval.zero_shot import prepare_out_dir
+
+    if not args.cuts:
+        raise TTSError("`tts eval align` needs --cuts (e.g. DIR/cuts_test_unseen.jsonl.gz).")
+    prepare_out_dir(args.out, args.overwrite)
+    bar, update = _progress()
+    with bar:
+        summary = evaluate_aligner(args.cuts, args.aligner, out=args.out, limit=args.limit,
+                                   device=args.device or "cpu", progress=lambda d, t: update("align", d, t))
+    print(json.dumps(summary))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
+    if args.what == "align":
+        return _run_align(args)
     if args.what == "codec":
         if not args.cuts or (args.codec is None) == (args.vocoder is None):
             raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
