@@ -11,3 +11,23 @@ def model_card(title: str, summary: str, facts: dict[str, Any], usage: str) -> s
     rows = "\n".join(f"| {k} | {v} |" for k, v in facts.items())
     return (f"# {title}\n\n{summary}\n\n| fact | value |\n|---|---|\n{rows}\n| exported | {date.today()} |\n\n"
             f"## Use\n\n```python\n{usage}\n```\n")
+
+
+def curve_table(metrics_csv, keys: list[str], every: int = 1) -> str:
+    """A Markdown table of validation metrics by step, from a Lightning ``CSVLogger`` metrics.csv.
+
+    Args:
+        keys: the columns to show (e.g. ``["val/per", "val/text_gap"]``); rows where none
+            is logged are skipped.
+        every: keep every ``every``-th validation row (and always the last).
+    """
+    import csv
+
+    with open(metrics_csv, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if any(r.get(k) for k in keys)]
+    rows = [r for i, r in enumerate(rows) if i % every == every - 1 or i == len(rows) - 1]
+    lines = ["| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for r in rows:
+        cells = [f"{float(r[k]):.4g}" if r.get(k) else "" for k in keys]
+        lines.append(f"| {int(r['step']) + 1} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
