@@ -50,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aligner.mapping import VOWELS, align_phones, is_phone_char
+
 from ...errors import TTSError
 from .engines import SAMPLE_RATE
 
@@ -60,7 +62,6 @@ _SOX_CHAIN = [*_LEAD_TRIM, "reverse", *_LEAD_TRIM, "reverse", "pad", str(PAD_SEC
               "gain", "-n", "-3", "rate", "-v", str(SAMPLE_RATE)]
 # espeak phones of type liquid or nasal (phontab of espeak-ng 1.51, English tables).
 _LIQUID_NASAL = frozenset("lɫɹrjwmnŋɲ")
-_VOWELS = frozenset("aeiouyæøœɐɑɒɔəɘɚɛɜɝɞɤɨɪʉʊʌʏɯɵᵻ")
 
 
 class ReferenceAlignmentError(TTSError, RuntimeError):
@@ -236,7 +237,7 @@ def espeak_events(text: str, voice: str, pitch: int, rate: int) -> tuple[np.ndar
     events, prev = [], ""
     for phone, sample, pos in raw_events:
         phone = unicodedata.normalize("NFD", phone)
-        events.append(PhoneEvent(phone, sample, pos, late=phone[:1] in _VOWELS and prev[:1] in _LIQUID_NASAL))
+        events.append(PhoneEvent(phone, sample, pos, late=phone[:1] in VOWELS and prev[:1] in _LIQUID_NASAL))
         prev = phone
     return np.frombuffer(pcm_bytes, dtype=np.int16).astype(np.float32) / 32768.0, sr, events
 
@@ -269,45 +270,12 @@ def remake_audio(pcm: np.ndarray, rate: int) -> np.ndarray:
 
 # --- mapping events onto the front-end's symbols -------------------------------------------------
 
-def _is_phone(char: str) -> bool:
-    """Letters other than modifier letters: not stress, length, tone, diacritics, spaces, punctuation."""
-    return unicodedata.category(char) in ("Ll", "Lu", "Lo")
-
-
-def _sub(a: str, b: str) -> int:
-    """Substitution cost: 0 equal, 1 within vowels or within consonants, 2 across (never
-    cheaper than a deletion plus an insertion, so a vowel never stands for a consonant)."""
-    return 0 if a == b else 1 if (a in _VOWELS) == (b in _VOWELS) else 2
-
-
-def _align(ours: list[str], theirs: list[str]) -> list[int | None]:
-    """For each char of ``ours``, the index of the char of ``theirs`` it aligns with, or
-    None (Levenshtein alignment, insertions and deletions cost 1)."""
-    n, m = len(ours), len(theirs)
-    cost = [list(range(m + 1))] + [[i] + [0] * m for i in range(1, n + 1)]
-    for i in range(1, n + 1):
-        row, up = cost[i], cost[i - 1]
-        for j in range(1, m + 1):
-            row[j] = min(up[j - 1] + _sub(ours[i - 1], theirs[j - 1]), up[j] + 1, row[j - 1] + 1)
-    out: list[int | None] = [None] * n
-    i, j = n, m
-    while i > 0 and j > 0:  # trace back, preferring matches and substitutions
-        sub = _sub(ours[i - 1], theirs[j - 1])
-        if sub < 2 and cost[i][j] == cost[i - 1][j - 1] + sub:
-            out[i - 1], i, j = j - 1, i - 1, j - 1
-        elif cost[i][j] == cost[i - 1][j] + 1:
-            i -= 1
-        else:
-            j -= 1
-    return out
-
-
 def map_events(symbols: tuple[str, ...], events: list[PhoneEvent], times: list[float],
                speech_end: float) -> list[PhoneRef]:
     """Map espeak events (starting at ``times`` seconds) onto the phone symbols of ``symbols``."""
-    ours = [i for i, s in enumerate(symbols) if _is_phone(s)]
-    theirs = [(k, c) for k, e in enumerate(events) for c in e.phone if _is_phone(c)]
-    match = _align([symbols[i] for i in ours], [c for _, c in theirs])
+    ours = [i for i, s in enumerate(symbols) if is_phone_char(s)]
+    theirs = [(k, c) for k, e in enumerate(events) for c in e.phone if is_phone_char(c)]
+    match = align_phones([symbols[i] for i in ours], [c for _, c in theirs])
     refs, seen = [], set()
     for i, j in zip(ours, match):
         if j is None:
@@ -372,7 +340,7 @@ def reference_alignment(cut, corpus_dir, frontend, verify: bool = True, min_cove
     coverage = sum(p.start is not None for p in phones) / max(1, len(phones))
     agreement = sum(p.exact for p in phones) / max(1, len(phones))
     if coverage < min_coverage:
-        ours = "".join(s for s in symbols if _is_phone(s) or s == " ")
+        ours = "".join(s for s in symbols if is_phone_char(s) or s == " ")
         theirs = "".join(e.phone or " " for e in events)
         raise ReferenceAlignmentError(f"only {coverage:.0%} of the phones map onto espeak's events "
                                       f"(ours {ours!r}, espeak's {theirs!r})")
