@@ -190,3 +190,71 @@ def test_batches_without_alignments_say_what_to_run(tinyvoices):
 
     with pytest.raises(DataError, match="tts prepare align"):
         TTSDataset(features="audio", durations=True)[load_cuts(tinyvoices / "cuts_dev.jsonl.gz").subset(first=1)]
+
+
+# ------------------------------------------------------------------ external alignments (MFA TextGrids)
+def write_textgrid(path, intervals, tier="phones"):
+    end = intervals[-1][1]
+    rows = "".join(f'            intervals [{k}]:\n                xmin = {a}\n                xmax = {b}\n'
+                   f'                text = "{label}"\n' for k, (a, b, label) in enumerate(intervals, 1))
+    path.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = {end}\ntiers? <exists>\n'
+                    'size = 1\nitem []:\n    item [1]:\n        class = "IntervalTier"\n'
+                    f'        name = "{tier}"\n        xmin = 0\n        xmax = {end}\n'
+                    f'        intervals: size = {len(intervals)}\n{rows}', encoding="utf-8")
+
+
+def test_textgrid_phones_become_durations_of_our_symbols(tmp_path):
+    from tts.data.textgrid import durations_from_intervals, read_intervals
+
+    grid = tmp_path / "a.TextGrid"
+    write_textgrid(grid, [(0, 0.2, ""), (0.2, 0.3, "HH"), (0.3, 0.35, "AH0"), (0.35, 0.45, "L"), (0.45, 0.6, "OW1"),
+                          (0.6, 0.8, "sp"), (0.8, 0.9, "W"), (0.9, 1.1, "ER1"), (1.1, 1.2, "L"), (1.2, 1.3, "D"),
+                          (1.3, 1.5, "")])
+    symbols = [" ", "h", "ə", "l", "ˈ", "o", "ʊ", " ", "w", "ˈ", "ɜ", "ː", "l", "d", ".", " "]
+    rate = 93.75
+    n = round(1.5 * rate) + 1
+    d = durations_from_intervals(symbols, read_intervals(grid), n, rate)
+    starts = [sum(d[:i]) for i in range(len(d))]
+    assert sum(d) == n and min(d) >= 1
+    assert starts[1] == round(0.2 * rate)  # h: the leading silence belongs to the leading boundary
+    assert starts[5] >= round(0.45 * rate) and starts[6] == round((0.45 + 0.075) * rate)  # o and ʊ share OW1
+    assert starts[7] == round(0.6 * rate) and starts[8] == round(0.8 * rate)  # the pause goes to the word boundary
+    assert starts[14] == round(1.3 * rate)  # the final silence to the full stop
+
+
+def test_textgrid_for_another_text_is_refused(tmp_path):
+    from tts.data.textgrid import TextGridError, durations_from_intervals, read_intervals
+
+    grid = tmp_path / "b.TextGrid"
+    write_textgrid(grid, [(0, 0.5, "S"), (0.5, 1.0, "IY1")])
+    with pytest.raises(TextGridError, match="another text"):
+        durations_from_intervals([" ", "h", "ə", "l", "o", "ʊ", " "], read_intervals(grid), 94, 93.75)
+    with pytest.raises(TextGridError, match="no interval tier"):
+        read_intervals(grid, tier="words")
+
+
+def test_prepare_align_imports_textgrids(tinyvoices, tmp_path, capsys):
+    """TextGrids made from espeak-ng's own phone events (the exact reference) import to onsets within a frame."""
+    from tts.cli import main
+    from tts.data.manifests import load_cuts
+    from tts.data.tinyvoices.reference import split_references
+
+    refs, _ = split_references(tinyvoices, "dev")
+    refs = refs[:3]
+    grids = tmp_path / "grids"
+    grids.mkdir()
+    for ref in refs:
+        phones = [(p.start, p.end, p.event) for p in ref.phones if p.onset and p.start is not None and p.end > p.start]
+        intervals = [(0.0, phones[0][0], "")] + phones + [(phones[-1][1], phones[-1][1] + 0.15, "")]
+        write_textgrid(grids / f"{ref.cut_id}.TextGrid", intervals)
+    cuts = load_cuts(tinyvoices / "cuts_dev.jsonl.gz").filter(lambda c: c.id in {r.cut_id for r in refs}).to_eager()
+    cuts.to_file(tmp_path / "cuts_three.jsonl.gz")
+    assert main(["prepare", "align", "--cuts", str(tmp_path / "cuts_three.jsonl.gz"), "--textgrids", str(grids),
+                 "--out", str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["aligned"] == 3, summary
+    for cut in load_cuts(tmp_path / "cuts_three_aligned.jsonl.gz"):
+        items = cut.supervisions[0].alignment["phone"]
+        ref = next(r for r in refs if r.cut_id == cut.id)
+        errors = [abs(items[i + 1].start - t) for i, t in ref.onsets()]
+        assert sorted(errors)[len(errors) // 2] < 0.011  # median within one frame

@@ -64,6 +64,9 @@ def register(sub) -> None:
                                       "(cuts that could not be aligned, with the reason). Resumable.")
     al.add_argument("--cuts", required=True, nargs="+", help="one or more cuts_<split>.jsonl.gz manifests")
     al.add_argument("--aligner", default="tiny-aligner", help="aligner checkpoint folder or shipped name")
+    al.add_argument("--textgrids", help="import an external alignment instead: a folder of Montreal Forced "
+                                         "Aligner TextGrids named after the audio files (or cut ids)")
+    al.add_argument("--tier", default="phones", help="--textgrids: the phone tier's name (default phones)")
     al.add_argument("--out", help="folder for the outputs (default: each manifest's folder)")
     al.add_argument("--min-score", type=float, default=-2.0,
                     help="skip cuts whose path scores below this mean log-probability per frame (default -2)")
@@ -155,7 +158,7 @@ def run_features(args: argparse.Namespace) -> int:
 def run_align(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..data.alignment import align_cuts
+    from ..data.alignment import align_cuts, import_textgrids
 
     err = console(stderr=True)
     summaries = []
@@ -164,10 +167,14 @@ def run_align(args: argparse.Namespace) -> int:
                    TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("align", total=None)
-            summaries.append(align_cuts(
-                path, args.aligner, out=args.out, min_score=args.min_score, max_per=args.max_per,
-                batch_duration=args.batch_duration, device=args.device, language=args.language,
-                progress=lambda done, total: progress.update(task, completed=done, total=total)))
+            update = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
+            if args.textgrids:
+                summaries.append(import_textgrids(path, args.textgrids, out=args.out, tier=args.tier,
+                                                  language=args.language, progress=update))
+            else:
+                summaries.append(align_cuts(
+                    path, args.aligner, out=args.out, min_score=args.min_score, max_per=args.max_per,
+                    batch_duration=args.batch_duration, device=args.device, language=args.language, progress=update))
     for summary in summaries:
         print(json.dumps(summary))
     return 0
