@@ -12,7 +12,7 @@ from .config import AlignerConfig
 from .metrics import edit_distance, phone_error_rate
 from .model import PhoneAligner, forward_sum_loss
 from .search import beta_binomial_log_prior, monotonic_durations
-from .symbols import phone_ids, phone_table, with_boundaries
+from .symbols import fold_stress, phone_ids, phone_table, with_boundaries
 
 __all__ = [
     "AlignerConfig",
@@ -23,6 +23,7 @@ __all__ = [
     "phone_ids",
     "phone_table",
     "with_boundaries",
+    "fold_stress",
     "edit_distance",
     "phone_error_rate",
 ]

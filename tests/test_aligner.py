@@ -258,3 +258,12 @@ def test_prepare_align_imports_textgrids(tinyvoices, tmp_path, capsys):
         ref = next(r for r in refs if r.cut_id == cut.id)
         errors = [abs(items[i + 1].start - t) for i, t in ref.onsets()]
         assert sorted(errors)[len(errors) // 2] < 0.011  # median within one frame
+
+
+def test_fold_stress_gives_the_marks_frames_to_the_vowel():
+    from aligner import fold_stress
+
+    symbols = [" ", "h", "ˈ", "ɛ", "l", " "]
+    assert fold_stress(symbols, [3, 4, 5, 6, 2, 1]) == [3, 3, 1, 12, 2, 1]  # ɛ starts where ˈ started
+    assert fold_stress(symbols, [3, 1, 5, 6, 2, 1]) == [3, 1, 1, 10, 2, 1]  # no frame to spare before
+    assert sum(fold_stress(symbols, [3, 4, 5, 6, 2, 1])) == 21

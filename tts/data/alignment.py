@@ -162,7 +162,7 @@ def align_cuts(cuts_path: str | os.PathLike, aligner: str | os.PathLike, out: st
         Summary: output manifest, skip file, aligned/skipped counts (now and before),
         skip reasons, median score and PER, seconds.
     """
-    from aligner import edit_distance, phone_ids, phone_table, with_boundaries
+    from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
 
     from .dataset import TTSDataset
     from .features import MelFeatures
@@ -221,7 +221,8 @@ def align_cuts(cuts_path: str | os.PathLike, aligner: str | os.PathLike, out: st
                     writer.skip(cut, f"the recognizer's phone error rate {per:.2f} > {max_per} (the transcript may "
                                      "not match the audio)", "per")
                 else:
-                    writer.write(cut, [vocab.symbols[i] for i in wrapped], d.tolist(), cfg.frame_rate,
+                    symbols = [vocab.symbols[i] for i in wrapped]
+                    writer.write(cut, symbols, fold_stress(symbols, d.tolist()), cfg.frame_rate,
                                  {"source": aligner_dir.name, "score": round(score, 4), "per": round(per, 4)})
                     scores.append(score)
                     pers.append(per)

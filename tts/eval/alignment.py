@@ -44,12 +44,13 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
         aligner: checkpoint folder or shipped name.
         out: folder for ``report.json``, ``report.md`` and plots (None: nothing written).
         limit: evaluate at most this many cuts (spread over the manifest).
-        plots: mel + boundary plots of this many espeak-ng cuts.
+        plots: mel + boundary plots of this many cuts with a reference (espeak-ng), and of
+            this many without (flite, festival or another corpus: to look at and listen to).
 
     Returns:
         The summary (also ``report.json["summary"]``).
     """
-    from aligner import edit_distance, phone_ids, phone_table, with_boundaries
+    from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
 
     from ..data.alignment import load_aligner
     from ..data.dataset import TTSDataset
@@ -73,6 +74,7 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
         frontend = Frontend("en-us")  # the one TTSDataset uses for TinyVoices' "English" supervisions
     t0 = time.perf_counter()
     rows, errors, skipped = [], [], []
+    plotted = {"reference": 0, "other": 0}
     for batch in duration_batches(cuts, batch_duration):
         wavs = [torch.from_numpy(c.resample(features.sample_rate).load_audio()[0]) for c in batch]
         padded = torch.zeros(len(wavs), max(w.numel() for w in wavs))
@@ -88,15 +90,18 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
             ids[i, : len(w)] = torch.tensor(w)
         heard = model.recognize(mel, mel_lens)
         durations, scores = model.align(mel, mel_lens, ids, id_lens)
-        for cut, seq, hyp, d, score, m, n in zip(batch, seqs, heard, durations, scores, mel, mel_lens.tolist()):
+        for cut, seq, hyp, d, score, m, n, w in zip(batch, seqs, heard, durations, scores, mel, mel_lens.tolist(),
+                                                    wrapped):
+            d = torch.tensor(fold_stress([vocab.symbols[i] for i in w], d.tolist()))
             ref = phone_ids(seq, is_phone)
             row = {"id": cut.id, "phones": len(ref), "edits": edit_distance(hyp, ref), "score": round(score, 4),
                    "heard": "".join(vocab.symbols[i] for i in hyp)}
             if references:
                 _boundaries(cut, corpus, frontend, d, cfg, row, errors, skipped)
-                if plots and "errors_ms" in row and out is not None:
-                    _plot(Path(out) / f"align_{cut.id}.png", m[:, :n].cpu(), d, row, cfg, vocab, seq)
-                    plots -= 1
+            kind = "reference" if "errors_ms" in row else "other"
+            if out is not None and plotted[kind] < plots:
+                _plot(Path(out) / f"align_{cut.id}.png", m[:, :n].cpu(), d, row, cfg, vocab, seq)
+                plotted[kind] += 1
             rows.append(row)
         if progress:
             progress(len(rows), len(cuts))
@@ -109,10 +114,12 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
         summary.update({"reference_items": sum("errors_ms" in r for r in rows), "reference_skipped": len(skipped),
                         "onsets": len(errors)})
         if errors:
-            summary.update({"boundary_median_ms": round(statistics.median(errors), 1),
-                            "boundary_p90_ms": round(_quantile(errors, 0.9), 1),
-                            "within_20ms": round(sum(e <= 20 for e in errors) / len(errors), 3),
-                            "within_40ms": round(sum(e <= 40 for e in errors) / len(errors), 3)})
+            absolute = [abs(e) for e in errors]
+            summary.update({"boundary_median_ms": round(statistics.median(absolute), 1),
+                            "boundary_p90_ms": round(_quantile(absolute, 0.9), 1),
+                            "within_20ms": round(sum(e <= 20 for e in absolute) / len(errors), 3),
+                            "within_40ms": round(sum(e <= 40 for e in absolute) / len(errors), 3),
+                            "boundary_median_offset_ms": round(statistics.median(errors), 1)})
     if out is not None:
         _write(Path(out), summary, rows, skipped)
     return summary
@@ -120,7 +127,8 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
 
 def _boundaries(cut, corpus: Path, frontend, durations: torch.Tensor, cfg, row: dict, errors: list,
                 skipped: list) -> None:
-    """Add the cut's onset errors (ms) to ``row`` and ``errors``, or its reason to ``skipped``."""
+    """Add the cut's signed onset errors (ms; > 0: the aligned onset is late) to ``row`` and
+    ``errors``, or its reason to ``skipped``."""
     from ..data.tinyvoices.reference import ReferenceAlignmentError, reference_alignment
 
     try:
@@ -132,10 +140,10 @@ def _boundaries(cut, corpus: Path, frontend, durations: torch.Tensor, cfg, row: 
     starts = torch.cumsum(durations, 0) - durations  # start frame of each wrapped symbol
     hop = cfg.hop_length / cfg.sample_rate
     # Symbol i of the front-end sequence is symbol i + 1 of the wrapped one.
-    item = [abs((float(starts[i + 1]) - 0.5) * hop - t) * 1000 for i, t in ref.onsets()]
-    row["errors_ms"] = [round(e, 1) for e in item]
+    signed = [((float(starts[i + 1]) - 0.5) * hop - t) * 1000 for i, t in ref.onsets()]  # > 0: aligned late
+    row["errors_ms"] = [round(e, 1) for e in signed]
     row["onsets"] = [(i, round(t, 4)) for i, t in ref.onsets()]
-    errors.extend(item)
+    errors.extend(signed)
 
 
 def _plot(path: Path, mel: torch.Tensor, durations: torch.Tensor, row: dict, cfg, vocab, seq: list[int]) -> None:
@@ -159,7 +167,8 @@ def _plot(path: Path, mel: torch.Tensor, durations: torch.Tensor, row: dict, cfg
     for _, t in row.get("onsets", []):
         ax.axvline(t, color="red", lw=0.8, ls="--", ymax=0.8)
     ax.set_xlabel("seconds")
-    ax.set_title(f"{row['id']}: aligned (white) vs espeak-ng onsets (red)", fontsize=9)
+    what = "aligned (white) vs espeak-ng onsets (red)" if row.get("onsets") else "aligned symbols"
+    ax.set_title(f"{row['id']}: {what}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
