@@ -143,3 +143,26 @@ class TextProbe(Callback):
         refs = [[s for s in module.vocab.decode(t) if s in vocab and is_phone[vocab.encode([s])[0]]]
                 for t in targets[: len(mels)]]
         return phone_error_rate(hyps, refs) if any(refs) else None
+
+
+class CodecProbes:
+    """What the codec-model recipes (VALL-E, MaskGCT) share for ``probe_synthesize``: the
+    inputs from a batch of codes, and Vocos log-mels of the generated codes. Needs
+    ``self.codec_dir`` and ``self.device``."""
+
+    def _probe_inputs(self, batch: dict, n: int):
+        """Item ``i``'s codes and transcript as the prompt, item ``i + 1``'s transcript as the text."""
+        k = min(n, batch["codes"].shape[0])
+        prompts = [batch["codes"][i, :, : batch["code_lens"][i]] for i in range(k)]
+        texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]].tolist() for i in range(k)]
+        return prompts, texts, [texts[(i + 1) % k] for i in range(k)]
+
+    def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec (loaded once)."""
+        from tts.codecs import load_codec
+        from tts.data.features import MelFeatures
+
+        if getattr(self, "_probe_codec", None) is None:
+            self._probe_codec = (load_codec(self.codec_dir, device=self.device), MelFeatures())
+        codec, features = self._probe_codec
+        return [features(codec.decode(c[None].to(self.device)).float().cpu())[0] for c in codes if c.shape[-1] > 0]

@@ -26,11 +26,12 @@ import lightning as L
 import torch
 
 from ..common import AdamWCosineMixin, RecipeError
+from ..probes import CodecProbes
 
 LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "nar_loss", "nar_acc", "nar_top10")
 
 
-class VallEModule(AdamWCosineMixin, L.LightningModule):
+class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
@@ -123,23 +124,6 @@ class VallEModule(AdamWCosineMixin, L.LightningModule):
         self.log("val_loss", out["loss"], batch_size=b, sync_dist=True, logger=False)
 
     # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
-    def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec."""
-        from tts.codecs import load_codec
-        from tts.data.features import MelFeatures
-
-        if getattr(self, "_probe_codec", None) is None:
-            self._probe_codec = (load_codec(self.codec_dir, device=self.device), MelFeatures())
-        codec, features = self._probe_codec
-        return [features(codec.decode(c[None].to(self.device)).float().cpu())[0] for c in codes if c.shape[-1] > 0]
-
-    def _probe_inputs(self, batch: dict, n: int):
-        """Item ``i``'s codes and transcript as the prompt, item ``i + 1``'s transcript as the text."""
-        k = min(n, batch["codes"].shape[0])
-        prompts = [batch["codes"][i, :, : batch["code_lens"][i]] for i in range(k)]
-        texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]].tolist() for i in range(k)]
-        return prompts, texts, [texts[(i + 1) % k] for i in range(k)]
-
     text_keys = ("lm_phonemes", "lm_phoneme_lens")
 
     def probe_loss(self, batch: dict) -> torch.Tensor:
