@@ -79,3 +79,14 @@ def test_models_command_shows_steps_of_every_shipped_model():
 
     for name, path in SHIPPED.items():
         assert _describe(path)["steps"].isdigit(), f"{name}: `tts models` shows no step count"
+
+
+@pytest.mark.skipif("tiny-aligner" not in SHIPPED, reason="no shipped aligner")
+def test_tiny_aligner_is_trained(tinyvoices):
+    """Measured on the test corpus (same engine voices, other sentences): a random aligner
+    hears nothing right (PER above 1) and misplaces boundaries by hundreds of ms."""
+    from tts.eval.alignment import evaluate_aligner
+
+    summary = evaluate_aligner(tinyvoices / "cuts_test_seen.jsonl.gz", "tiny-aligner", limit=10, plots=0)
+    assert summary["per"] < 0.3, summary
+    assert summary["onsets"] > 100 and summary["boundary_median_ms"] < 25 and summary["within_40ms"] > 0.85, summary

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-HALF_STORAGE = ("valle", "maskgct", "flow")
+HALF_STORAGE = ("valle", "maskgct", "flow", "aligner")
 
 
 def run_export(args: argparse.Namespace) -> int:
