@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .model import FlowTTS, lengths_to_mask, pad_text
+from nn_common import estimate_frames, lengths_to_mask
+
+from .model import FlowTTS, pad_text
 from .solvers import integrate, steps_for_nfe, time_grid
 
 
@@ -46,13 +48,6 @@ class FlowSampling:
             raise ValueError(f"cfg must be >= 0, got {self.cfg}")
         if not self.speed > 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
-
-
-def estimate_frames(prompt_frames: int, prompt_phonemes: int, target_phonemes: int, speed: float = 1.0) -> int:
-    """Frames for the target: the prompt's frames per phoneme x the target's phonemes / speed."""
-    if prompt_phonemes <= 0 or prompt_frames <= 0:
-        raise ValueError("The prompt needs frames and phonemes to estimate a speaking rate.")
-    return max(1, round(prompt_frames / prompt_phonemes * target_phonemes / speed))
 
 
 def _noise(lens: torch.Tensor, n: int, c: int, seed: int | None, device, dtype) -> torch.Tensor:

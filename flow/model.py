@@ -24,13 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nn_common import Rotary, lengths_to_mask
+
 from .config import FlowConfig
-from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, Rotary, TimestepEmbedding, sinusoidal
-
-
-def lengths_to_mask(lens: torch.Tensor, n: int) -> torch.Tensor:
-    """``lens [b]`` -> bool ``[b, n]``, True on real frames."""
-    return torch.arange(n, device=lens.device)[None] < lens[:, None]
+from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, TimestepEmbedding, sinusoidal
 
 
 def pad_text(phonemes: torch.Tensor, n: int) -> torch.Tensor:

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nn_common import RotaryAttention
+
 
 def sinusoidal(x: torch.Tensor, dim: int, scale: float = 1000.0) -> torch.Tensor:
     """Sinusoidal embedding of scalars ``x [b]`` (or positions) -> ``[b, dim]``."""
@@ -90,51 +92,6 @@ class ConvPositionEmbedding(nn.Module):
         return h.transpose(1, 2)
 
 
-class Rotary(nn.Module):
-    """Rotary position embedding tables for head size ``head_dim``."""
-
-    def __init__(self, head_dim: int, base: float = 10000.0) -> None:
-        super().__init__()
-        inv = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv, persistent=False)
-
-    def forward(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        pos = torch.arange(n, device=device, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq.to(device))  # [n, hd/2]
-        emb = torch.cat([freqs, freqs], dim=-1)  # [n, hd]
-        return emb.cos(), emb.sin()
-
-
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x [b, h, n, hd]`` by position (rotate-half convention)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    rotated = torch.cat([-x2, x1], dim=-1)
-    return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)
-
-
-class Attention(nn.Module):
-    """Multi-head self-attention with rotary positions and a key padding mask (SDPA)."""
-
-    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.out = nn.Linear(dim, dim)
-        # Dropout after the projection, not on the attention weights: a dropout_p in
-        # scaled_dot_product_attention forces PyTorch's slow unfused path on CPU.
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor],
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        b, n, d = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        cos, sin = rope
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        attn_mask = mask[:, None, None, :] if mask is not None else None  # [b, 1, 1, n]: keys only
-        h = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-        return self.drop(self.out(h.transpose(1, 2).reshape(b, n, d)))
-
-
 class DiTBlock(nn.Module):
     """Transformer block with adaptive LayerNorm-Zero conditioning on the flow time.
 
@@ -148,7 +105,7 @@ class DiTBlock(nn.Module):
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.attn = Attention(dim, heads, dropout)
+        self.attn = RotaryAttention(dim, heads, dropout)
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.ff = nn.Sequential(nn.Linear(dim, dim * ff_mult), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
                                 nn.Linear(dim * ff_mult, dim))

@@ -8,11 +8,11 @@ here — and S2A over the other codebooks, with the MaskGIT losses), ``sampling.
 """
 
 from .config import MaskGCTConfig
-from .generate import (MaskGCTSampling, estimate_frames, generate, generate_acoustic, generate_semantic, join_text,
+from .generate import (MaskGCTSampling, estimate_frames, generate, generate_acoustic, generate_semantic,
                        synthesize)
 from .model import MaskGCT, SemanticToAcoustic, TextToSemantic
 from .sampling import iterative_decode, masking_schedule
 
 __all__ = ["MaskGCTConfig", "MaskGCT", "TextToSemantic", "SemanticToAcoustic", "MaskGCTSampling", "generate",
-           "generate_semantic", "generate_acoustic", "synthesize", "estimate_frames", "join_text", "iterative_decode",
+           "generate_semantic", "generate_acoustic", "synthesize", "estimate_frames", "iterative_decode",
            "masking_schedule"]

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from nn_common import estimate_frames, join_phonemes, lengths_to_mask
+
 from .model import MaskGCT
-from .modules import lengths_to_mask, shift
+from .modules import shift
 from .sampling import guide, iterative_decode, make_generators
 
 
@@ -87,13 +89,6 @@ class MaskGCTSampling:
     def steps_for(self, j: int) -> int:
         """Calls for acoustic codebook ``j`` (0-based among the acoustic ones)."""
         return self.s2a_steps[min(j, len(self.s2a_steps) - 1)]
-
-
-def estimate_frames(prompt_frames: int, prompt_phonemes: int, target_phonemes: int, speed: float = 1.0) -> int:
-    """Frames for the target: the prompt's frames per phoneme x the target's phonemes / speed."""
-    if prompt_phonemes <= 0 or prompt_frames <= 0:
-        raise ValueError("The prompt needs frames and phonemes to estimate a speaking rate.")
-    return max(1, round(prompt_frames / prompt_phonemes * target_phonemes / speed))
 
 
 def _guided(run, cond: tuple, uncond: tuple, prompt_lens: torch.Tensor, cfg: float, rescale: float,
@@ -232,11 +227,6 @@ def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt
     return codes.masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
 
 
-def join_text(prompt_ids: Sequence[int], target_ids: Sequence[int], separator_id: int) -> list[int]:
-    """The phonemes the model reads: prompt's, a separator (unless -1), target's."""
-    return [*prompt_ids, *([separator_id] if separator_id >= 0 else []), *target_ids]
-
-
 def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], options: MaskGCTSampling | None = None,
                frames: Sequence[int | None] | None = None) -> list[torch.Tensor]:
@@ -265,7 +255,7 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
              for pr, pp, tp, f in zip(prompts, prompt_phonemes, target_phonemes, frames)]
     if min(n_gen) < 1:
         raise ValueError(f"Every item needs at least one frame to generate, got {n_gen}")
-    texts = [torch.tensor(join_text(pp, tp, c.separator_id), dtype=torch.long)
+    texts = [torch.tensor(join_phonemes(pp, tp, c.separator_id), dtype=torch.long)
              for pp, tp in zip(prompt_phonemes, target_phonemes)]
     text = torch.nn.utils.rnn.pad_sequence(texts, batch_first=True).to(device)
     text_lens = torch.tensor([len(t) for t in texts], device=device)

@@ -33,7 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MaskGCTConfig
-from .modules import Encoder, init_weights, lengths_to_mask, pack, unpack
+from nn_common import lengths_to_mask
+
+from .modules import Encoder, init_weights, pack, unpack
 
 TEXT, PROMPT, TARGET = 0, 1, 2  # segment kinds
 

@@ -1,4 +1,4 @@
-"""Transformer parts of MaskGCT: rotary positions, bidirectional attention, packing.
+"""Transformer parts of MaskGCT: packing, blocks, the encoder (rotary attention from ``nn_common``).
 
 Legend (einops style): b = batch, s = packed sequence, n = code frames, l = phonemes,
 d = width, h = heads, e = head width.
@@ -13,13 +13,9 @@ the result it gets alone.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-
-def lengths_to_mask(lens: torch.Tensor, n: int) -> torch.Tensor:
-    """``lens [b]`` -> bool ``[b, n]``, True on the first ``lens[i]`` positions."""
-    return torch.arange(n, device=lens.device)[None] < lens[:, None]
+from nn_common import Rotary, RotaryAttention
 
 
 def pack(first: torch.Tensor, first_lens: torch.Tensor, second: torch.Tensor,
@@ -67,57 +63,13 @@ def shift(x: torch.Tensor, by: torch.Tensor) -> torch.Tensor:
     return x.gather(1, idx)
 
 
-class Rotary(nn.Module):
-    """Rotary position tables for head width ``head_dim`` (no maximum length)."""
-
-    def __init__(self, head_dim: int, base: float = 10000.0) -> None:
-        super().__init__()
-        inv = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv, persistent=False)
-
-    def forward(self, s: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        pos = torch.arange(s, device=device, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq.to(device))  # [s, e/2]
-        emb = torch.cat([freqs, freqs], dim=-1)  # [s, e]
-        return emb.cos(), emb.sin()
-
-
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x [b, h, s, e]`` by position (rotate-half convention)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    return x * cos.to(x.dtype) + torch.cat([-x2, x1], dim=-1) * sin.to(x.dtype)
-
-
-class Attention(nn.Module):
-    """Bidirectional multi-head self-attention (SDPA) with rotary positions and a key padding mask.
-
-    No dropout on the attention weights: with it, SDPA falls back to its unfused path
-    and draws a ``[b, h, s, s]`` Bernoulli mask per layer, which made a CPU training
-    step of the tiny model about 20 % slower (residual dropout regularizes instead).
-    """
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.out = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        b, s, d = x.shape
-        q, k, v = self.qkv(x).view(b, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        q, k = apply_rotary(q, *rope), apply_rotary(k, *rope)
-        # keys only: padded queries still see real keys, so no row is fully masked (no NaN)
-        h = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
-        return self.out(h.transpose(1, 2).reshape(b, s, d))
-
-
 class Block(nn.Module):
     """Pre-LayerNorm transformer block: attention and GELU MLP, each residual."""
 
     def __init__(self, dim: int, heads: int, ff_mult: int, dropout: float) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
+        self.attn = RotaryAttention(dim, heads)  # no dropout on the weights; residual dropout regularizes
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, ff_mult * dim), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
                                 nn.Linear(ff_mult * dim, dim))

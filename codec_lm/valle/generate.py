@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from nn_common import expected_frames, join_phonemes, pad_stack
+
 from .model import VallE, VallEAR, VallENAR
 from .modules import KVCache
 from .sampling import derive_seed, inverse_cdf, item_generators, sample_tokens, uniforms
@@ -82,7 +84,7 @@ def length_limits(prompt_frames: int, prompt_phonemes: int, target_phonemes: int
     """(min, max) frames to generate: the prompt's frames per phoneme x the target's phonemes, scaled by the ratios."""
     if prompt_frames <= 0 or prompt_phonemes <= 0 or target_phonemes <= 0:
         raise ValueError("The prompt needs frames and phonemes, and the target phonemes, to bound the length.")
-    expected = prompt_frames / prompt_phonemes * target_phonemes
+    expected = expected_frames(prompt_frames, prompt_phonemes, target_phonemes)
     hi = max(1, math.ceil(expected * sampling.max_length_ratio))
     if sampling.max_frames is not None:
         hi = min(hi, sampling.max_frames)
@@ -207,12 +209,6 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
     return codes.masked_fill(~valid[:, None], -1)
 
 
-def join_phonemes(prompt: Sequence[int], target: Sequence[int], separator_id: int) -> list[int]:
-    """The AR's text: the prompt's phonemes, a word boundary, the target's (``separator_id`` -1: none)."""
-    sep = [separator_id] if separator_id >= 0 else []
-    return [*map(int, prompt), *sep, *map(int, target)]
-
-
 @dataclass
 class Generated:
     """One synthesized item.
@@ -228,14 +224,6 @@ class Generated:
     ended: bool
     candidate: int = 0
     scores: list[float] = field(default_factory=list)
-
-
-def _pad(rows: list[torch.Tensor], value: int) -> tuple[torch.Tensor, torch.Tensor]:
-    lens = torch.tensor([r.shape[-1] for r in rows])
-    out = rows[0].new_full((len(rows), *rows[0].shape[:-1], int(lens.max())), value)
-    for i, r in enumerate(rows):
-        out[i, ..., : r.shape[-1]] = r
-    return out, lens
 
 
 def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> None:
@@ -287,8 +275,8 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
             lows.append(lo)
             highs.append(hi)
             cands.append(cand)
-    text, text_lens = _pad(texts, 0)
-    prompt, prompt_lens = _pad(prompts, 0)
+    text, text_lens = pad_stack(texts, 0)
+    prompt, prompt_lens = pad_stack(prompts, 0)
     text, text_lens, prompt, prompt_lens = (x.to(device) for x in (text, text_lens, prompt, prompt_lens))
     # Each (candidate, decoder) pair has its own stream, not shared with the item's position
     # in the batch: an item draws the same numbers alone or in any batch. The NAR gets a

@@ -29,7 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import VallEConfig
-from .modules import AdaLayerNorm, Block, CodeStackEmbedding, KVCache, SegmentEmbedding, lengths_to_mask
+from nn_common import lengths_to_mask
+
+from .modules import AdaLayerNorm, Block, CodeStackEmbedding, KVCache, SegmentEmbedding
 
 IGNORE = -100
 

@@ -28,11 +28,6 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([args.sin(), args.cos()], dim=-1)
 
 
-def lengths_to_mask(lens: torch.Tensor, n: int) -> torch.Tensor:
-    """``lens [b]`` -> bool ``[b, n]``, True on the first ``lens[i]`` positions."""
-    return torch.arange(n, device=lens.device)[None] < lens[:, None]
-
-
 class SegmentEmbedding(nn.Module):
     """Token embedding plus its segment's own sinusoidal positions (0, 1, ... from the segment start).
 
