@@ -1,26 +1,20 @@
 """Small Vocos configs (official layout sections) for tests: the official feature
 settings with a narrow backbone, so that random models build and run in milliseconds."""
 
-MEL = {
-    "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
-                          "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100,
-                                        "padding": "center"}},
-    "backbone": {"class_path": "vocos.models.VocosBackbone",
-                 "init_args": {"input_channels": 100, "dim": 32, "intermediate_dim": 64, "num_layers": 2}},
-    "head": {"class_path": "vocos.heads.ISTFTHead",
-             "init_args": {"dim": 32, "n_fft": 1024, "hop_length": 256, "padding": "center"}},
-}
+import copy
 
-ENCODEC = {
-    "feature_extractor": {"class_path": "vocos.feature_extractors.EncodecFeatures",
-                          "init_args": {"encodec_model": "encodec_24khz", "bandwidths": [1.5, 3.0, 6.0, 12.0],
-                                        "train_codebooks": False}},
-    "backbone": {"class_path": "vocos.models.VocosBackbone",
-                 "init_args": {"input_channels": 128, "dim": 32, "intermediate_dim": 64, "num_layers": 2,
-                               "adanorm_num_embeddings": 4}},
-    "head": {"class_path": "vocos.heads.ISTFTHead",
-             "init_args": {"dim": 32, "n_fft": 1280, "hop_length": 320, "padding": "same"}},
-}
+from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_ENCODEC, OFFICIAL_VOCOS_MEL
+
+
+def _narrow(official: dict) -> dict:
+    config = copy.deepcopy(official)
+    config["backbone"]["init_args"].update(dim=32, intermediate_dim=64, num_layers=2)
+    config["head"]["init_args"]["dim"] = 32
+    return config
+
+
+MEL = _narrow(OFFICIAL_VOCOS_MEL)
+ENCODEC = _narrow(OFFICIAL_VOCOS_ENCODEC)
 
 
 def save_official(model, config, folder, with_encodec=False):

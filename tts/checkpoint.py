@@ -1,6 +1,6 @@
 """Self-describing checkpoint folders: save, resolve, verify, load.
 
-A checkpoint is a folder (``../shared/DESIGN.md``)::
+A checkpoint is a folder (``docs/architecture.md``, "Contracts")::
 
     model.yaml          format, family, config (the model's dataclass as a dict),
                         dependencies (other checkpoint folders by relative path),
@@ -288,3 +288,29 @@ def build_config(cls: type, info: CheckpointInfo) -> Any:
             "different version of the toolkit."
         )
     return cls(**info.config)
+
+
+def build_model(info: CheckpointInfo, model_cls: type, config_cls: type, label: str, loader: str = "load_state_dict"):
+    """``model_cls(config)`` holding the folder's weights, the config built from ``model.yaml``.
+
+    Args:
+        info: a checked folder (:func:`read_checkpoint`).
+        model_cls, config_cls: the model package's module and config dataclass.
+        label: the model's name in messages (``"VALL-E"``...).
+        loader: the model's method that takes the state dict (a model may store a compact one).
+
+    Raises:
+        CheckpointError: a config the dataclass rejects, or weights that do not fit it.
+    """
+    try:
+        config = build_config(config_cls, info)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"'{info.path}' has an invalid {label} config: {err}") from err
+    model = model_cls(config)
+    try:
+        getattr(model, loader)(load_state_dict(info))
+    except RuntimeError as err:
+        raise CheckpointError(f"The weights in '{info.path}' do not fit its config: {str(err)[:300]}") from err
+    return model

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import CheckpointError, build_config, load_state_dict, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, build_model, read_checkpoint, save_checkpoint
 
 FAMILY = "melrvq"
 
@@ -36,17 +36,7 @@ def load_codec(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
     from .vocoder import Vocoder
 
     info = read_checkpoint(name_or_dir, family=FAMILY)
-    try:
-        config = build_config(MelRVQConfig, info)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(f"'{info.path}' has an invalid MelRVQ config: {err}") from err
-    model = MelRVQ(config)
-    try:
-        model.load_state_dict(_restore_ema_sums(load_state_dict(info)))
-    except RuntimeError as err:
-        raise CheckpointError(f"The weights in '{info.path}' do not fit its config: {str(err)[:300]}") from err
+    model = build_model(info, MelRVQ, MelRVQConfig, "MelRVQ", loader="load_inference_state_dict")
     if "vocoder" not in info.dependencies:
         raise CheckpointError(f"'{info.path}' names no vocoder in model.yaml (dependencies: vocoder): it cannot decode.")
     vocoder = Vocoder.from_pretrained(info.dependencies["vocoder"], kind="mel")
@@ -76,25 +66,9 @@ def save_melrvq(directory: str | os.PathLike, model, vocoder_dir: str | os.PathL
     cfg = model.config
     if (vocoder.sample_rate, vocoder.hop_length, vocoder.n_mels) != (cfg.sample_rate, cfg.hop_length, cfg.n_mels):
         raise CheckpointError(f"Vocoder '{vocoder_dir}' does not produce the mels the codec was built for.")
-    # The EMA running sums (embed_avg) are as large as the codebooks themselves and only
-    # matter to further EMA training; they follow from embed x cluster_size, which
-    # load_codec restores. Dropping them halves the folder (20.6 -> 12.6 MiB at 8 x 1024 x 256).
-    state = {k: v for k, v in model.state_dict().items() if not k.endswith(EMA_SUMS)}
+    state = model.inference_state_dict()  # without the EMA sums: half the size; load_codec rebuilds them
     return save_checkpoint(directory, FAMILY, cfg, state, dependencies={"vocoder": vocoder.path},
                            card=card, meta=meta, overwrite=overwrite)
-
-
-EMA_SUMS = "._codebook.embed_avg"
-
-
-def _restore_ema_sums(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Put back the ``embed_avg`` buffers :func:`save_melrvq` leaves out (``embed`` is
-    ``embed_avg / cluster_size`` in vector-quantize-pytorch's EMA codebooks)."""
-    for key in [k for k in state if k.endswith("._codebook.embed")]:
-        prefix = key[: -len("embed")]
-        if prefix + "embed_avg" not in state and prefix + "cluster_size" in state:
-            state[prefix + "embed_avg"] = state[key] * state[prefix + "cluster_size"][..., None]
-    return state
 
 
 def load_encodec(weights: str | os.PathLike | None = None, bandwidth: float = 6.0,

@@ -191,22 +191,19 @@ class Vocoder:
         ``Q`` picks the bandwidth (2 codebooks = 1.5 kbps, 4 = 3 kbps, ...) and must be
         one the vocoder was trained for.
         """
+        from codec_lm.codecs.vocos_io import decode_encodec_codes, encodec_codebooks
+
         self._need("encodec", "Vocoder.decode_codes")
         if codes.dim() == 2:
             codes = codes.unsqueeze(0)
-        fe = self.model.feature_extractor
-        frame_rate = float(fe.encodec.frame_rate)
-        allowed = {round(b * 1000 / (frame_rate * 10)): i for i, b in enumerate(self.bandwidths)}
+        allowed = sorted(encodec_codebooks(self.model))
         if codes.dim() != 3 or codes.shape[1] not in allowed:
-            raise VocoderError(f"Vocoder.decode_codes needs codes [B, Q, N] with Q in {sorted(allowed)} "
+            raise VocoderError(f"Vocoder.decode_codes needs codes [B, Q, N] with Q in {allowed} "
                                f"(bandwidths {self.bandwidths} kbps), got shape {list(codes.shape)}.")
-        bins = int(fe.encodec.quantizer.bins)
+        bins = int(self.model.feature_extractor.encodec.quantizer.bins)
         if codes.is_floating_point() or int(codes.min()) < 0 or int(codes.max()) >= bins:
             raise VocoderError(f"EnCodec codes must be integers in [0, {bins}).")
-        codes = codes.to(self.device).long()
-        features = self.model.codes_to_features(codes.transpose(0, 1))  # Vocos wants [Q, B, N]
-        bandwidth_id = torch.tensor([allowed[codes.shape[1]]], device=self.device)
-        return self.model.decode(features, bandwidth_id=bandwidth_id)
+        return decode_encodec_codes(self.model, codes.to(self.device).long())
 
     @torch.inference_mode()
     def resynthesize(self, wav, sample_rate: int | None = None) -> torch.Tensor:

@@ -221,11 +221,9 @@ class EncodecCodec(nn.Module):
         codes = check_codes(codes, self.n_codebooks, self.codebook_size, "EncodecCodec").to(self.device)
         if self.vocos is None:
             return self.model.decode([(codes, None)]).squeeze(1)
-        bandwidth = codes.shape[1] * self.frame_rate * 10 / 1000  # 10 bits per code
-        if bandwidth not in self._vocos_bandwidths:
-            counts = [round(b * 1000 / (self.frame_rate * 10)) for b in self._vocos_bandwidths]
-            raise CodecError(f"The Vocos EnCodec vocoder decodes {counts} codebooks ({self._vocos_bandwidths} kbps), "
-                             f"got {codes.shape[1]}.")
-        bandwidth_id = torch.tensor([self._vocos_bandwidths.index(bandwidth)], device=self.device)
-        features = self.vocos.codes_to_features(codes.transpose(0, 1))  # it wants [Q, B, N]
-        return self.vocos.decode(features, bandwidth_id=bandwidth_id)
+        from .vocos_io import decode_encodec_codes, encodec_codebooks
+
+        if codes.shape[1] not in encodec_codebooks(self.vocos):
+            raise CodecError(f"The Vocos EnCodec vocoder decodes {sorted(encodec_codebooks(self.vocos))} codebooks "
+                             f"({self._vocos_bandwidths} kbps), got {codes.shape[1]}.")
+        return decode_encodec_codes(self.vocos, codes)

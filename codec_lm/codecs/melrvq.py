@@ -208,6 +208,25 @@ class MelRVQ(nn.Module):
             self.train(was_training)
         return indices.transpose(1, 2).long()
 
+    # The EMA running sums (embed_avg) of vector-quantize-pytorch's codebooks are as large as
+    # the codebooks themselves and only matter to further EMA training; they follow from
+    # embed x cluster_size (embed = embed_avg / cluster_size). Leaving them out of a saved
+    # model halves it (20.6 -> 12.6 MiB at 8 x 1024 x 256).
+    _EMA_SUMS = "._codebook.embed_avg"
+
+    def inference_state_dict(self) -> dict[str, torch.Tensor]:
+        """``state_dict()`` without the EMA running sums (see :meth:`load_inference_state_dict`)."""
+        return {k: v for k, v in self.state_dict().items() if not k.endswith(self._EMA_SUMS)}
+
+    def load_inference_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Load a state dict with or without the EMA running sums; missing ones are rebuilt."""
+        state = dict(state)
+        for key in [k for k in state if k.endswith("._codebook.embed")]:
+            prefix = key[: -len("embed")]
+            if prefix + "embed_avg" not in state and prefix + "cluster_size" in state:
+                state[prefix + "embed_avg"] = state[key] * state[prefix + "cluster_size"][..., None]
+        self.load_state_dict(state)
+
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``[B, Q', N]`` with ``Q' <= Q`` (the first codebooks) -> log-mels ``[B, M, N]``."""

@@ -42,6 +42,28 @@ SECTIONS = ("feature_extractor", "backbone", "head")
 ENCODEC_PREFIX = "feature_extractor.encodec."
 _BUILD_LOCK = threading.Lock()
 
+# The official vocos-mel-24khz / vocos-encodec-24khz architectures (their config.yaml): the
+# benchmarks build them with random weights, the tests narrow their backbones.
+_MEL_FEATURES = {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
+                 "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"}}
+OFFICIAL_VOCOS_MEL = {
+    "feature_extractor": _MEL_FEATURES,
+    "backbone": {"class_path": "vocos.models.VocosBackbone",
+                 "init_args": {"input_channels": 100, "dim": 512, "intermediate_dim": 1536, "num_layers": 8}},
+    "head": {"class_path": "vocos.heads.ISTFTHead",
+             "init_args": {"dim": 512, "n_fft": 1024, "hop_length": 256, "padding": "center"}},
+}
+OFFICIAL_VOCOS_ENCODEC = {
+    "feature_extractor": {"class_path": "vocos.feature_extractors.EncodecFeatures",
+                          "init_args": {"encodec_model": "encodec_24khz", "bandwidths": [1.5, 3.0, 6.0, 12.0],
+                                        "train_codebooks": False}},
+    "backbone": {"class_path": "vocos.models.VocosBackbone",
+                 "init_args": {"input_channels": 128, "dim": 384, "intermediate_dim": 1152, "num_layers": 8,
+                               "adanorm_num_embeddings": 4}},
+    "head": {"class_path": "vocos.heads.ISTFTHead",
+             "init_args": {"dim": 384, "n_fft": 1280, "hop_length": 320, "padding": "same"}},
+}
+
 
 class VocosLoadError(CodecError):
     """A Vocos folder is missing, incomplete, corrupt or of the wrong kind."""
@@ -152,6 +174,27 @@ def _offline_encodec(encodec_weights: dict[str, torch.Tensor] | None):
         finally:
             for name, original in originals.items():
                 setattr(EncodecModel, name, original)
+
+
+def encodec_codebooks(vocos) -> dict[int, int]:
+    """Codebooks -> bandwidth index of a Vocos EnCodec variant (EnCodec spends 10 bits per code).
+
+    ``{2: 0, 4: 1, 8: 2, 16: 3}`` for the official ``vocos-encodec-24khz`` (1.5, 3, 6, 12 kbps).
+    """
+    fe = vocos.feature_extractor
+    frame_rate = float(fe.encodec.frame_rate)
+    return {round(float(b) * 1000 / (frame_rate * 10)): i for i, b in enumerate(fe.bandwidths)}
+
+
+def decode_encodec_codes(vocos, codes: torch.Tensor) -> torch.Tensor:
+    """EnCodec codes ``[B, Q, N]`` -> waveform ``[B, N * hop]`` with a Vocos EnCodec variant.
+
+    ``Q`` picks the bandwidth and must be one of :func:`encodec_codebooks` (the callers
+    check it with their own messages).
+    """
+    bandwidth_id = torch.tensor([encodec_codebooks(vocos)[codes.shape[1]]], device=codes.device)
+    features = vocos.codes_to_features(codes.transpose(0, 1))  # Vocos wants [Q, B, N]
+    return vocos.decode(features, bandwidth_id=bandwidth_id)
 
 
 def build_vocos(config: dict[str, Any], encodec_weights: dict[str, torch.Tensor] | None = None):

@@ -30,24 +30,15 @@ class CodecModelBackend(Backend):
 
     @classmethod
     def load(cls, info, device: torch.device) -> "CodecModelBackend":
-        from ..checkpoint import CheckpointError, build_config, load_state_dict
+        from ..checkpoint import CheckpointError, build_model
         from ..codecs import load_codec
 
         model_cls, config_cls = cls.model_classes()
         if "codec" not in info.dependencies:
             raise CheckpointError(f"{cls.label} checkpoint '{info.path}' names no codec in model.yaml (dependencies: "
                                   "codec): it cannot encode prompts or decode speech.")
-        try:
-            config = build_config(config_cls, info)
-        except ValueError as err:
-            if isinstance(err, CheckpointError):
-                raise
-            raise CheckpointError(f"'{info.path}' has an invalid {cls.label} config: {err}") from err
-        model = model_cls(config)
-        try:
-            model.load_state_dict(load_state_dict(info))
-        except RuntimeError as err:
-            raise CheckpointError(f"The weights in '{info.path}' do not fit its config: {str(err)[:300]}") from err
+        model = build_model(info, model_cls, config_cls, cls.label)
+        config = model.config
         codec = load_codec(info.dependencies["codec"], device=device)
         described = (config.n_codebooks, config.codebook_size, config.sample_rate, float(config.frame_rate))
         actual = (int(codec.n_codebooks), int(codec.codebook_size), int(codec.sample_rate), float(codec.frame_rate))

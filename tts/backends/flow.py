@@ -27,13 +27,12 @@ class FlowBackend(Backend):
     def load(cls, info, device: torch.device) -> "FlowBackend":
         from flow import FlowConfig, FlowTTS
 
-        from ..checkpoint import CheckpointError, build_config, load_state_dict
+        from ..checkpoint import CheckpointError, build_model
         from ..vocoder import Vocoder
 
         if "vocoder" not in info.dependencies:
             raise CheckpointError(f"Flow checkpoint '{info.path}' names no vocoder in model.yaml.")
-        model = FlowTTS(build_config(FlowConfig, info))
-        model.load_state_dict(load_state_dict(info))
+        model = build_model(info, FlowTTS, FlowConfig, "flow")
         vocoder = Vocoder.from_pretrained(info.dependencies["vocoder"], device=device, kind="mel")
         if vocoder.n_mels != model.config.mel_dim or vocoder.hop_length != model.config.hop_length:
             raise CheckpointError(f"Vocoder '{vocoder.path}' does not produce the features flow model "

@@ -13,26 +13,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-# The official vocos-mel-24khz / vocos-encodec-24khz architectures (their config.yaml).
-_MEL = {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
-        "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"}}
-OFFICIAL_VOCOS_MEL = {
-    "feature_extractor": _MEL,
-    "backbone": {"class_path": "vocos.models.VocosBackbone",
-                 "init_args": {"input_channels": 100, "dim": 512, "intermediate_dim": 1536, "num_layers": 8}},
-    "head": {"class_path": "vocos.heads.ISTFTHead",
-             "init_args": {"dim": 512, "n_fft": 1024, "hop_length": 256, "padding": "center"}},
-}
-OFFICIAL_VOCOS_ENCODEC = {
-    "feature_extractor": {"class_path": "vocos.feature_extractors.EncodecFeatures",
-                          "init_args": {"encodec_model": "encodec_24khz", "bandwidths": [1.5, 3.0, 6.0, 12.0],
-                                        "train_codebooks": False}},
-    "backbone": {"class_path": "vocos.models.VocosBackbone",
-                 "init_args": {"input_channels": 128, "dim": 384, "intermediate_dim": 1152, "num_layers": 8,
-                               "adanorm_num_embeddings": 4}},
-    "head": {"class_path": "vocos.heads.ISTFTHead",
-             "init_args": {"dim": 384, "n_fft": 1280, "hop_length": 320, "padding": "same"}},
-}
+from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_ENCODEC, OFFICIAL_VOCOS_MEL
 
 
 @dataclass

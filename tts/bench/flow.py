@@ -48,11 +48,10 @@ def _load(model: str | None, device: torch.device):
 
             raise TTSError(f"'{model}' is a {synth.family} model; `tts bench flow` times flow models.")
         return synth.backend.model, synth.backend.vocoder, str(synth.info.path)
-    from codec_lm.codecs import build_vocos
+    from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_MEL, build_vocos
     from flow import FlowConfig, FlowTTS
 
     from ..vocoder import Vocoder
-    from .codec import OFFICIAL_VOCOS_MEL
 
     torch.manual_seed(0)
     vocoder = Vocoder(build_vocos(OFFICIAL_VOCOS_MEL), OFFICIAL_VOCOS_MEL).to(device)

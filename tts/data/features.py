@@ -25,9 +25,11 @@ from pathlib import Path
 
 import torch
 
+from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_MEL
+
 from .manifests import DataError, load_cuts
 
-VOCOS_MEL_24K = {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100, "padding": "center"}
+VOCOS_MEL_24K = OFFICIAL_VOCOS_MEL["feature_extractor"]["init_args"]  # the features of vocos-mel-24khz
 
 
 class MelFeatures:
@@ -65,15 +67,15 @@ class MelFeatures:
 
 
 def _vocos_feature_settings(folder: Path) -> dict:
-    import yaml
+    from codec_lm.codecs.vocos_io import VocosLoadError, read_vocos_config
 
-    cfg_path = folder / "config.yaml"
-    if not cfg_path.is_file():
-        raise DataError(f"'{folder}' is not a Vocos folder: it has no config.yaml.")
-    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    fe = cfg.get("feature_extractor") or {}
-    if not str(fe.get("class_path", "")).endswith("MelSpectrogramFeatures"):
-        raise DataError(f"Vocos in '{folder}' does not use mel features ({fe.get('class_path')}): "
+    try:
+        cfg = read_vocos_config(folder)
+    except VocosLoadError as err:
+        raise DataError(str(err)) from err
+    fe = cfg["feature_extractor"]
+    if not fe["class_path"].endswith("MelSpectrogramFeatures"):
+        raise DataError(f"Vocos in '{folder}' does not use mel features ({fe['class_path']}): "
                         "mel extraction needs a mel Vocos.")
     return {**VOCOS_MEL_24K, **(fe.get("init_args") or {})}
 
