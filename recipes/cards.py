@@ -1,16 +1,40 @@
-"""Model cards (``README.md``) written next to exported weights."""
+"""Model cards (``README.md``) written next to exported weights: what a model is, how it was
+made (data, command, steps, validation curve), how to load it."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 
-def model_card(title: str, summary: str, facts: dict[str, Any], usage: str) -> str:
+@dataclass
+class Card:
+    """What a model card says about one export (see :func:`model_card`)."""
+
+    title: str
+    summary: str
+    usage: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def model_card(card: Card) -> str:
     """A short Markdown card: what the model is, how it was made, how to load it."""
-    rows = "\n".join(f"| {k} | {v} |" for k, v in facts.items())
-    return (f"# {title}\n\n{summary}\n\n| fact | value |\n|---|---|\n{rows}\n| exported | {date.today()} |\n\n"
-            f"## Use\n\n```python\n{usage}\n```\n")
+    rows = "\n".join(f"| {k} | {v} |" for k, v in card.facts.items())
+    return (f"# {card.title}\n\n{card.summary}\n\n| fact | value |\n|---|---|\n{rows}\n| exported | {date.today()} |\n\n"
+            f"## Use\n\n```python\n{card.usage}\n```\n")
+
+
+def millions(module) -> float:
+    """Parameters of ``module``, in millions (for the card's summary)."""
+    return sum(p.numel() for p in module.parameters()) / 1e6
+
+
+def synthesizer_usage(directory: str | os.PathLike, options: str = "") -> str:
+    """The card's usage snippet of a TTS model (loaded through ``tts.Synthesizer``)."""
+    return (f'from tts import Synthesizer\ntts = Synthesizer.from_pretrained("{directory}")\n'
+            f'audio = tts.synthesize("Hello there.", "prompt.wav", prompt_text="..."{options})')
 
 
 def curve_table(metrics_csv, keys: list[str], every: int = 1) -> str:

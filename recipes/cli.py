@@ -9,9 +9,9 @@
 
 - ``--ckpt_path``: a Lightning checkpoint to resume from, or ``last`` for the
   ``last.ckpt`` of this run's checkpoint folder (nothing to resume: start fresh).
-- ``--export_dir``: after training, export the model there (the official Vocos layout
-  for ``vocos``, a ``tts.checkpoint`` folder for ``melrvq``); ``--overwrite`` replaces
-  an existing export.
+- ``--export_dir``: after training, export the model there with ``recipes.export`` (the
+  official Vocos layout for ``vocos``, a ``tts.checkpoint`` folder for the others);
+  ``--overwrite`` replaces an existing export.
 
 Checkpoints go to ``<trainer.default_root_dir>/checkpoints`` unless a ``ModelCheckpoint``
 in the YAML names a ``dirpath``, so that ``--ckpt_path last`` finds them again.
@@ -36,29 +36,34 @@ RECIPES_DIR = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class Recipe:
-    module: str  # "package.module:Class" of the LightningModule
+    module: str  # "package.module:Class" of the LightningModule (a recipes.export.Exportable)
     data: str  # ... of the LightningDataModule
-    export: str  # ... of export(module, directory, overwrite=, data_dir=, command=)
 
 
+# Imported by name only when a recipe runs: `tts --help` and the other recipes stay light.
 RECIPES = {
-    "vocos": Recipe("recipes.vocos.module:VocosModule", "recipes.crops:AudioCropDataModule",
-                    "recipes.vocos.export:export_vocoder"),
-    "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule",
-                     "recipes.melrvq.export:export_codec"),
-    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.data:TTSDataModule", "recipes.flow.export:export_flow"),
-    "valle": Recipe("recipes.valle.module:VallEModule", "recipes.valle.data:VallEDataModule",
-                    "recipes.valle.export:export_valle"),
-    "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.maskgct.data:MaskGCTDataModule",
-                      "recipes.maskgct.export:export_maskgct"),
-    "aligner": Recipe("recipes.aligner.module:AlignerModule", "recipes.data:TTSDataModule",
-                      "recipes.aligner.export:export_aligner"),
+    "vocos": Recipe("recipes.vocos.module:VocosModule", "recipes.crops:AudioCropDataModule"),
+    "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule"),
+    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.data:TTSDataModule"),
+    "valle": Recipe("recipes.valle.module:VallEModule", "recipes.valle.data:VallEDataModule"),
+    "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.data:CodesDataModule"),
+    "aligner": Recipe("recipes.aligner.module:AlignerModule", "recipes.data:TTSDataModule"),
 }
 
 
-def _load(spec: str):
+def load_spec(spec: str):
+    """``"package.module:Name"`` -> the object.
+
+    Raises:
+        RecipeError: Lightning (the ``[train]`` extra) is not installed.
+    """
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as err:
+        if err.name not in ("lightning", "lhotse", "jsonargparse"):
+            raise
+        raise RecipeError(f"Training needs the [train] extra ({err.name} is missing): pip install -e '.[train]'.") from err
 
 
 def shipped_configs(recipe: str) -> dict[str, Path]:
@@ -152,7 +157,7 @@ def train(recipe: str, argv: Sequence[str] | None = None) -> dict:
     saved_argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when args and sys.argv both hold options
     try:
         cli = _cli_class()(
-            _load(spec.module), _load(spec.data), run=False, args=args,
+            load_spec(spec.module), load_spec(spec.data), run=False, args=args,
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"prog": f"tts train {recipe}", "description": f"Train the {recipe} recipe (LightningCLI)."},
         )
@@ -177,7 +182,9 @@ def train(recipe: str, argv: Sequence[str] | None = None) -> dict:
     if cfg.export_dir and cli.trainer.is_global_zero:
         command = shlex.join(["tts", "train", recipe, *argv])
         data_dir = getattr(cli.datamodule.hparams, "data_dir", None) if cli.datamodule is not None else None
-        _load(spec.export)(cli.model, cfg.export_dir, overwrite=True, data_dir=data_dir, command=command)
+        from .export import export
+
+        export(cli.model, cfg.export_dir, overwrite=True, data_dir=data_dir, command=command)
         result["export_dir"] = cfg.export_dir
     return result
 

@@ -1,11 +1,14 @@
-"""Pieces shared by the recipes: their error type, the learning-rate schedule, and
-rebuilding a module from a Lightning checkpoint for export."""
+"""Pieces shared by the recipes: their error type, model settings from YAML, seeded
+validation, metric logging, and rebuilding a module from a Lightning checkpoint."""
 
 from __future__ import annotations
 
-import math
+import contextlib
+import dataclasses
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -16,23 +19,54 @@ class RecipeError(TTSError, ValueError):
     """A recipe was configured or launched in a way that cannot work; the message says the fix."""
 
 
-def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
-    """Linear warm-up to the base LR over ``warmup_steps``, then a half cosine to 0 at ``total_steps``.
+def merged_config(config_cls: type, overrides: Mapping[str, Any] | None, fixed: Mapping[str, Any], *,
+                  section: str, label: str, source: str) -> Any:
+    """The model's config dataclass from the YAML's ``model.<section>`` plus the settings the data fixes.
 
-    ``total_steps <= 0`` (no ``max_steps`` set) keeps the LR constant after the warm-up.
-    Same shape as ``transformers.get_cosine_schedule_with_warmup``, which Vocos uses,
-    without importing transformers.
+    Args:
+        config_cls: the model package's config dataclass (``FlowConfig``, ``VallEConfig``...).
+        overrides: ``model.<section>`` of the YAML (``None``: all defaults).
+        fixed: settings that come from the vocoder, codec or vocabulary; the YAML may not set them.
+        section: the YAML key under ``model`` (for messages).
+        label: the model's name in messages (``flow``, ``MelRVQ``...).
+        source: where ``fixed`` comes from (``"the codec and the vocabulary"``).
+
+    Raises:
+        RecipeError: an unknown or fixed key in ``overrides``, or values the config rejects.
     """
+    overrides = dict(overrides or {})
+    known = {f.name for f in dataclasses.fields(config_cls)} - set(fixed)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise RecipeError(f"Unknown {label} settings {unknown} in model.{section}; known: {', '.join(sorted(known))}. "
+                          f"({', '.join(sorted(fixed))} come from {source}.)")
+    try:
+        return config_cls(**overrides, **fixed)
+    except ValueError as err:
+        raise RecipeError(f"Invalid model.{section}: {err}") from err
 
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        if total_steps <= 0:
-            return 1.0
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device):
+    """Run the block with the global RNGs seeded, and restore them afterwards: validation
+    draws the same noise, masks and dropout at every evaluation, and training's random
+    stream is left as it was."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def log_metrics(module, prefix: str, out: Mapping[str, torch.Tensor], keys: Iterable[str], batch_size: int,
+                prog_bar: Iterable[str] = ()) -> None:
+    """Log ``out[key]`` as ``<prefix>/<key>`` for each of ``keys`` present (detached while training;
+    averaged over processes for validation)."""
+    train = prefix == "train"
+    for key in keys:
+        if key in out:
+            value = out[key].detach() if train else out[key]
+            module.log(f"{prefix}/{key}", value, batch_size=batch_size, prog_bar=train and key in prog_bar,
+                       sync_dist=not train)
 
 
 def module_from_checkpoint(module_cls: type, ckpt_path: str | os.PathLike):
@@ -67,27 +101,3 @@ def module_from_checkpoint(module_cls: type, ckpt_path: str | os.PathLike):
         raise RecipeError(f"'{ckpt_path}' is not a {recipe} checkpoint (its settings are: "
                           f"{', '.join(sorted(settings))}); name the recipe that wrote it.") from err
     return module, int(ckpt.get("global_step", 0))
-
-
-class AdamWCosineMixin:
-    """``configure_optimizers`` and ``configure_gradient_clipping`` of the recipes that
-    train one ``self.model`` with AdamW, linear warm-up then cosine decay over
-    ``trainer.max_steps``, and gradient-norm clipping.
-
-    Reads the hyper-parameters ``learning_rate``, ``weight_decay``, ``warmup_steps``,
-    ``grad_clip`` and, when the recipe has it, ``betas``. Put it before
-    ``LightningModule`` in the bases.
-    """
-
-    def configure_optimizers(self):
-        hp = self.hparams
-        betas = tuple(hp.betas) if "betas" in hp else (0.9, 0.999)  # AdamW's own default
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay,
-                                betas=betas)
-        return {"optimizer": opt, "lr_scheduler": {
-            "scheduler": cosine_with_warmup(opt, hp.warmup_steps, max(0, self.trainer.max_steps)), "interval": "step"}}
-
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        clip = gradient_clip_val or self.hparams.grad_clip
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")

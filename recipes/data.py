@@ -1,4 +1,10 @@
-"""``TTSDataModule``: lhotse ``DynamicBucketingSampler`` batches of a prepared corpus.
+"""Data modules of the TTS recipes: lhotse ``DynamicBucketingSampler`` batches of a prepared corpus.
+
+- :class:`TTSDataModule` (flow): batches of :class:`tts.data.dataset.TTSDataset`
+  (phonemes plus audio, stored mels or codes) from ``cuts_<split>.jsonl.gz``.
+- :class:`CodesDataModule` (maskgct; valle adds prompts in ``recipes/valle/data.py``):
+  the same over the code manifests ``tts prepare features --kind codes`` writes, saying
+  how to make them when they are missing.
 
 Batches are filled up to ``max_duration`` seconds of speech from buckets of similar
 length (little padding), and the ``DataLoader`` runs with ``batch_size=None`` since
@@ -12,10 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from tts.data.dataset import TTSDataset
 from tts.data.manifests import load_cuts
+
+from .common import RecipeError
 
 
 class TTSDataModule(L.LightningDataModule):
@@ -46,26 +54,70 @@ class TTSDataModule(L.LightningDataModule):
         self.dataset = TTSDataset(features=features, language=language, sample_rate=sample_rate,
                                   with_stress=with_stress)
 
+    def _path(self, name: str) -> Path:
+        return Path(name) if Path(name).is_absolute() else self.data_dir / name
+
     def _cuts(self, name: str):
-        path = Path(name) if Path(name).is_absolute() else self.data_dir / name
+        """The manifest's cuts within the duration limits, in memory (the sampler needs their number)."""
         lo, hi = self.hparams.min_duration, self.hparams.max_utterance_duration
-        return load_cuts(path).filter(lambda c: lo <= c.duration <= hi).to_eager()
+        cuts = load_cuts(self._path(name)).filter(lambda c: lo <= c.duration <= hi).to_eager()
+        if len(cuts) == 0:
+            raise RecipeError(f"No cuts left in '{self._path(name)}' between {lo} and {hi} s: widen "
+                              "data.min_duration / data.max_utterance_duration.")
+        return cuts
+
+    def _dataset(self, cuts, shuffle: bool) -> Dataset:
+        """The map-style dataset that turns a sampled ``CutSet`` into a batch."""
+        return self.dataset
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         from lhotse.dataset import DynamicBucketingSampler
 
+        hp = self.hparams
         cuts = self._cuts(name)
         sampler = DynamicBucketingSampler(
             # lhotse needs at least one cut per bucket: small dev sets get fewer buckets
-            cuts, max_duration=self.hparams.max_duration, num_buckets=max(1, min(self.hparams.num_buckets, len(cuts))),
-            shuffle=shuffle, drop_last=shuffle, seed=self.hparams.seed,
+            cuts, max_duration=hp.max_duration, num_buckets=max(1, min(hp.num_buckets, len(cuts))),
+            shuffle=shuffle, drop_last=shuffle, seed=hp.seed,
         )
-        workers = self.hparams.num_workers
-        return DataLoader(self.dataset, sampler=sampler, batch_size=None, num_workers=workers,
-                          persistent_workers=workers > 0)
+        return DataLoader(self._dataset(cuts, shuffle), sampler=sampler, batch_size=None,
+                          num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.hparams.train_cuts, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.hparams.val_cuts, shuffle=False)
+
+
+class CodesDataModule(TTSDataModule):
+    """Code batches (``features`` is always ``"codes"``): ``phonemes``, ``phoneme_lens``,
+    ``codes [B, Q, N]`` padded with -1, ``code_lens``.
+
+    Args (those of :class:`TTSDataModule` but ``features``):
+        train_cuts, val_cuts: code manifests, by default where
+            ``tts prepare features --kind codes --out DATA/codes`` writes them.
+    """
+
+    def __init__(self, data_dir: str, train_cuts: str = "codes/cuts_train_codes.jsonl.gz",
+                 val_cuts: str = "codes/cuts_dev_codes.jsonl.gz", language: str = "en-us", sample_rate: int = 24000,
+                 max_duration: float = 40.0, num_buckets: int = 8, min_duration: float = 0.5,
+                 max_utterance_duration: float = 20.0, num_workers: int = 2, with_stress: bool = True,
+                 seed: int = 0) -> None:
+        super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, features="codes", language=language,
+                         sample_rate=sample_rate, max_duration=max_duration, num_buckets=num_buckets,
+                         min_duration=min_duration, max_utterance_duration=max_utterance_duration,
+                         num_workers=num_workers, with_stress=with_stress, seed=seed)
+
+    def _cuts(self, name: str):
+        path = self._path(name)
+        if not path.is_file():
+            raise RecipeError(
+                f"Code manifest '{path}' does not exist. Make it with `tts prepare features --cuts "
+                f"{self.data_dir}/cuts_<split>.jsonl.gz --kind codes --codec CODEC --out {path.parent}` "
+                "(or point data.train_cuts / data.val_cuts at yours).")
+        cuts = super()._cuts(name)
+        if not next(iter(cuts)).has_custom("codes"):
+            raise RecipeError(f"'{path}' holds no codec codes: give the manifest written by "
+                              "`tts prepare features --kind codes` (its name ends in _codes.jsonl.gz).")
+        return cuts

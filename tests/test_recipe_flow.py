@@ -74,10 +74,10 @@ def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, vocoder):
 
 
 def test_export_from_lightning_checkpoint(trained, tmp_path):
-    from recipes.flow.export import export_from_checkpoint
+    from recipes.export import export_from_checkpoint
 
     _, _, result = trained
-    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    out = export_from_checkpoint("flow", result["last"], tmp_path / "again")
     assert read_checkpoint(out, family="flow").config["dim"] == 64
 
 

@@ -73,10 +73,10 @@ def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, codes_set
 
 
 def test_export_from_lightning_checkpoint(trained, tmp_path):
-    from recipes.maskgct.export import export_from_checkpoint
+    from recipes.export import export_from_checkpoint
 
     _, _, result = trained
-    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    out = export_from_checkpoint("maskgct", result["last"], tmp_path / "again")
     assert read_checkpoint(out, family="maskgct").config["dim"] == 32
 
 
@@ -98,7 +98,7 @@ def test_shipped_configs_build(codes_setup):
 
 def test_configuration_errors_are_clear(codes_setup, tinyvoices):
     from recipes.common import RecipeError
-    from recipes.maskgct.data import MaskGCTDataModule
+    from recipes.data import CodesDataModule
     from recipes.maskgct.module import MaskGCTModule
 
     _, codec = codes_setup
@@ -108,16 +108,16 @@ def test_configuration_errors_are_clear(codes_setup, tinyvoices):
         MaskGCTModule(codec=str(codec), maskgct={"n_codebooks": 3})
     with pytest.raises(RecipeError, match="Invalid model.maskgct"):
         MaskGCTModule(codec=str(codec), maskgct={"dim": 30, "heads": 4})
-    dm = MaskGCTDataModule(str(tinyvoices))
+    dm = CodesDataModule(str(tinyvoices))
     with pytest.raises(RecipeError, match="tts prepare features"):
         dm.train_dataloader()  # the corpus has no codes/ manifests
-    dm = MaskGCTDataModule(str(tinyvoices), train_cuts="cuts_train.jsonl.gz")
+    dm = CodesDataModule(str(tinyvoices), train_cuts="cuts_train.jsonl.gz")
     with pytest.raises(RecipeError, match="no codec codes"):
         dm.train_dataloader()
     module = MaskGCTModule(codec=str(codec), maskgct={"dim": 32, "heads": 2, "t2s_layers": 1, "s2a_layers": 1})
     with pytest.raises(RecipeError, match="do not come from codec"):
         module._check({"codes": torch.zeros(1, 2, 5, dtype=torch.long)})
-    with pytest.raises(RecipeError, match="MaskGCTDataModule"):
+    with pytest.raises(RecipeError, match="CodesDataModule"):
         module._check({"mel": torch.zeros(1, 100, 5)})
 
 

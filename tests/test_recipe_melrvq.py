@@ -85,10 +85,10 @@ def test_resume_restores_step_and_optimizer_state(trained, setup_dirs):
 
 
 def test_export_from_lightning_checkpoint(trained, tmp_path):
-    from recipes.melrvq.export import export_from_checkpoint
+    from recipes.export import export_from_checkpoint
 
     _, _, result = trained
-    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    out = export_from_checkpoint("melrvq", result["last"], tmp_path / "again")
     assert load_codec(out).n_codebooks == 4
 
 

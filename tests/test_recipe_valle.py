@@ -73,10 +73,10 @@ def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, codes_set
 
 
 def test_export_from_lightning_checkpoint(trained, tmp_path):
-    from recipes.valle.export import export_from_checkpoint
+    from recipes.export import export_from_checkpoint
 
     _, _, result = trained
-    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    out = export_from_checkpoint("valle", result["last"], tmp_path / "again")
     assert read_checkpoint(out, family="valle").config["dim"] == 32
 
 

@@ -79,10 +79,10 @@ def test_resume_restores_step_and_optimizer_state(trained, corpus):
 
 
 def test_export_from_lightning_checkpoint(trained, tmp_path):
-    from recipes.vocos.export import export_from_checkpoint
+    from recipes.export import export_from_checkpoint
 
     _, export, result = trained
-    out = export_from_checkpoint(result["last"], tmp_path / "again")
+    out = export_from_checkpoint("vocos", result["last"], tmp_path / "again")
     assert Vocoder.from_pretrained(out).hop_length == 256
 
 

@@ -15,13 +15,17 @@ Shapes: B batch, T samples, C mel bins, N frames, L symbols, P phones.
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import AdamWCosineMixin, RecipeError
+from ..cards import Card, millions
+from ..common import RecipeError, merged_config
+from ..export import Exportable
+from ..features import MelRecipe
+from ..optim import AdamWCosineMixin
 
 
 def pad_lists(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,7 +37,7 @@ def pad_lists(seqs: list[list[int]], device: torch.device) -> tuple[torch.Tensor
     return out, lens
 
 
-class AlignerModule(AdamWCosineMixin, L.LightningModule):
+class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     """Args:
         aligner: overrides of :class:`aligner.AlignerConfig` (``dim``, ``layers``...).
         learning_rate: peak AdamW learning rate.
@@ -42,6 +46,8 @@ class AlignerModule(AdamWCosineMixin, L.LightningModule):
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
     """
+
+    family = "aligner"
 
     def __init__(self, aligner: dict[str, Any] | None = None, learning_rate: float = 1e-3,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 500,
@@ -55,15 +61,8 @@ class AlignerModule(AdamWCosineMixin, L.LightningModule):
         self.vocab = PhonemeVocab.default()
         fixed = {"vocab_size": len(self.vocab), "n_mels": VOCOS_MEL_24K["n_mels"],
                  "sample_rate": VOCOS_MEL_24K["sample_rate"], "hop_length": VOCOS_MEL_24K["hop_length"]}
-        overrides = dict(aligner or {})
-        known = {f.name for f in dataclasses.fields(AlignerConfig)} - set(fixed)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise RecipeError(f"Unknown aligner settings {unknown} in model.aligner; known: {', '.join(sorted(known))}.")
-        try:
-            self.config = AlignerConfig(**overrides, **fixed)
-        except ValueError as err:
-            raise RecipeError(f"Invalid model.aligner: {err}") from err
+        self.config = merged_config(AlignerConfig, aligner, fixed, section="aligner", label="aligner",
+                                    source="the official Vocos mel settings and the vocabulary")
         self.model = PhoneAligner(self.config)
         self.features = MelFeatures().extractor.requires_grad_(False)
         self.is_phone = phone_table(self.vocab.symbols)
@@ -74,8 +73,7 @@ class AlignerModule(AdamWCosineMixin, L.LightningModule):
 
         if "audio" not in batch:
             raise RecipeError("The aligner recipe needs batches with 'audio' (data.features: audio).")
-        with torch.no_grad(), torch.autocast(device_type=batch["audio"].device.type, enabled=False):
-            mel = self.features(batch["audio"].float())
+        mel = self._audio_mels(batch["audio"])
         mel_lens = (batch["audio_lens"] // self.config.hop_length + 1).clamp(max=mel.shape[-1])  # "center" padding
         seqs = [batch["phonemes"][b, :n].tolist() for b, n in enumerate(batch["phoneme_lens"].tolist())]
         ids, id_lens = pad_lists([with_boundaries(s, self.vocab.space_id) for s in seqs], mel.device)
@@ -109,3 +107,14 @@ class AlignerModule(AdamWCosineMixin, L.LightningModule):
         self.log("val/per", edits / max(1, total), batch_size=total, sync_dist=True)
         _, scores = self.model.align(x["mel"], x["mel_lens"], x["ids"], x["id_lens"])
         self.log("val/align_score", sum(scores) / len(scores), batch_size=n, sync_dist=True)
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        cfg = self.config
+        return Card(
+            title=f"Phone aligner ({directory.name})",
+            summary=f"A {millions(self.model):.1f} M-parameter phone aligner over {cfg.n_mels}-bin Vocos log-mels at "
+                    f"{cfg.frame_rate:g} frames/s, trained with `recipes/aligner` for {steps} steps: a CTC phone "
+                    "recognizer and a RAD-TTS-style attention aligner on one speech encoder. "
+                    "`tts prepare align` writes its per-phoneme durations into a corpus's manifests.",
+            usage=f"tts prepare align --cuts DATA/cuts_train.jsonl.gz --aligner {directory}",
+            facts={"steps": steps})

@@ -8,24 +8,28 @@ here, on the training device) or ``features: mel`` (from ``tts prepare features`
 
 Logged: ``train/loss`` and, on validation, ``val/loss`` (the checkpoint metric
 ``val_loss``), computed with a fixed seed so that its curve is comparable across
-evaluations. EMA weights come from Lightning's ``EMAWeightAveraging`` callback in the
-YAML; they are what the checkpoint's ``state_dict`` and the export hold.
+evaluations. EMA weights come from the ``WarmupEMA`` callback in the YAML; they are
+what the checkpoint's ``state_dict`` and the export hold.
 
 Shapes: B batch, T samples, C mel bins, N frames, L phonemes.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import AdamWCosineMixin, RecipeError
+from ..common import RecipeError, merged_config, seeded
+from ..cards import Card, millions, synthesizer_usage
+from ..export import Exportable
+from ..features import MelRecipe
+from ..optim import AdamWCosineMixin
 
 
-class FlowModule(AdamWCosineMixin, L.LightningModule):
+class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     """Args:
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
         flow: overrides of :class:`flow.FlowConfig` (``dim``, ``depth``, ``heads``...).
@@ -37,41 +41,32 @@ class FlowModule(AdamWCosineMixin, L.LightningModule):
         val_seed: seed of the noise, times and masks of the validation loss.
     """
 
+    family = "flow"
+    dependency = "vocoder"
+
     def __init__(self, vocoder: str, flow: dict[str, Any] | None = None, learning_rate: float = 7.5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.99), warmup_steps: int = 1000,
                  grad_clip: float | None = 1.0, val_seed: int = 1234):
         super().__init__()
         from flow import FlowConfig, FlowTTS
         from text_frontend import PhonemeVocab
-        from tts.vocoder import Vocoder
 
         self.save_hyperparameters()
-        voc = Vocoder.from_pretrained(vocoder, kind="mel")
-        self.vocoder_dir = voc.path
+        voc = self._use_vocoder(vocoder)
         self.vocab = PhonemeVocab.default()
         fixed = {"mel_dim": voc.n_mels, "sample_rate": voc.sample_rate, "hop_length": voc.hop_length,
                  "vocab_size": len(self.vocab)}
-        overrides = dict(flow or {})
-        known = {f.name for f in dataclasses.fields(FlowConfig)} - set(fixed)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise RecipeError(f"Unknown flow settings {unknown} in model.flow; known: {', '.join(sorted(known))}.")
-        try:
-            self.config = FlowConfig(**overrides, **fixed)
-        except ValueError as err:
-            raise RecipeError(f"Invalid model.flow: {err}") from err
+        self.config = merged_config(FlowConfig, flow, fixed, section="flow", label="flow",
+                                    source="the vocoder and the vocabulary")
         self.model = FlowTTS(self.config)
-        self.features = voc.model.feature_extractor.requires_grad_(False)
 
-    @torch.no_grad()
     def _mels(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """``[B, C, N]`` log-mels and ``[B]`` frame counts, from stored mels or from audio."""
         if "mel" in batch:
             return batch["mel"], batch["mel_lens"]
         if "audio" not in batch:
             raise RecipeError("The flow recipe needs batches with 'audio' or 'mel' (data.features: audio or mel).")
-        with torch.autocast(device_type=batch["audio"].device.type, enabled=False):
-            mel = self.features(batch["audio"].float())
+        mel = self._audio_mels(batch["audio"])
         hop = self.config.hop_length
         lens = (batch["audio_lens"] // hop + 1).clamp(max=mel.shape[-1])  # Vocos pads "center": T // hop + 1
         return mel, lens
@@ -84,9 +79,7 @@ class FlowModule(AdamWCosineMixin, L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         mel, lens = self._mels(batch)
-        devices = [mel.device] if mel.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.hparams.val_seed + batch_idx)
+        with seeded(self.hparams.val_seed + batch_idx, mel.device):
             out = self.model(mel, lens, batch["phonemes"])
         self.log("val/loss", out["loss"], batch_size=mel.shape[0], sync_dist=True)
         self.log("val_loss", out["loss"], batch_size=mel.shape[0], sync_dist=True, logger=False)
@@ -115,3 +108,13 @@ class FlowModule(AdamWCosineMixin, L.LightningModule):
         finally:
             self.model.train(training)
         return out, [t.tolist() for t in targets]
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        cfg = self.config
+        return Card(
+            title=f"Flow-matching TTS ({directory.name})",
+            summary=f"A {millions(self.model):.1f} M-parameter DiT flow-matching model (F5-TTS style) over "
+                    f"{cfg.mel_dim}-bin Vocos log-mels at {cfg.frame_rate:g} frames/s, trained with `recipes/flow` "
+                    f"for {steps} steps. It decodes through the vocoder named in model.yaml.",
+            usage=synthesizer_usage(directory),
+            facts={"vocoder": self.vocoder_dir, "steps": steps})

@@ -3,9 +3,9 @@
 The codec folder fixes the codes (its ``n_codebooks``, ``codebook_size``,
 ``frame_rate`` and ``sample_rate`` become the model's), and the phoneme vocabulary
 fixes ``vocab_size``; everything else comes from ``model.maskgct`` in the YAML.
-Batches are whole utterances from :class:`recipes.maskgct.data.MaskGCTDataModule`;
-the model draws each item's prompt prefix, mask ratio (cosine schedule), masked
-frames, S2A codebook and guidance dropout itself, and scores masked frames only.
+Batches are whole utterances from :class:`recipes.data.CodesDataModule`; the model
+draws each item's prompt prefix, mask ratio (cosine schedule), masked frames, S2A
+codebook and guidance dropout itself, and scores masked frames only.
 
 Logged: ``train/loss`` and its parts ``train/{t2s,s2a}_loss``, top-1 accuracies on
 masked frames ``train/{t2s,s2a}_acc``, the same under ``val/`` (the checkpoint
@@ -18,19 +18,23 @@ Shapes: B batch, L phonemes, Q codebooks, N frames.
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import AdamWCosineMixin, RecipeError
+from ..common import RecipeError, log_metrics, seeded
+from ..cards import Card, millions
+from ..export import Exportable
+from ..features import CodecRecipe
+from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes
 
 LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc")
 
 
-class MaskGCTModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
+class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.LightningModule):
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
@@ -45,49 +49,24 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
         val_seed: seed of the prompts, masks and dropout drawn for the validation loss.
     """
 
+    family = "maskgct"
+    dependency = "codec"
+
     def __init__(self, codec: str, maskgct: dict[str, Any] | None = None, learning_rate: float = 5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 1000,
                  grad_clip: float | None = 1.0, val_seed: int = 1234):
         super().__init__()
         from codec_lm.maskgct import MaskGCT, MaskGCTConfig
-        from text_frontend import PhonemeVocab
-        from tts.codecs import load_codec
 
         self.save_hyperparameters()
-        loaded = load_codec(codec)  # checks the folder and its vocoder now, not after training
-        self.codec_dir = loaded.path
-        self.vocab = PhonemeVocab.default()
-        fixed = {"n_codebooks": int(loaded.n_codebooks), "codebook_size": int(loaded.codebook_size),
-                 "frame_rate": float(loaded.frame_rate), "sample_rate": int(loaded.sample_rate),
-                 "vocab_size": len(self.vocab)}
-        del loaded  # only its description is needed; the codec is not part of the model
-        overrides = dict(maskgct or {})
-        known = {f.name for f in dataclasses.fields(MaskGCTConfig)} - set(fixed)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise RecipeError(f"Unknown maskgct settings {unknown} in model.maskgct; known: "
-                              f"{', '.join(sorted(known))}. ({', '.join(sorted(fixed))} come from the codec and "
-                              "the vocabulary.)")
-        try:
-            self.config = MaskGCTConfig(**overrides, **fixed)
-        except ValueError as err:
-            raise RecipeError(f"Invalid model.maskgct: {err}") from err
-        self.model = MaskGCT(self.config)
-        self._checked = False
+        self._build_on_codec(codec, MaskGCT, MaskGCTConfig, maskgct, section="maskgct")
 
     def _check(self, batch: dict) -> None:
         """Fail clearly on the first batch when the data does not fit the model."""
         if "codes" not in batch:
-            raise RecipeError("The maskgct recipe needs batches of codec codes (recipes.maskgct.data."
-                              "MaskGCTDataModule, or TTSDataModule with features: codes); check the data section "
-                              "of the config.")
-        codes = batch["codes"]
-        q, k = self.config.n_codebooks, self.config.codebook_size
-        if codes.shape[1] != q or int(codes.max()) >= k:
-            raise RecipeError(
-                f"The codes in the manifest ({codes.shape[1]} codebooks, largest {int(codes.max())}) do not come "
-                f"from codec '{self.codec_dir}' ({q} x {k}): run `tts prepare features --kind codes --codec "
-                f"{self.codec_dir}` again, or pass the codec they came from as model.codec.")
+            raise RecipeError("The maskgct recipe needs batches of codec codes (recipes.data.CodesDataModule, "
+                              "or TTSDataModule with features: codes); check the data section of the config.")
+        self._check_codes(batch["codes"])
         self._checked = True
 
     def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -97,23 +76,15 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
-        b = batch["codes"].shape[0]
-        for key in LOGGED:
-            if key in out:
-                self.log(f"train/{key}", out[key].detach(), prog_bar=key in ("loss", "t2s_acc"), batch_size=b)
+        log_metrics(self, "train", out, LOGGED, batch["codes"].shape[0], prog_bar=("loss", "t2s_acc"))
         return out["loss"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         codes = batch["codes"]
-        devices = [codes.device] if codes.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):  # the same prompts, masks and dropout at every evaluation
-            torch.manual_seed(self.hparams.val_seed + batch_idx)
+        with seeded(self.hparams.val_seed + batch_idx, codes.device):  # the same prompts, masks and dropout
             out = self._losses(batch)
-        b = codes.shape[0]
-        for key in LOGGED:
-            if key in out:
-                self.log(f"val/{key}", out[key], batch_size=b, sync_dist=True)
-        self.log("val_loss", out["loss"], batch_size=b, sync_dist=True, logger=False)
+        log_metrics(self, "val", out, LOGGED, codes.shape[0])
+        self.log("val_loss", out["loss"], batch_size=codes.shape[0], sync_dist=True, logger=False)
 
     # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
     text_keys = ("phonemes", "phoneme_lens")
@@ -133,3 +104,14 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
         finally:
             self.model.train(training)
         return self._probe_mels(out), targets
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        cfg, total, t2s = self.config, millions(self.model), millions(self.model.t2s)
+        return self._codec_card(
+            directory, steps, "MaskGCT",
+            f"A {total:.1f} M-parameter MaskGCT-style masked generative model ({t2s:.1f} M T2S, {total - t2s:.1f} M "
+            f"S2A; {cfg.dim} wide, {cfg.t2s_layers} + {cfg.s2a_layers} layers) over {cfg.n_codebooks} x "
+            f"{cfg.codebook_size} codec codes at {cfg.frame_rate:g} frames/s, trained with `recipes/maskgct` for "
+            f"{steps} steps. T2S fills codebook 1 (standing in for MaskGCT's semantic tokens) by iterative "
+            f"unmasking, S2A codebooks 2..{cfg.n_codebooks}; the length comes from the prompt's speaking rate or a "
+            "given duration; audio comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")

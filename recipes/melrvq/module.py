@@ -12,16 +12,20 @@ Shapes: ``B`` batch, ``T`` samples, ``M`` mel bins, ``N`` frames, ``Q`` codebook
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import AdamWCosineMixin, RecipeError
+from ..common import merged_config
+from ..cards import Card
+from ..export import Exportable
+from ..features import MelRecipe
+from ..optim import AdamWCosineMixin
 
 
-class MelRVQModule(AdamWCosineMixin, L.LightningModule):
+class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     """Args:
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
         codec: overrides of :class:`codec_lm.codecs.MelRVQConfig` (``n_codebooks``,
@@ -33,37 +37,23 @@ class MelRVQModule(AdamWCosineMixin, L.LightningModule):
         grad_clip: gradient-norm clipping (applied by the Trainer).
     """
 
+    family = "melrvq"
+    dependency = "vocoder"
+    half_storage = False  # codebooks need full precision
+
     def __init__(self, vocoder: str, codec: dict[str, Any] | None = None, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, warmup_steps: int = 100, grad_clip: float | None = 1.0):
         super().__init__()
         from codec_lm.codecs import MelRVQ, MelRVQConfig
-        from tts.vocoder import Vocoder
 
         self.save_hyperparameters()
-        voc = Vocoder.from_pretrained(vocoder, kind="mel")
-        self.vocoder_dir = voc.path
+        voc = self._use_vocoder(vocoder)
         fixed = {"n_mels": voc.n_mels, "sample_rate": voc.sample_rate, "hop_length": voc.hop_length}
-        overrides = dict(codec or {})
-        known = {f.name for f in dataclasses.fields(MelRVQConfig)} - set(fixed)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise RecipeError(f"Unknown MelRVQ settings {unknown} in model.codec; known: {', '.join(sorted(known))}.")
-        try:
-            self.config = MelRVQConfig(**overrides, **fixed)
-        except ValueError as err:
-            raise RecipeError(f"Invalid model.codec: {err}") from err
+        self.config = merged_config(MelRVQConfig, codec, fixed, section="codec", label="MelRVQ", source="the vocoder")
         self.model = MelRVQ(self.config)
-        # The vocoder's feature extractor makes the training targets; it is frozen and
-        # only its mel filterbank buffers are carried along.
-        self.features = voc.model.feature_extractor.requires_grad_(False)
-
-    @torch.no_grad()
-    def _mels(self, audio: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type=audio.device.type, enabled=False):
-            return self.features(audio.float())  # [B, M, N]
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        out = self.model(self._mels(batch))
+        out = self.model(self._audio_mels(batch))
         self.log_dict({"train/loss": out["loss"].detach(), "train/recon_l1": out["recon_l1"],
                        "train/recon_mse": out["recon_mse"], "train/commit": out["commit"]},
                       prog_bar=True, batch_size=batch.shape[0])
@@ -74,7 +64,7 @@ class MelRVQModule(AdamWCosineMixin, L.LightningModule):
                                  device=self.device)
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
-        mel = self._mels(batch)
+        mel = self._audio_mels(batch)
         codes = self.model.encode(mel)  # eval path: no EMA update from validation data
         mel_hat = self.model.decode(codes)
         recon = torch.nn.functional.l1_loss(mel_hat, mel)
@@ -85,3 +75,21 @@ class MelRVQModule(AdamWCosineMixin, L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self.log("val/codebook_usage", self._used.float().mean(-1).mean(), sync_dist=True)
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        cfg = self.config
+        return Card(
+            title=f"MelRVQ codec ({directory.name})",
+            summary=f"A residual VQ over Vocos log-mels: {cfg.n_codebooks} codebooks x {cfg.codebook_size} at "
+                    f"{cfg.frame_rate:g} frames/s ({cfg.bitrate / 1000:.1f} kbps), trained with `recipes/melrvq` "
+                    f"for {steps} steps. It decodes through the vocoder named in model.yaml.",
+            usage=f'from tts.codecs import load_codec\ncodec = load_codec("{directory}")\n'
+                  "wav_hat = codec.decode(codec.encode(wav))",
+            facts={"vocoder": self.vocoder_dir, "steps": steps})
+
+    def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
+                     dtype: str | None) -> Path:
+        from tts.codecs import save_melrvq  # leaves out the EMA sums, names the vocoder
+
+        return save_melrvq(directory, self.model, self.vocoder_dir, card=card, overwrite=overwrite,
+                           meta={"training": training})

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from pathlib import Path
 
 import torch
 
-from tts.data.dataset import CODE_PAD, TTSDataset, pad_stack
+from nn_common import pad_stack
+from tts.data.dataset import CODE_PAD, TTSDataset
 
 from ..common import RecipeError
-from ..data import TTSDataModule
+from ..data import CodesDataModule
 
 PROMPT_MODES = ("prefix", "speaker")
 
@@ -141,12 +141,10 @@ class PromptedDataset(torch.utils.data.Dataset):
         return batch
 
 
-class VallEDataModule(TTSDataModule):
-    """:class:`recipes.data.TTSDataModule` over codec codes, with prompts for VALL-E.
+class VallEDataModule(CodesDataModule):
+    """:class:`recipes.data.CodesDataModule` with prompts for VALL-E.
 
-    Args (besides those of ``TTSDataModule``; ``features`` is always ``"codes"``):
-        train_cuts, val_cuts: code manifests, by default where
-            ``tts prepare features --kind codes --out DATA/codes`` writes them.
+    Args (besides those of ``CodesDataModule``):
         prompt: ``"prefix"`` or ``"speaker"`` (see the module docstring).
         prompt_seconds: (min, max) seconds of prefix prompts.
         max_prompt_fraction: share of an utterance a prefix prompt may take.
@@ -164,38 +162,14 @@ class VallEDataModule(TTSDataModule):
                  with_stress: bool = True, seed: int = 0) -> None:
         if prompt not in PROMPT_MODES:
             raise RecipeError(f"data.prompt must be one of {PROMPT_MODES}, got {prompt!r}.")
-        super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, features="codes", language=language,
+        super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, language=language,
                          sample_rate=sample_rate, max_duration=max_duration, num_buckets=num_buckets,
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
                          num_workers=num_workers, with_stress=with_stress, seed=seed)
         self.separator_id = separator_id
 
-    def _cuts(self, name: str):
-        path = Path(name) if Path(name).is_absolute() else self.data_dir / name
-        if not path.is_file():
-            raise RecipeError(
-                f"Code manifest '{path}' does not exist. Make it with `tts prepare features --cuts "
-                f"{self.data_dir}/cuts_<split>.jsonl.gz --kind codes --codec CODEC --out {path.parent}` "
-                "(or point data.train_cuts / data.val_cuts at yours).")
-        cuts = super()._cuts(name)
-        first = next(iter(cuts), None)
-        if first is not None and not first.has_custom("codes"):
-            raise RecipeError(f"'{path}' holds no codec codes: give the manifest written by "
-                              "`tts prepare features --kind codes` (its name ends in _codes.jsonl.gz).")
-        return cuts
-
-    def _loader(self, name: str, shuffle: bool):
-        from lhotse.dataset import DynamicBucketingSampler
-        from torch.utils.data import DataLoader
-
+    def _dataset(self, cuts, shuffle: bool) -> PromptedDataset:
         hp = self.hparams
-        cuts = self._cuts(name)
-        if len(cuts) == 0:
-            raise RecipeError(f"No cuts left in '{name}' between {hp.min_duration} and {hp.max_utterance_duration} s.")
-        dataset = PromptedDataset(self.dataset, hp.prompt, cuts, hp.prompt_seconds, hp.max_prompt_fraction,
-                                  hp.max_prompt_seconds, hp.separator_id, seed=hp.seed, deterministic=not shuffle)
-        sampler = DynamicBucketingSampler(cuts, max_duration=hp.max_duration,
-                                          num_buckets=max(1, min(hp.num_buckets, len(cuts))), shuffle=shuffle,
-                                          drop_last=shuffle, seed=hp.seed)
-        return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=hp.num_workers,
-                          persistent_workers=hp.num_workers > 0)
+        # Validation draws each cut's prompt from its id: the same prompts at every evaluation.
+        return PromptedDataset(self.dataset, hp.prompt, cuts, hp.prompt_seconds, hp.max_prompt_fraction,
+                               hp.max_prompt_seconds, hp.separator_id, seed=hp.seed, deterministic=not shuffle)

@@ -19,19 +19,23 @@ Shapes: B batch, L phonemes, Q codebooks, P prompt frames, T target frames.
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import AdamWCosineMixin, RecipeError
+from ..common import RecipeError, log_metrics
+from ..cards import Card, millions
+from ..export import Exportable
+from ..features import CodecRecipe
+from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes
 
 LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "nar_loss", "nar_acc", "nar_top10")
 
 
-class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
+class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.LightningModule):
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
@@ -45,34 +49,17 @@ class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
         val_seed: seed of the NAR stages drawn for the validation loss.
     """
 
+    family = "valle"
+    dependency = "codec"
+
     def __init__(self, codec: str, valle: dict[str, Any] | None = None, learning_rate: float = 5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.95), warmup_steps: int = 1000,
                  grad_clip: float | None = 1.0, val_seed: int = 1234):
         super().__init__()
         from codec_lm.valle import VallE, VallEConfig
-        from text_frontend import PhonemeVocab
-        from tts.codecs import load_codec
 
         self.save_hyperparameters()
-        loaded = load_codec(codec)  # checks the folder and its vocoder now, not after training
-        self.codec_dir = loaded.path
-        self.vocab = PhonemeVocab.default()
-        fixed = {"n_codebooks": int(loaded.n_codebooks), "codebook_size": int(loaded.codebook_size),
-                 "frame_rate": float(loaded.frame_rate), "sample_rate": int(loaded.sample_rate),
-                 "vocab_size": len(self.vocab)}
-        del loaded  # only its description is needed; the codec is not part of the model
-        overrides = dict(valle or {})
-        known = {f.name for f in dataclasses.fields(VallEConfig)} - set(fixed)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise RecipeError(f"Unknown valle settings {unknown} in model.valle; known: {', '.join(sorted(known))}. "
-                              f"({', '.join(sorted(fixed))} come from the codec and the vocabulary.)")
-        try:
-            self.config = VallEConfig(**overrides, **fixed)
-        except ValueError as err:
-            raise RecipeError(f"Invalid model.valle: {err}") from err
-        self.model = VallE(self.config)
-        self._checked = False
+        self._build_on_codec(codec, VallE, VallEConfig, valle, section="valle")
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -86,14 +73,8 @@ class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
         if "target_codes" not in batch:
             raise RecipeError("The valle recipe needs batches from recipes.valle.data.VallEDataModule "
                               "(prompt/target split of codec codes); check the data section of the config.")
-        q, k = self.config.n_codebooks, self.config.codebook_size
         for key in ("prompt_codes", "target_codes"):
-            codes = batch[key]
-            if codes.shape[1] != q or int(codes.max()) >= k:
-                raise RecipeError(
-                    f"The codes in the manifest ({codes.shape[1]} codebooks, largest {int(codes.max())}) do not come "
-                    f"from codec '{self.codec_dir}' ({q} x {k}): run `tts prepare features --kind codes --codec "
-                    f"{self.codec_dir}` again, or pass the codec they came from as model.codec.")
+            self._check_codes(batch[key])
         self._checked = True
 
     def _losses(self, batch: dict, stage: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -104,10 +85,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
-        b = batch["target_codes"].shape[0]
-        for key in LOGGED:
-            if key in out:
-                self.log(f"train/{key}", out[key].detach(), prog_bar=key in ("loss", "ar_top10"), batch_size=b)
+        log_metrics(self, "train", out, LOGGED, batch["target_codes"].shape[0], prog_bar=("loss", "ar_top10"))
         return out["loss"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
@@ -118,9 +96,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
             gen = torch.Generator().manual_seed(self.hparams.val_seed + batch_idx)
             stage = torch.randint(1, q, (b,), generator=gen).to(codes.device)
         out = self._losses(batch, stage)
-        for key in LOGGED:
-            if key in out:
-                self.log(f"val/{key}", out[key], batch_size=b, sync_dist=True)
+        log_metrics(self, "val", out, LOGGED, b)
         self.log("val_loss", out["loss"], batch_size=b, sync_dist=True, logger=False)
 
     # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
@@ -143,3 +119,13 @@ class VallEModule(CodecProbes, AdamWCosineMixin, L.LightningModule):
         finally:
             self.model.train(training)
         return self._probe_mels([g.codes for g in out]), targets
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        cfg, total, ar = self.config, millions(self.model), millions(self.model.ar)
+        return self._codec_card(
+            directory, steps, "VALL-E",
+            f"A {total:.1f} M-parameter VALL-E ({ar:.1f} M AR, {total - ar:.1f} M NAR; {cfg.dim} wide, "
+            f"{cfg.ar_layers} + {cfg.nar_layers} layers) over {cfg.n_codebooks} x {cfg.codebook_size} codec codes at "
+            f"{cfg.frame_rate:g} frames/s, trained with `recipes/valle` for {steps} steps. The AR model writes "
+            f"codebook 1 with a KV cache, the NAR model codebooks 2..{cfg.n_codebooks}; audio comes from the codec "
+            "named in model.yaml.")

@@ -22,15 +22,19 @@ Shapes: ``B`` batch, ``T`` samples, ``M`` mel bins, ``N`` frames.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from ..common import RecipeError, cosine_with_warmup
+from ..common import RecipeError
+from ..cards import Card
+from ..export import Exportable
+from ..optim import warmup_cosine
 
 
-class VocosModule(L.LightningModule):
+class VocosModule(Exportable, L.LightningModule):
     """Train a Vocos generator (mel or EnCodec variant) against MPD + MRD.
 
     Args:
@@ -48,6 +52,9 @@ class VocosModule(L.LightningModule):
         grad_clip: clip each optimizer's gradient norm to this (``None``: no clipping, as Vocos).
         encodec_weights: EnCodec weight file, needed to train the EnCodec variant.
     """
+
+    family = "vocos"
+    half_storage = False  # the official layout is float32
 
     def __init__(
         self,
@@ -129,7 +136,7 @@ class VocosModule(L.LightningModule):
         gen = torch.optim.AdamW([p for p in self.generator.parameters() if p.requires_grad],
                                 lr=hp.initial_learning_rate, betas=(0.8, 0.9))
         per_optimizer = self.trainer.max_steps // 2 if self.trainer.max_steps > 0 else 0
-        return ([disc, gen], [{"scheduler": cosine_with_warmup(o, hp.num_warmup_steps, per_optimizer),
+        return ([disc, gen], [{"scheduler": warmup_cosine(o, hp.num_warmup_steps, per_optimizer),
                                "interval": "step"} for o in (disc, gen)])
 
     def _step(self, optimizer, scheduler, loss: torch.Tensor) -> None:
@@ -205,3 +212,30 @@ class VocosModule(L.LightningModule):
         # Vocos adds (5 - UTMOS) + (5 - PESQ) when those are enabled; here val_loss is the mel loss.
         self.log("val_loss", mel_loss, sync_dist=True, batch_size=batch.shape[0], prog_bar=True)
         return mel_loss
+
+    # ------------------------------------------------------------------ export
+    def trained_steps(self, steps: int | None) -> int:
+        # Batches, not optimizer steps: global_step counts 1 per batch in mel pre-training, 2 after.
+        return int(self.batches_seen)
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        return Card(
+            title=f"Vocos {self.kind} vocoder ({directory.name})",
+            summary=f"A Vocos {self.kind} vocoder trained with `recipes/vocos` for {steps} batches.",
+            usage=f'from tts.vocoder import Vocoder\nvoc = Vocoder.from_pretrained("{directory}")\n'
+                  "wav = voc.decode(voc.mel(audio))",
+            facts={"sample rate": self.hparams.sample_rate, "batches": steps})
+
+    def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
+                     dtype: str | None) -> Path:
+        """The generator in the official layout (``config.yaml`` + ``pytorch_model.bin``), which
+        ``tts.vocoder.Vocoder`` and the ``vocos`` package itself load, like the releases."""
+        from codec_lm.codecs.vocos_io import save_vocos
+
+        was_training = self.generator.training
+        try:
+            return save_vocos(self.generator.eval(), self.generator_config, directory, overwrite=overwrite, card=card)
+        except ValueError as err:
+            raise RecipeError(str(err)) from err
+        finally:
+            self.generator.train(was_training)

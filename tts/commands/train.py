@@ -1,9 +1,11 @@
-"""`tts train RECIPE --config X.yaml [LightningCLI args]`: train a model with a Lightning recipe.
+"""`tts train RECIPE --config X.yaml [LightningCLI args]` and `tts export`: the launcher of the recipes.
 
-The arguments after the recipe go to the recipe's LightningCLI (``recipes/cli.py``):
-``--trainer.*``, ``--model.*``, ``--data.*``, plus ``--ckpt_path`` (resume, ``last``),
-``--export_dir`` and ``--overwrite``. ``--config`` takes a YAML path or a shipped
-config name (``tiny``, ``official_24khz``).
+This is the one module of ``tts`` that imports ``recipes`` (and so Lightning), and only
+when one of its two commands runs; ``tests/test_layout.py`` checks it. The arguments
+after the recipe go to the recipe's LightningCLI (``recipes/cli.py``): ``--trainer.*``,
+``--model.*``, ``--data.*``, plus ``--ckpt_path`` (resume, ``last``), ``--export_dir``
+and ``--overwrite``. ``--config`` takes a YAML path or a shipped config name (``tiny``,
+``official_24khz``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import argparse
 from ..checkpoint import STORAGE_DTYPES
 from . import console
 
+# The recipes of recipes/cli.py (a test keeps the two equal): listed here so that
+# `tts --help` does not import the recipes.
 RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow", "aligner")
 
 
@@ -45,8 +49,9 @@ def register(sub) -> None:
     e.set_defaults(func=run_export)
 
 
-def _recipes_cli():
-    """``recipes.cli``; the recipes live in the source checkout (not in the wheel)."""
+def _recipes(module: str):
+    """``recipes.<module>``. The recipes live in the source checkout, not in the wheel (pyproject
+    ships the model packages and ``tts``), so a checkout that is not on the path is put there."""
     import importlib
     import sys
     from pathlib import Path
@@ -54,20 +59,20 @@ def _recipes_cli():
     from ..errors import TTSError
 
     try:
-        return importlib.import_module("recipes.cli")
+        return importlib.import_module(f"recipes.{module}")
     except ModuleNotFoundError as err:
-        if err.name not in ("recipes", "recipes.cli"):
+        if err.name not in ("recipes", f"recipes.{module}"):
             raise
     checkout = Path(__file__).resolve().parents[2]
     if not (checkout / "recipes" / "cli.py").is_file():
         raise TTSError("The training recipes are not installed: they live in the source checkout "
                        "(recipes/); install the toolkit from a checkout with `pip install -e .[train]`.")
     sys.path.insert(0, str(checkout))
-    return importlib.import_module("recipes.cli")
+    return importlib.import_module(f"recipes.{module}")
 
 
 def run(args: argparse.Namespace) -> int:
-    train = _recipes_cli().train  # Lightning is imported only now
+    train = _recipes("cli").train  # Lightning is imported only now
     result = train(args.recipe, args.rest)
     con = console()
     con.print(f"trained {args.recipe}: global step {result['global_step']}")
@@ -78,22 +83,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-HALF_STORAGE = ("valle", "maskgct", "flow", "aligner")
-
-
 def run_export(args: argparse.Namespace) -> int:
-    import importlib
-
-    from ..errors import TTSError
-
-    _recipes_cli()  # puts the checkout's recipes/ on the path when needed
     facts = {k: v for k, v in (("data_dir", args.data), ("command", args.command)) if v}
-    if args.dtype != "float32":
-        if args.recipe not in HALF_STORAGE:
-            raise TTSError(f"--dtype {args.dtype} is for {', '.join(HALF_STORAGE)} models: a {args.recipe} folder is "
-                           "stored in float32 (its codebooks / official layout need full precision).")
-        facts["dtype"] = args.dtype
-    export = importlib.import_module(f"recipes.{args.recipe}.export")
-    out = export.export_from_checkpoint(args.checkpoint, args.out, overwrite=args.overwrite, **facts)
+    out = _recipes("export").export_from_checkpoint(args.recipe, args.checkpoint, args.out,
+                                                    overwrite=args.overwrite, dtype=args.dtype, **facts)
     console().print(f"exported {args.recipe} checkpoint {args.checkpoint} to {out}")
     return 0

@@ -37,21 +37,13 @@ from collections import OrderedDict
 
 import torch
 
+from nn_common import pad_stack
 from text_frontend import Frontend, FrontendError, PhonemeVocab, UnsupportedLanguageError
 
 from .manifests import DataError
 
 FEATURES = ("audio", "mel", "codes")
 CODE_PAD = -1
-
-
-def pad_stack(items: list[torch.Tensor], pad_value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack tensors ``[..., n_i]`` into ``[B, ..., max n]`` padded on the last axis; return lengths too."""
-    lens = torch.tensor([t.shape[-1] for t in items], dtype=torch.long)
-    out = items[0].new_full((len(items), *items[0].shape[:-1], int(lens.max())), pad_value)
-    for i, t in enumerate(items):
-        out[i, ..., : t.shape[-1]] = t
-    return out, lens
 
 
 class TTSDataset(torch.utils.data.Dataset):

@@ -1,0 +1,100 @@
+"""One exporter for every recipe: a trained module -> a model folder with its model card.
+
+Each recipe's LightningModule says what it is (:class:`Exportable`: a card and how its
+weights are written); the exporter does the rest the same way for all of them: the
+step count, the card's facts (data, the training command), the ``training`` entry of
+``model.yaml``, and the checks on the storage precision.
+
+    export(module, "checkpoints/tiny-flow", data_dir=..., command=...)        # after `tts train`
+    export_from_checkpoint("flow", "runs/flow-tiny/checkpoints/last.ckpt", "my-flow")   # `tts export`
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from .cards import Card, model_card
+from .common import RecipeError, module_from_checkpoint
+
+
+class Exportable:
+    """Mixin of the recipes' LightningModules: what :func:`export` needs from them.
+
+    The default writes ``self.model`` as a toolkit checkpoint folder (``tts.checkpoint``) of
+    family :attr:`family` with ``self.config``, ``self.vocab`` and the folder this model
+    depends on (``self.<dependency>_dir`` as dependency :attr:`dependency`); the vocoder
+    and the codec recipes override :meth:`write_export` for their own formats.
+    """
+
+    family: ClassVar[str]
+    dependency: ClassVar[str | None] = None  # "vocoder" or "codec"
+    half_storage: ClassVar[bool] = True  # may be stored in float16/bfloat16 (--dtype)
+
+    def trained_steps(self, steps: int | None) -> int:
+        """Steps to report; ``steps`` is the checkpoint's global step when exporting from one."""
+        return int(self.global_step if steps is None else steps)
+
+    def export_card(self, directory: Path, steps: int) -> Card:
+        """Title, summary, usage and model facts of the card (data and command are added by :func:`export`)."""
+        raise NotImplementedError
+
+    def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
+                     dtype: str | None) -> Path:
+        from tts.checkpoint import save_checkpoint
+
+        deps = {self.dependency: getattr(self, f"{self.dependency}_dir")} if self.dependency else None
+        return save_checkpoint(directory, self.family, self.config, self.model.state_dict(),
+                               vocab=getattr(self, "vocab", None), dependencies=deps, card=card, overwrite=overwrite,
+                               dtype=dtype, meta={"training": training})
+
+
+def _check_dtype(recipe: str, module_cls: type, dtype: str | None) -> None:
+    if dtype not in (None, "float32") and not module_cls.half_storage:
+        raise RecipeError(f"--dtype {dtype} is for the TTS models (flow, valle, maskgct): a {recipe} folder is stored "
+                          "in float32 (codebooks and the official Vocos layout need full precision).")
+
+
+def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
+           command: str | None = None, steps: int | None = None, dtype: str | None = None) -> Path:
+    """Write a trained module (its weights as held: the EMA average after training) to ``directory``.
+
+    Args:
+        module: a recipe's LightningModule.
+        directory: the model folder to write.
+        overwrite: replace an existing folder.
+        data_dir: the training data, for the card and ``model.yaml``.
+        command: the training command, likewise.
+        steps: the step count to report (default: the module's own).
+        dtype: storage precision of the weights (``float16``/``bfloat16`` halve the folder).
+
+    Raises:
+        RecipeError: a storage precision this model cannot use.
+        CheckpointError: the folder exists (without ``overwrite``) or a dependency is missing.
+    """
+    recipe = type(module).__module__.split(".")[1]
+    _check_dtype(recipe, type(module), dtype)
+    directory = Path(directory)
+    steps = module.trained_steps(steps)
+    card = module.export_card(directory, steps)
+    card.facts.update({"data": data_dir or "unknown", "recipe command": f"`{command}`" if command else "unknown"})
+    training = {"steps": steps, "data": data_dir, "command": command}
+    return module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
+
+
+def export_from_checkpoint(recipe: str, ckpt_path: str | os.PathLike, directory: str | os.PathLike, *,
+                           overwrite: bool = False, dtype: str | None = None, **card_facts) -> Path:
+    """Rebuild ``recipe``'s module from a Lightning checkpoint (``last.ckpt``, also of a stopped run) and export it.
+
+    Raises:
+        RecipeError: an unknown recipe, a precision it cannot store, or a checkpoint of another recipe.
+    """
+    from .cli import RECIPES, load_spec
+
+    if recipe not in RECIPES:
+        raise RecipeError(f"No recipe {recipe!r}; available: {', '.join(RECIPES)}.")
+    module_cls = load_spec(RECIPES[recipe].module)
+    _check_dtype(recipe, module_cls, dtype)  # before loading: the message is about the flag, not the file
+    module, step = module_from_checkpoint(module_cls, ckpt_path)
+    return export(module, directory, overwrite=overwrite, steps=step, dtype=dtype, **card_facts)
