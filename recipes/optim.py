@@ -1,14 +1,44 @@
 """Optimizers and learning-rate schedules of the recipes.
 
+- :func:`param_groups`: weight decay only on the weight matrices of linear and
+  convolution layers; biases, norms, embeddings and gates are not decayed, as in
+  minGPT (nanoGPT too leaves biases and norms alone): pulling a norm's scale, a gate or
+  an embedding row towards zero changes what the layer means rather than regularizing it.
 - :func:`warmup_cosine`: linear warm-up, then a half cosine to 0 at ``total_steps``,
   built from torch's own schedulers.
-- :class:`AdamWCosineMixin`: AdamW with it, for the recipes that train one ``self.model``.
+- :class:`AdamWCosineMixin`: both, for the recipes that train one ``self.model``.
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR
+
+# Layers whose weight is a matrix (or a convolution kernel) that multiplies the input.
+DECAYED_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: ``weight_decay`` on linear/conv weight matrices, 0 on everything else.
+
+    Every trainable parameter lands in exactly one group (a shared one once). Not decayed:
+    biases, LayerNorm/GroupNorm scales, embedding tables, scalar gates and scales
+    (VALL-E's ``alpha``), GRN's ``gamma``/``beta`` and any other parameter
+    that is not the weight of a ``Linear`` or ``Conv*`` layer.
+
+    Returns:
+        ``[{"params": decayed, "weight_decay": weight_decay}, {"params": others, "weight_decay": 0.0}]``.
+    """
+    decay, no_decay, seen = [], [], set()
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad or id(p) in seen:
+                continue
+            seen.add(id(p))
+            matrix = isinstance(module, DECAYED_LAYERS) and name == "weight" and p.dim() >= 2
+            (decay if matrix else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> LRScheduler:
@@ -35,7 +65,7 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int, total_ste
 
 class AdamWCosineMixin:
     """``configure_optimizers`` and ``configure_gradient_clipping`` of the recipes that
-    train one ``self.model`` with AdamW, :func:`warmup_cosine` over
+    train one ``self.model`` with AdamW (:func:`param_groups`), :func:`warmup_cosine` over
     ``trainer.max_steps``, and gradient-norm clipping.
 
     Reads the hyper-parameters ``learning_rate``, ``weight_decay``, ``warmup_steps``,
@@ -46,8 +76,7 @@ class AdamWCosineMixin:
     def configure_optimizers(self):
         hp = self.hparams
         betas = tuple(hp.betas) if "betas" in hp else (0.9, 0.999)  # AdamW's own default
-        opt = torch.optim.AdamW(self.model.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay,
-                                betas=betas)
+        opt = torch.optim.AdamW(param_groups(self.model, hp.weight_decay), lr=hp.learning_rate, betas=betas)
         schedule = warmup_cosine(opt, hp.warmup_steps, max(0, self.trainer.max_steps))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 

@@ -34,7 +34,7 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
         flow: overrides of :class:`flow.FlowConfig` (``dim``, ``depth``, ``heads``...).
         learning_rate: peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.

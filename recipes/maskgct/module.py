@@ -42,7 +42,7 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
             ``t2s_layers``, ``s2a_layers``, ``ff_mult``, ``dropout``, prompt fractions,
             guidance dropout...).
         learning_rate: peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.

@@ -32,7 +32,7 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
             ``codebook_size``, ``dim``...); ``n_mels``/``sample_rate``/``hop_length``
             come from the vocoder.
         learning_rate: peak AdamW LR of the encoder/decoder.
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         warmup_steps: linear warm-up steps.
         grad_clip: gradient-norm clipping (applied by the Trainer).
     """

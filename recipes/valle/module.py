@@ -42,7 +42,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         valle: overrides of :class:`codec_lm.valle.VallEConfig` (``dim``, ``heads``,
             ``ar_layers``, ``nar_layers``, ``ff_mult``, ``dropout``, ``separator_id``).
         learning_rate: peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
