@@ -25,6 +25,8 @@ class FlowConfig:
         sample_rate, hop_length: of the features (frame rate = sample_rate / hop_length).
     """
 
+    # Alike in shape to VallEConfig and MaskGCTConfig, but each model's own settings: a config
+    # is the checkpoint's record of one model, so the models share none of them.
     mel_dim: int = 100
     vocab_size: int = 500
     dim: int = 256

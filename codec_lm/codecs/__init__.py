@@ -13,6 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Name -> module, imported on first use (PEP 562). tts/__init__.py and tts/eval/__init__.py
+# have tables of the same shape: each lists its own package's names, and a model package
+# may not import tts, so there is no loader to share.
 _LAZY = {
     "Codec": ".base",
     "CodecError": ".base",

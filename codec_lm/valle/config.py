@@ -30,6 +30,8 @@ class VallEConfig:
         dropout: dropout inside attention and MLP (training only).
     """
 
+    # Alike in shape to FlowConfig and MaskGCTConfig, but each model's own settings: a config
+    # is the checkpoint's record of one model, so the models share none of them.
     n_codebooks: int = 8
     codebook_size: int = 1024
     frame_rate: float = 93.75

@@ -26,6 +26,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Name -> module, imported on first use (PEP 562); codec_lm/codecs/__init__.py has a table
+# of the same shape for its own names (a model package may not import tts to share one).
 _LAZY = {
     # errors
     "EvalError": "errors",

@@ -19,29 +19,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from .manifest import EvalItem
     from .report import EvalReport
 
-# (key, header, format) of the summary table; WER values are fractions shown as %.
-SUMMARY_COLUMNS = (
-    ("wer", "WER (%)", "pct"),
-    ("ref_wer", "WER GT (%)", "pct"),
-    ("sim", "SIM", "3"),
-    ("sim_ref", "SIM GT", "3"),
-    ("dnsmos_ovrl", "DNSMOS OVRL", "2"),
-    ("dnsmos_sig", "SIG", "2"),
-    ("dnsmos_bak", "BAK", "2"),
-    ("dnsmos_p808", "P.808", "2"),
-    ("rtf", "RTF", "3"),
-)
-ROW_COLUMNS = (
-    ("id", "id", "s"),
-    ("wer", "WER (%)", "pct"),
-    ("ref_wer", "WER GT (%)", "pct"),
-    ("sim", "SIM", "3"),
-    ("sim_ref", "SIM GT", "3"),
-    ("dnsmos_ovrl", "DNSMOS", "2"),
-    ("rtf", "RTF", "3"),
-    ("duration", "s", "2"),
-    ("transcript", "transcript", "s"),
-)
+# key -> (header, format) of a report column; WER values are fractions shown as %.
+_COLUMNS = {
+    "id": ("id", "s"),
+    "wer": ("WER (%)", "pct"),
+    "ref_wer": ("WER GT (%)", "pct"),
+    "sim": ("SIM", "3"),
+    "sim_ref": ("SIM GT", "3"),
+    "dnsmos_ovrl": ("DNSMOS OVRL", "2"),
+    "dnsmos_sig": ("SIG", "2"),
+    "dnsmos_bak": ("BAK", "2"),
+    "dnsmos_p808": ("P.808", "2"),
+    "rtf": ("RTF", "3"),
+    "duration": ("s", "2"),
+    "transcript": ("transcript", "s"),
+}
+# (key, header, format) of the summary table, and of the per-item table (one row per item,
+# so a shorter DNSMOS header).
+SUMMARY_COLUMNS = tuple((k, *_COLUMNS[k]) for k in ("wer", "ref_wer", "sim", "sim_ref", "dnsmos_ovrl", "dnsmos_sig",
+                                                     "dnsmos_bak", "dnsmos_p808", "rtf"))
+_ROW_HEADERS = {"dnsmos_ovrl": "DNSMOS"}
+ROW_COLUMNS = tuple((k, _ROW_HEADERS.get(k, _COLUMNS[k][0]), _COLUMNS[k][1])
+                    for k in ("id", "wer", "ref_wer", "sim", "sim_ref", "dnsmos_ovrl", "rtf", "duration", "transcript"))
 
 
 def _jsonable(value: Any) -> Any:
