@@ -1,6 +1,7 @@
 """Codecs and codec language models (plain PyTorch; never imports Lightning or ``tts``).
 
-Layout (see ../shared/DESIGN.md): ``codecs/`` (the ``Codec`` protocol, MelRVQ,
-EnCodec), ``valle/`` (AR + NAR, KV-cached decoding) and ``maskgct/`` (masked
-generative decoding). All three are implemented.
+Layout (see docs/architecture.md): ``codecs/`` (the ``Codec`` protocol, MelRVQ,
+EnCodec, and Vocos: its official folder layout and configs), ``valle/`` (AR + NAR,
+KV-cached decoding) and ``maskgct/`` (masked generative decoding). Pieces shared
+with the other model packages come from ``nn_common``.
 """

@@ -72,7 +72,7 @@ def test_bad_inputs_are_clear_errors(refs, hyps, match):
 
 
 def test_import_tts_eval_is_light():
-    # DESIGN: nothing heavy at import time; models and their libraries load on use.
+    # Nothing heavy at import time (docs/architecture.md, Conventions); models and their libraries load on use.
     code = (
         "import sys, tts.eval\n"
         "from tts.eval import EvalItem, load_manifest, wer, normalize_text\n"

@@ -1,0 +1,156 @@
+"""The dependency rules of the layout (docs/architecture.md, "Who imports whom").
+
+- The model packages (``text_frontend``, ``nn_common``, ``codec_lm``, ``flow`` and, once it
+  exists, ``aligner``) are plain PyTorch: they never import Lightning, ``tts`` or ``recipes``.
+- ``nn_common`` imports nothing of the project: every model package may depend on it.
+- ``recipes`` is imported by nothing but the ``tts train``/``tts export`` launcher
+  (``tts/commands/train.py``), and only when those commands run.
+
+Each rule is checked twice: statically, over every ``import`` of the source files (those
+inside functions too, which an import-time check cannot see), and at import time, by
+importing every module of a package in a fresh interpreter and looking at ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+MODEL_PACKAGES = ("text_frontend", "nn_common", "codec_lm", "flow", "aligner")
+NOT_IN_MODEL_PACKAGES = {"lightning", "pytorch_lightning", "tts", "recipes"}
+PROJECT = {"tts", "recipes", "text_frontend", "codec_lm", "flow", "aligner", "nn_common"}
+LAUNCHER = REPO / "tts" / "commands" / "train.py"
+
+
+def imported_names(path: Path) -> set[str]:
+    """Top-level names of every absolute import in ``path`` (``import a.b`` and ``from a.b import c`` give ``a``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
+                "import_module", "__import__") and node.args:
+            # importlib.import_module("x.y") or f"x.{name}": the constant start names the package
+            arg = node.args[0]
+            head = arg.values[0] if isinstance(arg, ast.JoinedStr) and arg.values else arg
+            if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                names.add(head.value.split(".")[0])
+    return names
+
+
+def violations(package_dir: Path, forbidden: set[str], skip: tuple[Path, ...] = ()) -> list[str]:
+    """``file: name`` for every forbidden import under ``package_dir``."""
+    found = []
+    for path in sorted(package_dir.rglob("*.py")):
+        if path in skip:
+            continue
+        for name in sorted(imported_names(path) & forbidden):
+            found.append(f"{path.relative_to(REPO)}: imports {name}")
+    return found
+
+
+def present(package: str) -> bool:
+    return (REPO / package / "__init__.py").is_file()
+
+
+def imported_at_runtime(packages: list[str], skip: tuple[str, ...] = ()) -> set[str]:
+    """Top-level names in ``sys.modules`` after importing every module of ``packages`` in a fresh interpreter."""
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        f"skip = {list(skip)!r}\n"
+        f"for name in {packages!r}:\n"
+        "    package = importlib.import_module(name)\n"
+        "    for info in pkgutil.walk_packages(package.__path__, name + '.'):\n"
+        "        if info.name not in skip:\n"
+        "            importlib.import_module(info.name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("package", MODEL_PACKAGES)
+def test_model_packages_import_no_lightning_tts_or_recipes(package):
+    if not present(package):
+        pytest.skip(f"{package}/ does not exist in this checkout yet")
+    forbidden = NOT_IN_MODEL_PACKAGES | (PROJECT - {"nn_common"} if package == "nn_common" else set())
+    assert violations(REPO / package, forbidden) == []
+
+
+def test_model_packages_load_no_lightning_tts_or_recipes():
+    packages = [p for p in MODEL_PACKAGES if present(p)]
+    assert NOT_IN_MODEL_PACKAGES & imported_at_runtime(packages) == set()
+
+
+def test_only_the_launcher_imports_recipes():
+    assert violations(REPO / "tts", {"recipes"}, skip=(LAUNCHER,)) == []
+    assert "recipes" in imported_names(LAUNCHER)  # the launcher is where it happens (else this test is stale)
+
+
+def test_tts_loads_without_recipes_or_lightning():
+    # Every module of tts, the launcher included: it imports the recipes only when a command runs.
+    loaded = imported_at_runtime(["tts"])
+    assert {"recipes", "lightning"} & loaded == set()
+
+
+def test_the_check_sees_imports_inside_functions(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text(
+        "import torch\n\ndef f():\n    from lightning import Trainer\n    import tts.audio\n\n"
+        "def g(name):\n    import importlib\n    return importlib.import_module(f'recipes.{name}')\n")
+    assert imported_names(tmp_path / "pkg" / "m.py") >= {"lightning", "tts", "recipes"}
+
+
+def test_launcher_lists_every_recipe():
+    from recipes.cli import RECIPES
+    from tts.commands.train import RECIPES as LISTED
+
+    assert sorted(LISTED) == sorted(RECIPES)
+
+
+def _tracked_text_files() -> list[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    files = []
+    for name in out.splitlines():
+        path = REPO / name
+        if path.is_file() and path.suffix not in (".wav", ".bin", ".safetensors"):
+            files.append(path)
+    return files
+
+
+def test_nothing_refers_to_a_path_outside_the_repository():
+    """A user's clone holds only the repository: README, docs, code and configs may not point
+    at files beside it (``../shared/...``) or at a machine's folders."""
+    import re
+
+    outside = []
+    for path in _tracked_text_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for match in re.finditer(r"(?<![\w./])((?:\.\./)+[\w.-][\w./-]*)", text):
+            target = (path.parent / match.group(1)).resolve()
+            if not target.is_relative_to(REPO.resolve()):
+                outside.append(f"{path.relative_to(REPO)}: {match.group(1)}")
+        outside += [f"{path.relative_to(REPO)}: {m}" for m in re.findall(r"(?<![\w.])/work/\w+", text)]
+    assert outside == []
+
+
+def test_architecture_doc_covers_every_package():
+    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = [p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()]
+    assert packages and all(f"{name}/" in doc for name in packages), packages
+    assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
