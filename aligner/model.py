@@ -28,15 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nn_common import lengths_to_mask
+
 from .config import AlignerConfig
 from .search import beta_binomial_log_prior, monotonic_durations
 
 NEG = -1e4  # a finite "impossible" score: -inf would turn into NaN gradients in the CTC losses
-
-
-def lengths_to_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
-    """``[B, size]`` True on the first ``lengths[b]`` positions."""
-    return torch.arange(size, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class ConvBlock(nn.Module):

@@ -17,10 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def lengths_to_mask(lens: torch.Tensor, n: int) -> torch.Tensor:
-    """``lens [b]`` -> bool ``[b, n]``, True on real positions."""
-    return torch.arange(n, device=lens.device)[None] < lens[:, None]
+from nn_common import lengths_to_mask
 
 
 class DurationPredictor(nn.Module):

@@ -40,7 +40,7 @@ def test_decay_only_on_linear_and_conv_weights():
                                          model.proj.bias, model.gate, model.grn_gamma)}
 
 
-@pytest.mark.parametrize("family", ["flow", "valle", "maskgct", "melrvq"])
+@pytest.mark.parametrize("family", ["flow", "valle", "maskgct", "melrvq", "aligner"])
 def test_every_parameter_of_the_models_in_one_group(family):
     from recipes.optim import param_groups
 
@@ -53,9 +53,13 @@ def test_every_parameter_of_the_models_in_one_group(family):
     elif family == "maskgct":
         from codec_lm.maskgct import MaskGCT, MaskGCTConfig
         model = MaskGCT(MaskGCTConfig(n_codebooks=2, codebook_size=16, dim=32, heads=2, t2s_layers=1, s2a_layers=1))
-    else:
+    elif family == "melrvq":
         from codec_lm.codecs import MelRVQ, MelRVQConfig
         model = MelRVQ(MelRVQConfig(n_codebooks=2, codebook_size=16, dim=32, n_layers=1, kmeans_init=False))
+    else:
+        from aligner import AlignerConfig, PhoneAligner
+        model = PhoneAligner(AlignerConfig(vocab_size=500, dim=32, conv_layers=1, layers=1, heads=2, attn_dim=16,
+                                           text_conv_layers=1))
     decay, no_decay = _group_ids(param_groups(model, 0.01))
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     assert decay | no_decay == trainable and not decay & no_decay

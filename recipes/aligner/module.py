@@ -41,7 +41,7 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     """Args:
         aligner: overrides of :class:`aligner.AlignerConfig` (``dim``, ``layers``...).
         learning_rate: peak AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
