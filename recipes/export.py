@@ -52,8 +52,8 @@ class Exportable:
 
 def _check_dtype(recipe: str, module_cls: type, dtype: str | None) -> None:
     if dtype not in (None, "float32") and not module_cls.half_storage:
-        raise RecipeError(f"--dtype {dtype} is for the TTS models (flow, valle, maskgct): a {recipe} folder is stored "
-                          "in float32 (codebooks and the official Vocos layout need full precision).")
+        raise RecipeError(f"--dtype {dtype} does not apply to {recipe}: a {recipe} folder is stored in float32 "
+                          "(codebooks and the official Vocos layout need full precision).")
 
 
 def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
