@@ -162,6 +162,10 @@ def cli_library() -> tuple[str, str]:
 def _synth_child(conn, path: str, data: str, text: str, voice: str, pitch: int, rate: int) -> None:
     """In a fresh child process: synthesize and send ``(pcm bytes, rate, events)`` or an error string."""
     try:
+        # libespeak-ng draws noise with libc's rand() (voice variants with breath or flutter), and a
+        # forked child inherits the parent's rand() state, which phonemizer's espeak in the parent
+        # advances: reset it to a fresh process's state (glibc starts as if srand(1)), as the command has.
+        ctypes.CDLL(None).srand(1)
         lib = ctypes.CDLL(path)  # absolute path: never phonemizer's instance
         sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(),
                                    _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
