@@ -4,9 +4,12 @@ Legend: b = batch, n = frames, c = mel bins.
 
 Synthesis: the prompt's frames are the context at the start of an ``n``-frame
 canvas, the text is the prompt's phonemes followed by the target's, and the ODE
-from noise (t = 0) to speech (t = 1) fills the rest. The target length comes from
-the prompt's speaking rate (frames per phoneme) times the target's phoneme count,
-divided by ``speed``, unless a duration is given.
+from noise (t = 0) to speech (t = 1) fills the rest. With filler text, the target
+length comes from the prompt's speaking rate (frames per phoneme) times the target's
+phoneme count, divided by ``speed``, unless a duration is given. An aligned model
+instead reads the prompt's durations (from the phone aligner) and predicts the
+target's with its duration model, in the prompt's rhythm; ``speed`` divides and
+``frames`` rescales the predicted ones.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nn_common import estimate_frames, lengths_to_mask
+from nn_common import estimate_frames, expand_by_durations, lengths_to_mask
 
 from .model import FlowTTS, pad_text
 from .solvers import integrate, steps_for_nfe, time_grid
@@ -95,18 +98,55 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
     return torch.where(known[..., None], context, y)
 
 
+def fit_durations(durations: torch.Tensor, total: int) -> torch.Tensor:
+    """Rescale frame counts ``[l]`` to sum to ``total`` (>= l), each at least 1."""
+    if total < len(durations):
+        raise ValueError(f"{total} frames cannot hold {len(durations)} symbols")
+    ends = (durations.double().cumsum(0) * total / durations.sum().double()).round().long()
+    out = torch.diff(ends, prepend=ends.new_zeros(1)).clamp(min=1)
+    out[-1] += total - out.sum()  # the clamp may add frames; the last symbols give them back
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] >= 1:
+            break
+        out[i - 1] += out[i] - 1
+        out[i] = 1
+    return out
+
+
+def target_durations(model: FlowTTS, prompt_phonemes: torch.Tensor, prompt_durations: torch.Tensor,
+                     target_phonemes: torch.Tensor, speed: float = 1.0, frames: int | None = None,
+                     space_id: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """The aligned sequence and its durations: ``(ids [l], frames [l])`` of the prompt's
+    boundary-wrapped phonemes (durations given), then the target's and a closing word
+    boundary (durations predicted, divided by ``speed`` or rescaled to ``frames``)."""
+    device = next(model.parameters()).device
+    ids = torch.cat([prompt_phonemes.cpu(), target_phonemes.cpu(), torch.tensor([space_id])]).long()
+    known = torch.arange(len(ids)) < len(prompt_phonemes)
+    given = torch.zeros(len(ids), dtype=torch.long)
+    given[: len(prompt_phonemes)] = prompt_durations.cpu().long()
+    pred = model.duration.predict(ids[None].to(device), torch.tensor([len(ids)], device=device),
+                                  given[None].to(device), known[None].to(device), speed)[0].cpu()
+    if frames is not None:
+        pred[~known] = fit_durations(pred[~known], max(int(frames), int((~known).sum())))
+    return ids, pred
+
+
 def synthesize(model: FlowTTS, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[torch.Tensor],
                target_phonemes: Sequence[torch.Tensor], options: FlowSampling | None = None,
-               frames: Sequence[int | None] | None = None, space_id: int = 4) -> list[torch.Tensor]:
+               frames: Sequence[int | None] | None = None, space_id: int = 4,
+               prompt_durations: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Generate speech for a batch of (prompt, text) pairs.
 
     Args:
         prompts: prompt features, each ``[c, n_p]``.
-        prompt_phonemes: phoneme ids of each prompt's transcript ``[l_p]``.
+        prompt_phonemes: phoneme ids of each prompt's transcript ``[l_p]``; for an aligned
+            model, the boundary-wrapped sequence its ``prompt_durations`` are for.
         target_phonemes: phoneme ids of each text to speak ``[l_t]``.
         options: sampling options.
-        frames: frames to generate per item (None: estimated from the prompt's rate).
-        space_id: word-boundary id inserted between prompt and target text.
+        frames: frames to generate per item (None: from the prompt's rate, or predicted).
+        space_id: word-boundary id between prompt and target text.
+        prompt_durations: aligned models only: frames per prompt symbol ``[l_p]``,
+            summing to ``n_p`` (from the phone aligner).
 
     Returns:
         Generated features (prompt excluded), each ``[c, n_t]``.
@@ -115,30 +155,44 @@ def synthesize(model: FlowTTS, prompts: Sequence[torch.Tensor], prompt_phonemes:
     frames = list(frames) if frames is not None else [None] * len(prompts)
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    n_gen = [f if f is not None else estimate_frames(p.shape[-1], len(pp), len(tp), options.speed)
-             for p, pp, tp, f in zip(prompts, prompt_phonemes, target_phonemes, frames)]
+    if model.aligned:
+        if prompt_durations is None:
+            raise ValueError("An aligned flow model needs the prompt's durations (from the phone aligner).")
+        plans = [target_durations(model, pp, pd, tp, options.speed, f, space_id)
+                 for pp, pd, tp, f in zip(prompt_phonemes, prompt_durations, target_phonemes, frames)]
+        n_gen = [int(d.sum()) - p.shape[-1] for p, (_, d) in zip(prompts, plans)]
+    else:
+        n_gen = [f if f is not None else estimate_frames(p.shape[-1], len(pp), len(tp), options.speed)
+                 for p, pp, tp, f in zip(prompts, prompt_phonemes, target_phonemes, frames)]
     lens = torch.tensor([p.shape[-1] + g for p, g in zip(prompts, n_gen)], device=device)
     n = int(lens.max())
     c = prompts[0].shape[0]
     context = torch.zeros(len(prompts), n, c, device=device, dtype=dtype)
     known = torch.zeros(len(prompts), n, dtype=torch.bool, device=device)
-    texts = []
-    for i, (p, pp, tp) in enumerate(zip(prompts, prompt_phonemes, target_phonemes)):
-        context[i, : p.shape[-1]] = p.T.to(device, dtype)
+    for i, p in enumerate(prompts):
+        context[i, : p.shape[-1]] = model.normalize(p.T.to(device, dtype))
         known[i, : p.shape[-1]] = True
-        texts.append(torch.cat([pp.to(device), torch.tensor([space_id], device=device), tp.to(device)]))
-    text = pad_text(torch.nn.utils.rnn.pad_sequence(texts, batch_first=True, padding_value=0), n)
-    out = sample(model, context, known, text, lens, options)
+    if model.aligned:
+        ids = torch.nn.utils.rnn.pad_sequence([ids for ids, _ in plans], batch_first=True).to(device)
+        durs = torch.nn.utils.rnn.pad_sequence([d for _, d in plans], batch_first=True).to(device)
+        text = expand_by_durations(ids, durs, n)
+    else:
+        texts = [torch.cat([pp.to(device), torch.tensor([space_id], device=device), tp.to(device)])
+                 for pp, tp in zip(prompt_phonemes, target_phonemes)]
+        text = pad_text(torch.nn.utils.rnn.pad_sequence(texts, batch_first=True, padding_value=0), n)
+    out = model.denormalize(sample(model, context, known, text, lens, options))
     return [out[i, p.shape[-1]: p.shape[-1] + g].T.float().cpu() for i, (p, g) in enumerate(zip(prompts, n_gen))]
 
 
 def infill(model: FlowTTS, features: torch.Tensor, start: int, end: int, new_frames: int,
-           phonemes: torch.Tensor, options: FlowSampling | None = None) -> torch.Tensor:
+           phonemes: torch.Tensor, options: FlowSampling | None = None,
+           durations: torch.Tensor | None = None) -> torch.Tensor:
     """Replace frames ``[start, end)`` of ``features [c, n]`` by ``new_frames`` generated frames.
 
-    ``phonemes`` is the full new transcript. Every frame outside the span is copied
-    from the input unchanged: the result is ``features[:, :start]``, the new frames,
-    ``features[:, end:]``.
+    ``phonemes`` is the full new transcript; for an aligned model, its boundary-wrapped
+    sequence with ``durations [l]`` summing to the new length (``n - (end - start) +
+    new_frames``). Every frame outside the span is copied from the input unchanged: the
+    result is ``features[:, :start]``, the new frames, ``features[:, end:]``.
     """
     options = options or FlowSampling()
     c, n = features.shape
@@ -150,7 +204,8 @@ def infill(model: FlowTTS, features: torch.Tensor, start: int, end: int, new_fra
     total = canvas.shape[1]
     known = torch.ones(1, total, dtype=torch.bool, device=device)
     known[0, start: start + new_frames] = False
-    text = pad_text(phonemes[None].to(device), total)
-    out = sample(model, canvas.T[None].to(device, dtype), known, text, torch.tensor([total], device=device), options)
+    text = model.frame_text(phonemes[None].to(device), total, None if durations is None else durations[None].to(device))
+    context = model.normalize(canvas.T[None].to(device, dtype))
+    out = model.denormalize(sample(model, context, known, text, torch.tensor([total], device=device), options))
     new = out[0, start: start + new_frames].T.float().cpu()
     return torch.cat([features[:, :start], new, features[:, end:]], dim=1)

@@ -4,10 +4,18 @@ Why DiT with adaptive LayerNorm rather than Voicebox's U-Net-skip transformer: t
 flow time enters every block through adaLN-Zero modulation instead of being a
 token, each block starts as the identity (the zero-initialised gates), and F5-TTS
 showed this trains stably at small sizes with a text encoder and no aligner; the
-U-Net skips of Voicebox add little once the text is refined by convolutions. Text
-enters E2/F5 style: phoneme ids padded with filler (id 0) to the number of mel
-frames, refined by ConvNeXt-V2 blocks, and concatenated with the noisy and the
-context features of each frame; no durations are needed to train.
+U-Net skips of Voicebox add little once the text is refined by convolutions.
+
+Text enters in one of two ways (``FlowConfig.text_conditioning``), at frame rate either
+way, refined by ConvNeXt-V2 blocks and concatenated with the noisy and the context
+features of each frame:
+
+* ``"filler"`` (E2/F5-TTS): phoneme ids padded with filler (id 0) to the number of mel
+  frames; no durations are needed, and the model must discover the alignment itself,
+  which takes 10^5 updates and more.
+* ``"aligned"`` (Voicebox): each phoneme id repeated for the frames it lasts, from the
+  phone aligner's durations in training; a :class:`flow.duration.DurationPredictor`
+  trained alongside gives them at inference.
 
 Legend: b = batch, n = mel frames, c = mel bins, l = phonemes, d = width.
 
@@ -24,9 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nn_common import Rotary, lengths_to_mask
+from nn_common import Rotary, expand_by_durations, lengths_to_mask
 
 from .config import FlowConfig
+from .duration import DurationPredictor
 from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, TimestepEmbedding, sinusoidal
 
 
@@ -68,6 +77,27 @@ class FlowTTS(nn.Module):
         self.rotary = Rotary(c.dim // c.heads)
         self.blocks = nn.ModuleList(DiTBlock(c.dim, c.heads, c.ff_mult, c.dropout) for _ in range(c.depth))
         self.final = FinalLayer(c.dim, c.mel_dim)
+        self.duration = (DurationPredictor(c.vocab_size, c.duration_dim, c.duration_layers)
+                         if c.text_conditioning == "aligned" else None)
+
+    @property
+    def aligned(self) -> bool:
+        return self.config.text_conditioning == "aligned"
+
+    def normalize(self, mel: torch.Tensor) -> torch.Tensor:
+        """Features -> the scale the flow models (``FlowConfig.mel_mean``, ``mel_std``)."""
+        return (mel - self.config.mel_mean) / self.config.mel_std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.config.mel_std + self.config.mel_mean
+
+    def frame_text(self, phonemes: torch.Tensor, n: int, durations: torch.Tensor | None = None) -> torch.Tensor:
+        """The text at frame rate ``[b, n]``: filler-padded, or repeated by ``durations [b, l]`` (aligned)."""
+        if not self.aligned:
+            return pad_text(phonemes, n)
+        if durations is None:
+            raise ValueError("An aligned flow model needs per-phoneme durations (TTSDataset(durations=True)).")
+        return expand_by_durations(phonemes, durations, n)
 
     def velocity(self, x: torch.Tensor, context: torch.Tensor, text: torch.Tensor, t: torch.Tensor,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -99,18 +129,22 @@ class FlowTTS(nn.Module):
         idx = torch.arange(n, device=lens.device)[None]
         return (idx >= start[:, None]) & (idx < (start + span)[:, None])
 
-    def forward(self, mel: torch.Tensor, mel_lens: torch.Tensor, phonemes: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Flow-matching loss of a batch.
+    def forward(self, mel: torch.Tensor, mel_lens: torch.Tensor, phonemes: torch.Tensor,
+                phoneme_lens: torch.Tensor | None = None, durations: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        """Flow-matching loss of a batch (plus the duration model's, when aligned).
 
         Args:
             mel: ``[b, c, n]`` log-mel frames (as stored/batched), zero-padded.
             mel_lens: ``[b]`` real frames.
             phonemes: ``[b, l]`` phoneme ids, 0-padded.
+            phoneme_lens: ``[b]`` (aligned only).
+            durations: ``[b, l]`` frames per phoneme, summing to ``mel_lens`` (aligned only).
 
         Returns:
-            ``{"loss": scalar, "masked_frames": scalar}``.
+            ``{"loss", "flow_loss", "masked_frames"}`` and, aligned, ``"duration_loss"``.
         """
-        x1 = mel.transpose(1, 2)  # [b, n, c]
+        x1 = self.normalize(mel).transpose(1, 2)  # [b, n, c]
         b, n, _ = x1.shape
         valid = lengths_to_mask(mel_lens, n)
         infill = self.infill_mask(mel_lens, n) & valid
@@ -118,7 +152,7 @@ class FlowTTS(nn.Module):
         t = torch.rand(b, device=x1.device)
         xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * x1
         context = x1.masked_fill(infill[..., None] | ~valid[..., None], 0.0)
-        text = pad_text(phonemes, n)
+        text = self.frame_text(phonemes, n, durations)
         # Classifier-free guidance: drop the audio context, or context and text.
         drop_all = torch.rand(b, device=x1.device) < self.config.drop_all_prob
         drop_audio = drop_all | (torch.rand(b, device=x1.device) < self.config.drop_audio_prob)
@@ -128,4 +162,10 @@ class FlowTTS(nn.Module):
         err = (pred - (x1 - x0)).pow(2).mean(-1)  # [b, n]
         weight = infill.float()
         loss = (err * weight).sum() / weight.sum().clamp(min=1.0)
-        return {"loss": loss, "masked_frames": weight.sum()}
+        out = {"loss": loss, "flow_loss": loss.detach(), "masked_frames": weight.sum()}
+        if self.aligned:
+            if phoneme_lens is None:
+                phoneme_lens = (phonemes != 0).sum(1)
+            out["duration_loss"] = self.duration(phonemes, phoneme_lens, durations)
+            out["loss"] = loss + self.config.duration_weight * out["duration_loss"]
+        return out

@@ -4,7 +4,8 @@ The model packages (``codec_lm``, ``flow``, and the ``aligner`` to come) are ind
 of each other: none imports another's modules. What they really share is here, once:
 
 - :mod:`.sequences`: padding masks and padded stacks of variable-length items, joining a
-  prompt's and a target's phonemes, and the target length from the prompt's speaking rate.
+  prompt's and a target's phonemes, the target length from the prompt's speaking rate,
+  and symbols repeated by their durations to frame rate.
 - :mod:`.rotary`: rotary position tables and the bidirectional rotary self-attention of
   the flow DiT and the MaskGCT encoders.
 
@@ -14,7 +15,8 @@ shipped weights depend on each) stay with their model.
 """
 
 from .rotary import Rotary, RotaryAttention, apply_rotary
-from .sequences import estimate_frames, expected_frames, join_phonemes, lengths_to_mask, pad_stack
+from .sequences import (estimate_frames, expand_by_durations, expected_frames, join_phonemes, lengths_to_mask,
+                        pad_stack)
 
-__all__ = ["Rotary", "RotaryAttention", "apply_rotary", "estimate_frames", "expected_frames", "join_phonemes",
-           "lengths_to_mask", "pad_stack"]
+__all__ = ["Rotary", "RotaryAttention", "apply_rotary", "estimate_frames", "expand_by_durations", "expected_frames",
+           "join_phonemes", "lengths_to_mask", "pad_stack"]

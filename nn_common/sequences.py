@@ -50,3 +50,14 @@ def expected_frames(prompt_frames: int, prompt_phonemes: int, target_phonemes: i
 def estimate_frames(prompt_frames: int, prompt_phonemes: int, target_phonemes: int, speed: float = 1.0) -> int:
     """Frames for the target: :func:`expected_frames` / ``speed`` (> 1 speaks faster), at least 1."""
     return max(1, round(expected_frames(prompt_frames, prompt_phonemes, target_phonemes) / speed))
+
+
+def expand_by_durations(ids: torch.Tensor, durations: torch.Tensor, n: int) -> torch.Tensor:
+    """Symbols at frame rate: ``ids [b, l]`` each repeated ``durations [b, l]`` times, then padded
+    with 0 (or cut) to ``n`` frames: ``[b, n]``."""
+    ends = durations.long().cumsum(1)  # [b, l]: the first frame after each symbol
+    frames = torch.arange(n, device=ids.device)[None].expand(ids.shape[0], n)
+    index = torch.searchsorted(ends, frames.contiguous(), right=True)  # [b, n]: the symbol each frame belongs to
+    inside = index < ids.shape[1]
+    out = torch.gather(ids, 1, index.clamp(max=ids.shape[1] - 1))
+    return out.masked_fill(~inside, 0)

@@ -41,18 +41,21 @@ class TTSDataModule(L.LightningDataModule):
         min_duration, max_utterance_duration: cuts outside this range are dropped.
         num_workers: loader worker processes (each phonemizes with its own espeak).
         seed: sampler shuffling seed.
+        durations: batches carry the manifests' phone alignments (``tts prepare align``;
+            train on the ``*_aligned`` manifests).
+        loudness: scale audio to this loudness in LUFS (synthesis normalizes prompts to -20).
     """
 
     def __init__(self, data_dir: str, train_cuts: str = "cuts_train.jsonl.gz", val_cuts: str = "cuts_dev.jsonl.gz",
                  features: str = "audio", language: str = "en-us", sample_rate: int = 24000,
                  max_duration: float = 40.0, num_buckets: int = 8, min_duration: float = 0.5,
                  max_utterance_duration: float = 20.0, num_workers: int = 2, with_stress: bool = True,
-                 seed: int = 0) -> None:
+                 seed: int = 0, durations: bool = False, loudness: float | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.data_dir = Path(data_dir)
         self.dataset = TTSDataset(features=features, language=language, sample_rate=sample_rate,
-                                  with_stress=with_stress)
+                                  with_stress=with_stress, durations=durations, loudness=loudness)
 
     def _path(self, name: str) -> Path:
         return Path(name) if Path(name).is_absolute() else self.data_dir / name

@@ -40,11 +40,15 @@ class Exportable:
         """Title, summary, usage and model facts of the card (data and command are added by :func:`export`)."""
         raise NotImplementedError
 
+    def export_dependencies(self) -> dict[str, Path] | None:
+        """Role -> folder of the models this one needs at inference (``model.yaml`` dependencies)."""
+        return {self.dependency: getattr(self, f"{self.dependency}_dir")} if self.dependency else None
+
     def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
                      dtype: str | None) -> Path:
         from tts.checkpoint import save_checkpoint
 
-        deps = {self.dependency: getattr(self, f"{self.dependency}_dir")} if self.dependency else None
+        deps = self.export_dependencies()
         return save_checkpoint(directory, self.family, self.config, self.model.state_dict(),
                                vocab=getattr(self, "vocab", None), dependencies=deps, card=card, overwrite=overwrite,
                                dtype=dtype, meta={"training": training})

@@ -21,7 +21,7 @@ def vocoder(tmp_path_factory):
 
 
 def tiny_args(corpus, vocoder, run_dir, max_steps, *extra):
-    return ["--config", "tiny", "--data.data_dir", str(corpus), "--model.vocoder", str(vocoder),
+    return ["--config", "tiny_filler", "--data.data_dir", str(corpus), "--model.vocoder", str(vocoder),
             "--data.val_cuts", "cuts_test_seen.jsonl.gz",
             "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
             "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
@@ -168,3 +168,120 @@ def test_warmup_ema_follows_the_model_early_and_averages_later():
         assert abs(avg.module.weight.item() - expected) < 1e-6
     with pytest.raises(ValueError):
         WarmupEMA(decay=1.0)
+
+
+# ------------------------------------------------------------------ aligned (Voicebox-style) text
+@pytest.fixture(scope="module")
+def aligned(tinyvoices, tmp_path_factory):
+    """The test corpus's train and test_seen manifests with phone alignments from the shipped aligner."""
+    from tts.data.alignment import align_cuts
+
+    out = tmp_path_factory.mktemp("aligned")
+    for split in ("train", "test_seen"):
+        align_cuts(tinyvoices / f"cuts_{split}.jsonl.gz", "tiny-aligner", out=out)
+    return out
+
+
+def _aligned_batch(aligned, n: int):
+    from tts.data.dataset import TTSDataset
+    from tts.data.features import MelFeatures
+    from tts.data.manifests import load_cuts
+
+    b = TTSDataset(features="audio", durations=True)[load_cuts(aligned / "cuts_test_seen_aligned.jsonl.gz").subset(
+        first=n)]
+    return {"mel": MelFeatures()(b["audio"]), "mel_lens": b["audio_lens"] // 256 + 1, "phonemes": b["phonemes"],
+            "phoneme_lens": b["phoneme_lens"], "durations": b["durations"]}
+
+
+def test_text_gap_fails_for_a_model_that_ignores_the_aligned_phones(aligned):
+    """The probe can fail: after the same 100 steps on three utterances, a model whose phone
+    embeddings are frozen at zero has no text gap, and one that reads them has a clear one."""
+    from recipes.probes import text_gap
+
+    batch = _aligned_batch(aligned, 3)
+    gaps = {}
+    for reads_text in (False, True):
+        torch.manual_seed(0)
+        model = FlowTTS(FlowConfig(dim=64, depth=2, heads=2, text_dim=32, text_conv_layers=1,
+                                   text_conditioning="aligned", duration_dim=32, duration_layers=1, mel_mean=-2.2,
+                                   mel_std=2.4, drop_audio_prob=0.0, drop_all_prob=0.0))
+        if not reads_text:
+            model.text_encoder.embed.weight.data.zero_()
+            model.text_encoder.embed.weight.requires_grad_(False)
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-3)
+        for _ in range(100):
+            loss = model(batch["mel"], batch["mel_lens"], batch["phonemes"], batch["phoneme_lens"],
+                         batch["durations"])["loss"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        class Probe:
+            text_keys = ("phonemes", "phoneme_lens")
+
+            def probe_loss(self, b, model=model):
+                return model(b["mel"], b["mel_lens"], b["phonemes"], b["phoneme_lens"], b["durations"])["flow_loss"]
+
+        gaps[reads_text] = text_gap(Probe(), [batch], seed=0)
+    assert abs(gaps[False]) < 0.005 and gaps[True] > 0.03, gaps
+
+
+@pytest.fixture(scope="module")
+def aligned_export(aligned, vocoder, tmp_path_factory):
+    from recipes.cli import train
+
+    root = tmp_path_factory.mktemp("alignedrun")
+    run_dir, export = root / "run", root / "export"
+    args = tiny_args(aligned, vocoder, run_dir, 4, "--export_dir", str(export))
+    args[1] = "tiny"  # the aligned config (tiny_args names tiny_filler)
+    args[args.index("--data.val_cuts") + 1] = "cuts_test_seen_aligned.jsonl.gz"
+    result = train("flow", [*args, "--model.flow.duration_dim", "32", "--model.flow.duration_layers", "1"])
+    return run_dir, export, result
+
+
+def test_aligned_config_trains_exports_and_synthesizes(aligned_export):
+    from tts import Synthesizer
+
+    from conftest import DEMO_PROMPT
+
+    run_dir, export, result = aligned_export
+    assert result["global_step"] == 4
+    info = read_checkpoint(export, family="flow")
+    assert info.config["text_conditioning"] == "aligned" and set(info.dependencies) == {"vocoder", "aligner"}
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    for key in ("train/flow_loss", "train/duration_loss", "val/duration_loss", "val/text_gap", "val/per"):
+        assert key in metrics, key
+    synth = Synthesizer.from_pretrained(export)
+    text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
+    audio = synth.synthesize("Hello there.", DEMO_PROMPT, prompt_text=text, seed=0, nfe=2)
+    assert torch.isfinite(audio.wav).all() and audio.duration > 0.1  # at least a frame per symbol, untrained
+    timed = synth.synthesize("Hello there.", DEMO_PROMPT, prompt_text=text, seed=0, nfe=2, duration=2.0)
+    assert abs(timed.duration - 2.0) < 0.05
+
+
+def test_aligned_edit_regenerates_only_the_changed_words(aligned_export):
+    """The aligner finds the word; samples before and after it (outside the 20 ms seams) are the input's."""
+    from text_frontend import Frontend
+    from tts import Synthesizer
+    from tts.audio import load
+    from tts.errors import TTSError
+
+    from conftest import DEMO_PROMPT
+
+    synth = Synthesizer.from_pretrained(aligned_export[1])
+    source = load(DEMO_PROMPT, 24000)
+    text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
+    out = synth.edit(source, text, text.replace("smooth", "rough"), seed=0, nfe=2)
+    # where "smooth" lies, by the same alignment the backend made
+    mel = synth.backend.vocoder.mel(source.wav)[0]
+    ids, durations = synth.backend.prompt_durations(mel, Frontend("en-us").encode(text).ids)
+    words = [i for i, s in enumerate(ids.tolist()) if s == 4]  # word boundaries
+    symbols = Frontend("en-us").encode(text)
+    k = [w for w, (a, b) in enumerate(symbols.word_spans) if "".join(symbols.symbols[a:b]).startswith("sm")][0]
+    start, end = int(durations[: words[k] + 1].sum()) * 256, int(durations[: words[k + 1]].sum()) * 256
+    fade = int(0.02 * 24000)
+    assert torch.equal(out.wav[: start - fade], source.wav[: start - fade])
+    tail = source.wav.numel() - end - fade
+    assert torch.equal(out.wav[-tail:], source.wav[-tail:])
+    with pytest.raises(TTSError, match="leave out --start/--end"):
+        synth.edit(source, text, text.replace("smooth", "rough"), start=1.0, end=1.5)

@@ -201,8 +201,9 @@ class Synthesizer:
         """Regenerate only the words that differ between ``transcript`` and ``new_transcript``.
 
         The changed span is found from word timestamps of the evaluation suite's
-        Whisper, or given as ``start``/``end`` seconds. Everything outside the span is
-        kept sample-exact (20 ms cross-fades at the seams).
+        Whisper, or given as ``start``/``end`` seconds; an aligned flow model finds it
+        with its phone aligner instead (``start``/``end`` must then be left out).
+        Everything outside the span is kept sample-exact (20 ms cross-fades at the seams).
 
         Raises:
             TTSError: the model cannot edit, the transcripts are identical, or the span
@@ -228,6 +229,13 @@ class Synthesizer:
         if span is None:
             raise TTSError("The new transcript says the same words as the old one: nothing to edit.")
         (i1, i2), (j1, j2) = span
+        if self.backend.locates_edits:  # an aligned model aligns the recording with its transcript itself
+            if start is not None or end is not None:
+                raise TTSError(f"{self.info.path.name} finds the changed words with its phone aligner: leave out "
+                               "--start/--end.")
+            wav = self.backend.edit_words(source.wav, fe.encode(" ".join(old_words)).ids,
+                                          fe.encode(" ".join(new_words)).ids, seed=seed, **options)
+            return Audio(wav, self.sample_rate)
         if start is None or end is None:
             if self._asr is None:
                 self.transcribe(source, language)  # builds the recognizer

@@ -6,7 +6,14 @@ The vocoder folder fixes the features (its mel settings become ``mel_dim``,
 from :class:`recipes.data.TTSDataModule` with ``features: audio`` (mels computed
 here, on the training device) or ``features: mel`` (from ``tts prepare features``).
 
-Logged: ``train/loss`` and, on validation, ``val/loss`` (the checkpoint metric
+With ``model.flow.text_conditioning: aligned`` (Voicebox style) the batches must carry
+phone alignments (``data.durations: true`` on ``*_aligned`` manifests from
+``tts prepare align``), the duration model trains alongside, and ``model.aligner``
+names the phone aligner that synthesis uses to measure a prompt's durations (it
+becomes a dependency of the exported folder).
+
+Logged: ``train/loss`` (``train/flow_loss``, ``train/duration_loss`` when aligned) and, on
+validation, the same under ``val/`` (``val/loss`` is the checkpoint metric
 ``val_loss``), computed with a fixed seed so that its curve is comparable across
 evaluations. EMA weights come from the ``WarmupEMA`` callback in the YAML; they are
 what the checkpoint's ``state_dict`` and the export hold.
@@ -32,7 +39,9 @@ from ..optim import AdamWCosineMixin
 class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     """Args:
         vocoder: Vocos mel folder (official layout) or shipped vocoder name.
-        flow: overrides of :class:`flow.FlowConfig` (``dim``, ``depth``, ``heads``...).
+        flow: overrides of :class:`flow.FlowConfig` (``dim``, ``depth``, ``text_conditioning``...).
+        aligner: the phone aligner (checkpoint folder or shipped name) an aligned model
+            measures prompts with; required when ``text_conditioning`` is ``aligned``.
         learning_rate: peak AdamW learning rate.
         weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
@@ -46,7 +55,7 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def __init__(self, vocoder: str, flow: dict[str, Any] | None = None, learning_rate: float = 7.5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.99), warmup_steps: int = 1000,
-                 grad_clip: float | None = 1.0, val_seed: int = 1234):
+                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None):
         super().__init__()
         from flow import FlowConfig, FlowTTS
         from text_frontend import PhonemeVocab
@@ -59,6 +68,25 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         self.config = merged_config(FlowConfig, flow, fixed, section="flow", label="flow",
                                     source="the vocoder and the vocabulary")
         self.model = FlowTTS(self.config)
+        self.aligner_dir = None
+        if self.model.aligned:
+            if not aligner:
+                raise RecipeError("model.flow.text_conditioning: aligned needs model.aligner (e.g. tiny-aligner): "
+                                  "synthesis measures the prompt's durations with it.")
+            from tts.checkpoint import read_checkpoint
+
+            self.aligner_dir = read_checkpoint(aligner, family="aligner").path  # checked now, not after training
+
+    def export_dependencies(self):
+        deps = super().export_dependencies()
+        return {**deps, "aligner": self.aligner_dir} if self.aligner_dir is not None else deps
+
+    def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        mel, lens = self._mels(batch)
+        if self.model.aligned and "durations" not in batch:
+            raise RecipeError("An aligned flow model trains on phone alignments: set data.durations: true and "
+                              "train on the *_aligned manifests of `tts prepare align`.")
+        return self.model(mel, lens, batch["phonemes"], batch["phoneme_lens"], batch.get("durations"))
 
     def _mels(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """``[B, C, N]`` log-mels and ``[B]`` frame counts, from stored mels or from audio."""
@@ -72,24 +100,31 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         return mel, lens
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        mel, lens = self._mels(batch)
-        out = self.model(mel, lens, batch["phonemes"])
-        self.log("train/loss", out["loss"].detach(), prog_bar=True, batch_size=mel.shape[0])
+        out = self._losses(batch)
+        b = batch["phonemes"].shape[0]
+        self.log("train/loss", out["loss"].detach(), prog_bar=True, batch_size=b)
+        for key in ("flow_loss", "duration_loss"):
+            if key in out and self.model.aligned:
+                self.log(f"train/{key}", out[key].detach(), batch_size=b)
         return out["loss"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        mel, lens = self._mels(batch)
-        with seeded(self.hparams.val_seed + batch_idx, mel.device):
-            out = self.model(mel, lens, batch["phonemes"])
-        self.log("val/loss", out["loss"], batch_size=mel.shape[0], sync_dist=True)
-        self.log("val_loss", out["loss"], batch_size=mel.shape[0], sync_dist=True, logger=False)
+        b = batch["phonemes"].shape[0]
+        with seeded(self.hparams.val_seed + batch_idx, batch["phonemes"].device):
+            out = self._losses(batch)
+        self.log("val/loss", out["loss"], batch_size=b, sync_dist=True)
+        self.log("val_loss", out["loss"], batch_size=b, sync_dist=True, logger=False)
+        for key in ("flow_loss", "duration_loss"):
+            if key in out and self.model.aligned:
+                self.log(f"val/{key}", out[key], batch_size=b, sync_dist=True)
 
     # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
     text_keys = ("phonemes", "phoneme_lens")
 
     def probe_loss(self, batch: dict) -> torch.Tensor:
-        mel, lens = self._mels(batch)
-        return self.model(mel, lens, batch["phonemes"])["loss"]
+        # The flow loss only: with the text rolled, the duration model would be scored on
+        # another item's durations, which says nothing about reading the text.
+        return self._losses(batch)["flow_loss"]
 
     def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
         """Item ``i``'s audio as the prompt, item ``i + 1``'s transcript as the text (8 Euler steps)."""
@@ -101,10 +136,16 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
             return [], []
         prompts = [mel[i, :, : lens[i]] for i in range(k)]
         texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]] for i in range(k)]
-        targets = [texts[(i + 1) % k] for i in range(k)]
+        durations = None
+        if self.model.aligned:  # the texts are boundary-wrapped: the target is the next one's inner part
+            durations = [batch["durations"][i, : batch["phoneme_lens"][i]] for i in range(k)]
+            targets = [texts[(i + 1) % k][1:-1] for i in range(k)]
+        else:
+            targets = [texts[(i + 1) % k] for i in range(k)]
         training = self.model.training
         try:
-            out = synthesize(self.model, prompts, texts, targets, FlowSampling(nfe=8, seed=seed))
+            out = synthesize(self.model, prompts, texts, targets, FlowSampling(nfe=8, seed=seed),
+                             prompt_durations=durations)
         finally:
             self.model.train(training)
         return out, [t.tolist() for t in targets]

@@ -74,6 +74,18 @@ class Backend(ABC):
         the whole says ``new_ids`` (the full new transcript); see :class:`FlowBackend`."""
         raise TTSError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
 
+    @property
+    def locates_edits(self) -> bool:
+        """Whether the model finds the changed span itself (:meth:`edit_words`) instead of
+        being given it in seconds (:meth:`edit`)."""
+        return False
+
+    def edit_words(self, audio: torch.Tensor, old_ids: Sequence[int], new_ids: Sequence[int],
+                   seed: int | None = None, **options: Any) -> torch.Tensor:
+        """Make ``audio [T]``, which says ``old_ids``, say ``new_ids`` (full transcripts),
+        regenerating only the symbols that differ (see :class:`FlowBackend`)."""
+        raise TTSError(f"Models of family {self.family!r} cannot locate edits; give the span in seconds.")
+
 
 def backend_class(family: str) -> type[Backend]:
     """The backend class registered for ``family``.

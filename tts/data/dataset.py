@@ -60,11 +60,13 @@ class TTSDataset(torch.utils.data.Dataset):
         cache_size: phonemized texts kept per worker.
         durations: return the stored phone alignments as frame counts (see above).
         hop_length: samples per frame, for durations of ``features="audio"`` (Vocos: 256).
+        loudness: ``features="audio"``: scale each utterance to this loudness (LUFS), as
+            synthesis does with its prompts (-20); None keeps the corpus' own level.
     """
 
     def __init__(self, features: str = "audio", language: str = "en-us", sample_rate: int = 24000,
                  vocab: PhonemeVocab | None = None, with_stress: bool = True, cache_size: int = 100_000,
-                 durations: bool = False, hop_length: int = 256) -> None:
+                 durations: bool = False, hop_length: int = 256, loudness: float | None = None) -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
         self.features = features
@@ -75,6 +77,7 @@ class TTSDataset(torch.utils.data.Dataset):
         self.cache_size = cache_size
         self.durations = durations
         self.hop_length = hop_length
+        self.loudness = loudness
         self._frontends: dict[str, Frontend] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[str, tuple[int, ...]]] = OrderedDict()
 
@@ -115,7 +118,12 @@ class TTSDataset(torch.utils.data.Dataset):
 
     def _load(self, cut) -> torch.Tensor:
         if self.features == "audio":
-            return torch.from_numpy(cut.resample(self.sample_rate).load_audio()[0])
+            wav = torch.from_numpy(cut.resample(self.sample_rate).load_audio()[0])
+            if self.loudness is not None:
+                from ..audio import normalize_loudness
+
+                wav = normalize_loudness(wav, self.sample_rate, self.loudness)
+            return wav
         if not cut.has_custom(self.features):
             raise DataError(f"Cut {cut.id!r} has no stored {self.features!r}: run `tts prepare features "
                             f"--kind {self.features}` and train on the manifest it writes.")
