@@ -82,14 +82,23 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
     ctx = context.masked_fill(~known[..., None], 0.0)
     y0 = _noise(lens, n, c, options.seed, context.device, context.dtype)
     guided = options.cfg > 0
+    # The text path does not depend on the ODE state: encode it once (both CFG halves), not
+    # at every step. And with no padding (one item, or equal lengths) attention needs no mask,
+    # which keeps it on the fused kernel.
+    attn_mask = None if bool(mask.all()) else mask
+    if guided:
+        text, ctx_pair = torch.cat([text, torch.zeros_like(text)]), torch.cat([ctx, torch.zeros_like(ctx)])
+        mask_pair = None if attn_mask is None else torch.cat([attn_mask, attn_mask])
+        features = model.text_encoder(text, mask_pair)
+    else:
+        features = model.text_encoder(text, attn_mask)
 
     def field(t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         tt = t.expand(b)
         if not guided:
-            return model.velocity(y, ctx, text, tt, mask)
+            return model.velocity(y, ctx, text, tt, attn_mask, text_features=features)
         # one batched call for the conditional and the unconditional prediction
-        v = model.velocity(torch.cat([y, y]), torch.cat([ctx, torch.zeros_like(ctx)]),
-                           torch.cat([text, torch.zeros_like(text)]), torch.cat([tt, tt]), torch.cat([mask, mask]))
+        v = model.velocity(torch.cat([y, y]), ctx_pair, text, torch.cat([tt, tt]), mask_pair, text_features=features)
         v_cond, v_uncond = v.chunk(2)
         return v_cond + options.cfg * (v_cond - v_uncond)
 

@@ -100,7 +100,7 @@ class FlowTTS(nn.Module):
         return expand_by_durations(phonemes, durations, n)
 
     def velocity(self, x: torch.Tensor, context: torch.Tensor, text: torch.Tensor, t: torch.Tensor,
-                 mask: torch.Tensor | None = None) -> torch.Tensor:
+                 mask: torch.Tensor | None = None, text_features: torch.Tensor | None = None) -> torch.Tensor:
         """Predict the flow.
 
         Args:
@@ -109,11 +109,15 @@ class FlowTTS(nn.Module):
             text: phoneme ids ``[b, n]`` at frame rate (0 = filler; all 0 = dropped).
             t: flow time ``[b]`` in [0, 1].
             mask: bool ``[b, n]``, True on real frames (None: all real).
+            text_features: ``self.text_encoder(text, mask)`` computed beforehand: it does not
+                depend on ``x`` or ``t``, so an ODE solve encodes the text once, not per step.
 
         Returns:
             Velocity ``[b, n, c]``.
         """
-        h = self.input_proj(torch.cat([x, context, self.text_encoder(text, mask)], dim=-1))
+        if text_features is None:
+            text_features = self.text_encoder(text, mask)
+        h = self.input_proj(torch.cat([x, context, text_features], dim=-1))
         h = h + self.conv_pos(h, mask)
         emb = self.time_embed(t)
         rope = self.rotary(h.shape[1], h.device)
