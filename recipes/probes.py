@@ -22,10 +22,22 @@ A recipe module takes part by defining:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from lightning.pytorch.callbacks import Callback
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[None]:
+    """Eval mode inside (synthesis functions switch to it), the model's own mode again after."""
+    training = model.training
+    try:
+        model.eval()
+        yield
+    finally:
+        model.train(training)
 
 
 def roll_text(batch: dict, keys: Sequence[str]) -> dict:

@@ -57,7 +57,7 @@ def test_train_export_and_load(trained, vocoder):
         assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
     assert info.vocab_path is not None and "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    assert "train/loss" in metrics and "val/loss" in metrics and "val/text_gap" in metrics  # TextProbe
+    assert all(k in metrics for k in ("train/loss", "val/loss", "val/text_gap", "val/per"))  # TextProbe
 
 
 def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, vocoder):

@@ -54,7 +54,7 @@ def test_train_export_and_load(trained, codes_setup):
     assert "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     for key in ("train/loss", "train/ar_top10", "train/nar_top10", "val/loss", "val/ar_top10", "val/nar_loss",
-                "val/text_gap"):
+                "val/text_gap", "val/per"):
         assert key in metrics, key
 
 

@@ -34,6 +34,7 @@ from ..cards import Card, millions, synthesizer_usage
 from ..export import Exportable
 from ..features import MelRecipe
 from ..optim import AdamWCosineMixin
+from ..probes import evaluating
 
 
 class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
@@ -142,12 +143,9 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
             targets = [texts[(i + 1) % k][1:-1] for i in range(k)]
         else:
             targets = [texts[(i + 1) % k] for i in range(k)]
-        training = self.model.training
-        try:
+        with evaluating(self.model):
             out = synthesize(self.model, prompts, texts, targets, FlowSampling(nfe=8, seed=seed),
                              prompt_durations=durations)
-        finally:
-            self.model.train(training)
         return out, [t.tolist() for t in targets]
 
     def export_card(self, directory: Path, steps: int) -> Card:

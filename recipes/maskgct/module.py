@@ -29,7 +29,7 @@ from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
 from ..optim import AdamWCosineMixin
-from ..probes import CodecProbes
+from ..probes import CodecProbes, evaluating
 
 LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc")
 
@@ -98,11 +98,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []
-        training = self.model.training
-        try:
+        with evaluating(self.model):
             out = synthesize(self.model, prompts, texts, targets, MaskGCTSampling(seed=seed, steps=8))
-        finally:
-            self.model.train(training)
         return self._probe_mels(out), targets
 
     def export_card(self, directory: Path, steps: int) -> Card:

@@ -30,7 +30,7 @@ from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
 from ..optim import AdamWCosineMixin
-from ..probes import CodecProbes
+from ..probes import CodecProbes, evaluating
 
 LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "nar_loss", "nar_acc", "nar_top10")
 
@@ -113,11 +113,8 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []
-        training = self.model.training
-        try:
+        with evaluating(self.model):
             out = synthesize(self.model, prompts, texts, targets, VallESampling(seed=seed))
-        finally:
-            self.model.train(training)
         return self._probe_mels([g.codes for g in out]), targets
 
     def export_card(self, directory: Path, steps: int) -> Card:
