@@ -38,17 +38,24 @@ def synthesizer_usage(directory: str | os.PathLike, options: str = "") -> str:
 
 
 def curve_table(metrics_csv, keys: list[str], every: int = 1) -> str:
-    """A Markdown table of validation metrics by step, from a Lightning ``CSVLogger`` metrics.csv.
+    """A Markdown table of validation metrics by step, from Lightning ``CSVLogger`` metrics.csv files.
 
     Args:
+        metrics_csv: one metrics.csv, or several in order (a run resumed with
+            ``--ckpt_path last`` logs to a new ``version_N``); where two files log the same
+            step, the later file's row wins.
         keys: the columns to show (e.g. ``["val/per", "val/text_gap"]``); rows where none
             is logged are skipped.
         every: keep every ``every``-th validation row (and always the last).
     """
     import csv
 
-    with open(metrics_csv, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if any(r.get(k) for k in keys)]
+    paths = [metrics_csv] if isinstance(metrics_csv, (str, os.PathLike)) else list(metrics_csv)
+    by_step: dict[int, dict] = {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as f:
+            by_step.update({int(r["step"]): r for r in csv.DictReader(f) if any(r.get(k) for k in keys)})
+    rows = [by_step[s] for s in sorted(by_step)]
     rows = [r for i, r in enumerate(rows) if i % every == every - 1 or i == len(rows) - 1]
     lines = ["| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for r in rows:
