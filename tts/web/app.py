@@ -117,9 +117,9 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
             text_file = gr.File(label="... or a UTF-8 text file", file_types=[".txt"], type="filepath", height=120,
                                 elem_id="synth-text-file")
             model = _model_dropdown(gr, service.models, default_model, "synth-model")
-            with gr.Accordion("Model options", open=False):
+            with gr.Accordion("Model options", open=False, elem_id="synth-options"):
                 groups = option_widgets(gr, sorted({m.family for m in service.models}),
-                                        _family_of(service, model.value))
+                                        _family_of(service, model.value), "synth")
             with gr.Row():
                 language = gr.Textbox("en-us", label="Language", info="espeak-ng code or name (`tts languages`)",
                                       elem_id="synth-language")
@@ -158,8 +158,9 @@ def _editing_tab(gr, service: WebService, default_model: str | None) -> None:
             new_transcript = gr.Textbox(label="Edited transcript", max_length=limits.max_text_chars,
                                         elem_id="edit-new-transcript")
             model = _model_dropdown(gr, editors, default_model, "edit-model")
-            with gr.Accordion("Model options", open=False):
-                groups = option_widgets(gr, sorted({m.family for m in editors}), _family_of(service, model.value))
+            with gr.Accordion("Model options", open=False, elem_id="edit-options"):
+                groups = option_widgets(gr, sorted({m.family for m in editors}), _family_of(service, model.value),
+                                        "edit")
             with gr.Row():
                 language = gr.Textbox("en-us", label="Language", elem_id="edit-language")
                 seed = gr.Textbox("", label="Seed", info="a whole number; empty: random", max_lines=1,

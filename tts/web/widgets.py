@@ -25,24 +25,26 @@ class OptionWidgets:
     widgets: list[tuple[Option, Any]]
 
 
-def _widget(gr, opt: Option):
+def _widget(gr, opt: Option, elem_id: str):
     info = f"{opt.help}; {opt.describe()}"
     if opt.choices:
-        return gr.Dropdown(list(opt.choices), value=opt.default, label=opt.flag, info=info)
+        return gr.Dropdown(list(opt.choices), value=opt.default, label=opt.flag, info=info, elem_id=elem_id)
     if opt.default is None:
         info += "; empty: the model decides"
-    return gr.Textbox(default_text(opt), label=opt.flag, info=info, max_lines=1)
+    return gr.Textbox(default_text(opt), label=opt.flag, info=info, max_lines=1, elem_id=elem_id)
 
 
-def option_widgets(gr, families: list[str], visible_family: str | None) -> list[OptionWidgets]:
+def option_widgets(gr, families: list[str], visible_family: str | None, prefix: str) -> list[OptionWidgets]:
     """A group of widgets per family in ``families`` (those of the offered models), in the
-    order of :data:`FAMILY_OPTIONS`; only ``visible_family``'s group is shown at first."""
+    order of :data:`FAMILY_OPTIONS`; only ``visible_family``'s group is shown at first.
+    Each widget's element id is ``{prefix}-{family}-{option}`` (``synth-flow-nfe``)."""
     groups = []
     for family, opts in FAMILY_OPTIONS.items():
         if family not in families:
             continue
         with gr.Group(visible=family == visible_family) as group:
-            groups.append(OptionWidgets(family, group, [(opt, _widget(gr, opt)) for opt in opts]))
+            groups.append(OptionWidgets(family, group, [(opt, _widget(gr, opt, f"{prefix}-{family}-{opt.name}"))
+                                                     for opt in opts]))
     return groups
 
 
