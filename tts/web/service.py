@@ -155,10 +155,16 @@ class WebService:
             synth, lock, load_seconds = self.cache.get(chosen.ref)
             with lock:
                 t0 = time.perf_counter()
+                heard = None
+                if prompt_text is None:  # transcribed here (as synthesize would) to show what Whisper heard
+                    prompt_text = heard = synth.transcribe(prompts[prompt_path], code)
                 audio = synth.synthesize(text, prompts[prompt_path], prompt_text=prompt_text, language=code,
                                          seed=seed, progress=progress, **checked)
                 seconds = time.perf_counter() - t0
-        return self._result("synthesis", audio, seconds, load_seconds, chosen, synth, lines)
+        result = self._result("synthesis", audio, seconds, load_seconds, chosen, synth, lines)
+        if heard is not None:
+            result.summary += f" Whisper heard the prompt say: \"{heard}\""
+        return result
 
     def edit(self, model: str, recording: str | os.PathLike | None, transcript: str | None,
              new_transcript: str | None, language: str | None = "en-us", seed: float | int | str | None = None,
