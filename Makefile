@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TTS := $(VENV)/bin/tts
 PYTEST_ARGS ?=
 
-.PHONY: setup lock test test-all demo bench clean help
+.PHONY: setup lock test test-all test-browser web demo bench clean help
 
 help:
 	@echo "make setup     create or repair $(VENV) from requirements/lock.txt; flite/festival/sox for TinyVoices"
@@ -12,6 +12,8 @@ help:
 	@echo "make demo      synthesize a sentence in the voice of assets/demo_prompt.wav"
 	@echo "make test      fast test suite (CPU, about 2.5 minutes on 2 cores)"
 	@echo "make test-all  every test, slow ones included (GPU tests run when CUDA is present)"
+	@echo "make test-browser  the web page in headless Chromium (installs Debian's chromium if missing)"
+	@echo "make web       serve the synthesis and editing page at http://127.0.0.1:7860"
 	@echo "make bench     speed benchmarks"
 
 setup:
@@ -25,6 +27,15 @@ test: setup
 
 test-all: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The browser tests of `tts web` (tests/test_web_browser.py): Debian's Chromium, driven by
+# Playwright's Python package (Playwright's own browser download is not used).
+test-browser: setup
+	@bash scripts/install_chromium.sh
+	$(PY) -m pytest -q -m browser tests/test_web_browser.py $(PYTEST_ARGS)
+
+web: setup
+	$(TTS) web
 
 # Synthesizes with the shipped default model (checkpoints/tiny-flow) on the CPU and
 # prints where out.wav is and how long it took. An out.wav from before is kept as

@@ -12,7 +12,7 @@ re-install and after it has installed. It checks, cheapest first:
 Prints nothing and exits 0 when all is well; otherwise prints one line naming the
 packages at fault and exits 1. Standard library only: it must run in a broken venv.
 
-    python scripts/check_env.py --lock requirements/lock.txt --extras train,eval,dev
+    python scripts/check_env.py --lock requirements/lock.txt --extras train,eval,dev,web
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ IMPORTS = {
     "": ("torch", "torchaudio", "numpy", "soundfile", "phonemizer", "vocos", "encodec", "safetensors", "rich"),
     "train": ("lightning", "lhotse", "torchmetrics", "jsonargparse"),
     "eval": ("faster_whisper", "resemblyzer", "speechbrain", "transformers", "jiwer", "matplotlib"),
-    "dev": ("pytest",),
+    "dev": ("pytest", "playwright"),
+    "web": ("gradio", "matplotlib"),
 }
 PROJECT = ("tts", "text_frontend", "codec_lm", "flow")
 
@@ -88,7 +89,7 @@ def import_problems(extras: list[str]) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lock", type=Path, default=Path("requirements/lock.txt"))
-    p.add_argument("--extras", default="train,eval,dev", help="comma-separated extras that should be installed")
+    p.add_argument("--extras", default="train,eval,dev,web", help="comma-separated extras that should be installed")
     args = p.parse_args()
     warnings.filterwarnings("ignore")  # deprecation notices of imported packages are not problems of the venv
     extras = [e for e in args.extras.split(",") if e]

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 TORCH_PAIR=(torch==2.11.0 torchaudio==2.11.0)
 PYTHON="${PYTHON:-python3}"
 LOCK="${LOCK:-requirements/lock.txt}"
-EXTRAS=train,eval,dev
+EXTRAS=train,eval,dev,web
 
 if [ -t 1 ]; then say() { printf '\033[1mlock:\033[0m %s\n' "$*"; }; else say() { printf 'lock: %s\n' "$*"; }; fi
 

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${EXTRAS:-train,eval,dev}"
+EXTRAS="${EXTRAS:-train,eval,dev,web}"
 LOCK="${LOCK:-requirements/lock.txt}"
 # TinyVoices synthesizes its corpus with these engines and texts (see tts/data/tinyvoices).
 APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k sox fortunes)

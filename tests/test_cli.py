@@ -12,7 +12,7 @@ import pytest
 from conftest import DEMO_PROMPT, REPO, tone
 from tts.cli import main
 
-SUBCOMMANDS = ["synth", "edit", "eval", "prepare", "train", "bench", "models", "phonemize", "languages"]
+SUBCOMMANDS = ["synth", "edit", "web", "eval", "prepare", "train", "bench", "models", "phonemize", "languages"]
 
 
 def run_cli(*args, stdin=None):

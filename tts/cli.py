@@ -13,14 +13,14 @@ import warnings
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import bench, edit, evaluate, models, prepare, synth, text, train
-from .errors import TTSError
+from .commands import bench, edit, evaluate, models, prepare, synth, text, train, web
+from .errors import is_user_error
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 # Order of the sub-commands in `tts --help`.
-_COMMANDS = (synth, edit, evaluate, prepare, train, bench, models, text)
+_COMMANDS = (synth, edit, web, evaluate, prepare, train, bench, models, text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _COMMANDS:
         module.register(sub)
     return p
-
-
-def _is_user_error(err: BaseException) -> bool:
-    if isinstance(err, TTSError):
-        return True
-    frontend_errors = sys.modules.get("text_frontend.errors")  # only loaded if the front-end ran
-    return frontend_errors is not None and isinstance(err, frontend_errors.FrontendError)
 
 
 class _WarningPrinter:
@@ -79,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         console(stderr=True).print("interrupted")
         return EXIT_INTERRUPTED
     except Exception as err:
-        if not _is_user_error(err):
+        if not is_user_error(err):
             raise
         from rich.text import Text
 

@@ -7,6 +7,8 @@ the message and exits with status 2 instead of showing a traceback.
 
 from __future__ import annotations
 
+import sys
+
 
 class TTSError(Exception):
     """Base class of user-facing errors."""
@@ -34,3 +36,18 @@ class PromptTooShortError(AudioError):
 
 class OutputPathError(TTSError, ValueError):
     """An output path points into a missing folder, or at a file that exists."""
+
+
+class WebInputError(TTSError, ValueError):
+    """An input of the web page (`tts web`) it does not take: no upload, a file that was
+    not uploaded through the page, an upload or a text over the page's limits."""
+
+
+def is_user_error(err: BaseException) -> bool:
+    """Whether ``err`` is a mistake a user can fix (its message says how), not a bug: a
+    :class:`TTSError` or the text front-end's ``FrontendError``. The CLI prints it as one
+    line (exit status 2); the web page shows it as one line."""
+    if isinstance(err, TTSError):
+        return True
+    frontend_errors = sys.modules.get("text_frontend.errors")  # only loaded if the front-end ran
+    return frontend_errors is not None and isinstance(err, frontend_errors.FrontendError)

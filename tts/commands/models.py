@@ -36,11 +36,25 @@ def _describe(path: Path) -> dict:
     return row
 
 
+def find_models(dirs: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """One row per shipped model, then per checkpoint folder under each of ``dirs``:
+    ``name``, ``path``, ``family`` (``?`` when unknown), ``size``, ``steps``, ``origin``
+    (``shipped`` or ``local``). `tts models` prints them; `tts web` offers them."""
+    from ..checkpoint import shipped_models
+
+    rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
+    for folder in dirs:
+        for p in sorted(Path(folder).glob("*")):
+            if (p / "model.yaml").is_file() or (p / "config.yaml").is_file():
+                rows.append(dict(_describe(p), origin="local"))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.markdown import Markdown
     from rich.table import Table
 
-    from ..checkpoint import resolve, shipped_models
+    from ..checkpoint import resolve
 
     con = console()
     if args.name:
@@ -48,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
         card = path / "README.md"
         con.print(Markdown(card.read_text(encoding="utf-8")) if card.is_file() else f"{path}: no model card")
         return 0
-    rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
-    for folder in args.dir:
-        for p in sorted(Path(folder).glob("*")):
-            if (p / "model.yaml").is_file() or (p / "config.yaml").is_file():
-                rows.append(dict(_describe(p), origin="local"))
+    rows = find_models(args.dir)
     if not rows:
         con.print("No models are shipped in this checkout yet, and no --dir was given.")
         return 0

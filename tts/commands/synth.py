@@ -100,7 +100,7 @@ def _jobs_from_jsonl(args) -> list[dict]:
     return jobs
 
 
-def _precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
+def precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
     """Fail on bad text, language or prompts before the model is loaded (that takes seconds).
 
     Returns the espeak-ng code of ``language`` and the loaded prompts by path, so
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         out, note = _output(Path(args.output or DEFAULT_OUTPUT), args)
         jobs = [{"line": None, "text": text, "prompt": args.prompt, "prompt_text": args.prompt_text,
                  "output": out, "note": note, "seed": args.seed}]
-    language, prompts = _precheck(jobs, args.language)
+    language, prompts = precheck(jobs, args.language)
     if args.dry_run:
         return _dry_run(args, jobs, language, prompts, options)
     return _synthesize(args, jobs, language, prompts, options)
