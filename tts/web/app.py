@@ -60,7 +60,7 @@ def _intro(service: WebService) -> str:
         "Speak a text in the voice of a short recording, or change words in a recording. "
         f"The page reads only the files you upload (at most {limits.max_upload_mb:g} MiB each) and texts of at "
         f"most {limits.max_text_chars} characters; it runs one request at a time. The shipped tiny models were "
-        "trained on a CPU: they give speech-like sound in the prompt's voice, not yet words (see the README)."
+        "trained on a CPU on 5 hours of synthetic speech; the README says what each of them can do."
     )
 
 
