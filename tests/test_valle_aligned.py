@@ -275,7 +275,7 @@ def test_repetition_aware_sampling_defaults_and_rate():
     assert (VallESampling().resolved(implicit).repetition_window, VallESampling().resolved(implicit)
             .repetition_threshold) == (10, 0.1)  # the shipped tiny-valle's output depends on these
     tuned = VallESampling().resolved(monotonic)
-    assert (tuned.repetition_window, tuned.repetition_threshold) == (20, 0.4)
+    assert (tuned.repetition_window, tuned.repetition_threshold) == (20, 0.45)
     assert VallESampling(repetition_window=0).resolved(monotonic).repetition_window == 0  # explicit values win
     # 1 1 1 1 2: with a window of 4 the ratios are 0, 1/4, 2/4, 3/4, 0
     seq = torch.tensor([1, 1, 1, 1, 2])
@@ -348,3 +348,22 @@ def test_tiny_model_overfits_one_utterance_and_reproduces_it(aligned_utterance):
     assert got.ended and torch.equal(got.durations, trained), "the pointer's durations differ"
     assert got.codes.shape == (2, n) and torch.equal(got.codes[0], target[0, 0, :n]), "AR codes differ"
     assert torch.equal(got.codes, target[0, :, :n]), "NAR codes differ"
+
+
+def test_tts_eval_repetition_reports_the_firing_rate_of_ground_truth(codes_setup, tmp_path, capsys):
+    import json
+
+    from tts.cli import main
+    from tts.data.manifests import load_cuts
+
+    root, _ = codes_setup
+    manifest = root / "codes" / "cuts_test_seen_codes.jsonl.gz"
+    assert main(["eval", "repetition", "--cuts", str(manifest), "--out", str(tmp_path / "r"), "--windows", "4,8",
+                 "--thresholds", "0.3"]) == 0
+    summary = json.loads((tmp_path / "r" / "repetition.json").read_text())
+    seqs = [torch.from_numpy(c.load_custom("codes")[:, 0].astype("int64")) for c in load_cuts(manifest)]
+    assert summary["frames"] == sum(len(s) for s in seqs) and len(summary["rates"]) == 2
+    assert summary["rates"][1]["fired"] == repetition_rate(seqs, 8, 0.3)[0]
+    capsys.readouterr()
+    assert main(["eval", "repetition", "--cuts", str(root / "cuts_train.jsonl.gz"), "--out", str(tmp_path / "x")]) == 2
+    assert "holds no codec codes" in capsys.readouterr().err
