@@ -350,6 +350,12 @@ def test_monotonic_configuration_errors_are_clear(aligned_codes_setup, codes_set
         data(2).train_dataloader()
     assert not [w for w in caught if "too short" in str(w.message)]  # at two frames per step every cut fits
     module = VallEModule(codec=str(codec), valle=small, aligner="tiny-aligner")
+    from types import SimpleNamespace
+
+    module._trainer = SimpleNamespace(datamodule=VallEDataModule(str(root)))  # data without the alignment
+    with pytest.raises(RecipeError, match=r"data.alignment \(none\) differs from model.valle.alignment"):
+        module.setup("fit")
+    module._trainer = None
     module._checked = True
     with pytest.raises(RecipeError, match="data.alignment: monotonic"):
         module._losses({"lm_phonemes": torch.ones(1, 3, dtype=torch.long)})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nn_common import expand_by_durations, pad_stack
+from nn_common import pad_stack
 
 
 def group_codes(codes: torch.Tensor, group: int) -> torch.Tensor:
@@ -154,8 +154,3 @@ def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phone
 def frame_phones(step_phones: torch.Tensor, group: int) -> torch.Tensor:
     """``[b, m]`` phoneme id per step -> ``[b, m * group]`` per frame (what the NAR reads)."""
     return step_phones.repeat_interleave(group, dim=-1)
-
-
-def step_phones(ids: torch.Tensor, durations: torch.Tensor, steps: int) -> torch.Tensor:
-    """``ids [b, l]`` repeated ``durations [b, l]`` (steps) times, 0-padded to ``[b, steps]``."""
-    return expand_by_durations(ids, durations, steps)
