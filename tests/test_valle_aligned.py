@@ -149,7 +149,8 @@ def test_losses_train_every_part_and_ignore_padding():
     assert set(out) == {"loss", "ar_loss", "ar_acc", "ar_top10", "advance_loss", "advance_acc", "nar_loss",
                         "nar_acc", "nar_top10"}
     assert abs(out["ar_loss"].item() - math.log(64)) < 1.0 and abs(out["advance_loss"].item() - math.log(2)) < 0.5
-    assert math.isclose(float(out["loss"]), float(out["ar_loss"] + out["advance_loss"] + out["nar_loss"]), rel_tol=1e-6)
+    parts = out["ar_loss"] + out["advance_loss"] + out["nar_loss"]
+    assert math.isclose(out["loss"].item(), parts.item(), rel_tol=1e-6)
     out["loss"].backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []  # phone tables and the advance head too
     model.eval()
@@ -266,8 +267,9 @@ def test_decoding_input_errors():
     with pytest.raises(ValueError, match="generate_ar_aligned"):
         from codec_lm.valle import generate_ar
 
-        generate_ar(model.ar, torch.ones(1, 3, dtype=torch.long), torch.tensor([3]), torch.zeros(1, 4, dtype=torch.long),
-                    torch.tensor([4]), torch.tensor([1]), torch.tensor([5]), VallESampling())
+        generate_ar(model.ar, torch.ones(1, 3, dtype=torch.long), torch.tensor([3]),
+                    torch.zeros(1, 4, dtype=torch.long), torch.tensor([4]), torch.tensor([1]), torch.tensor([5]),
+                    VallESampling())
 
 
 def test_repetition_aware_sampling_defaults_and_rate():

@@ -41,7 +41,8 @@ def repetition_grid(cuts_path: str | os.PathLike, windows: Sequence[int], thresh
     from ..data.manifests import load_cuts
 
     if not windows or not thresholds or min(windows) < 1:
-        raise TTSError("Give windows >= 1 frame and at least one threshold (e.g. --windows 10,20 --thresholds 0.1,0.4).")
+        raise TTSError("Give windows >= 1 frame and at least one threshold (e.g. --windows 10,20 "
+                       "--thresholds 0.1,0.4).")
     cuts = list(load_cuts(cuts_path))[:limit]
     if not cuts or not cuts[0].has_custom("codes"):
         raise TTSError(f"'{cuts_path}' holds no codec codes: give a manifest written by `tts prepare features "
