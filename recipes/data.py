@@ -97,20 +97,21 @@ class CodesDataModule(TTSDataModule):
     """Code batches (``features`` is always ``"codes"``): ``phonemes``, ``phoneme_lens``,
     ``codes [B, Q, N]`` padded with -1, ``code_lens``.
 
-    Args (those of :class:`TTSDataModule` but ``features``):
+    Args (those of :class:`TTSDataModule` but ``features`` and ``loudness``):
         train_cuts, val_cuts: code manifests, by default where
-            ``tts prepare features --kind codes --out DATA/codes`` writes them.
+            ``tts prepare features --kind codes --out DATA/codes`` writes them (of the
+            ``*_aligned`` manifests for ``durations``).
     """
 
     def __init__(self, data_dir: str, train_cuts: str = "codes/cuts_train_codes.jsonl.gz",
                  val_cuts: str = "codes/cuts_dev_codes.jsonl.gz", language: str = "en-us", sample_rate: int = 24000,
                  max_duration: float = 40.0, num_buckets: int = 8, min_duration: float = 0.5,
                  max_utterance_duration: float = 20.0, num_workers: int = 2, with_stress: bool = True,
-                 seed: int = 0) -> None:
+                 seed: int = 0, durations: bool = False) -> None:
         super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, features="codes", language=language,
                          sample_rate=sample_rate, max_duration=max_duration, num_buckets=num_buckets,
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
-                         num_workers=num_workers, with_stress=with_stress, seed=seed)
+                         num_workers=num_workers, with_stress=with_stress, seed=seed, durations=durations)
 
     def _cuts(self, name: str):
         path = self._path(name)

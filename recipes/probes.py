@@ -98,12 +98,16 @@ class TextProbe(Callback):
         self._cache: list[dict] | None = None
         self._aligner = None
 
-    def _fixed_batches(self, trainer) -> list[dict]:
+    def _fixed_batches(self, trainer, module) -> list[dict]:
+        """The first ``batches`` validation batches of two items or more: a batch of one has no
+        other transcript to roll in (its gap is 0 whatever the model) nor a next item to say."""
         if self._cache is None:
             loaders = trainer.val_dataloaders
             loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
             self._cache = []
             for batch in loader:
+                if len(batch[module.text_keys[1]]) < 2:
+                    continue
                 self._cache.append(batch)
                 if len(self._cache) >= self.batches:
                     break
@@ -112,7 +116,7 @@ class TextProbe(Callback):
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking or not hasattr(pl_module, "probe_loss"):
             return
-        batches = [_to_device(b, pl_module.device) for b in self._fixed_batches(trainer)]
+        batches = [_to_device(b, pl_module.device) for b in self._fixed_batches(trainer, pl_module)]
         if not batches:
             return
         pl_module.log("val/text_gap", text_gap(pl_module, batches, self.seed), sync_dist=True)

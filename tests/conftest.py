@@ -99,6 +99,23 @@ def codes_setup(tinyvoices, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def aligned_codes_setup(tinyvoices, codes_setup):
+    """VALL-E R's data: the cuts of ``codes_setup`` aligned by the shipped tiny-aligner and coded
+    by its random codec. Returns ``(root, codec folder)``; the codes manifests are
+    ``root / "codes" / "cuts_{train,test_seen}_aligned_codes.jsonl.gz"``."""
+    from tts.data.alignment import align_cuts
+    from tts.data.features import prepare_features
+
+    source, codec = codes_setup
+    root = source / "aligned"
+    for manifest in (source / "cuts_train.jsonl.gz", tinyvoices / "cuts_test_seen.jsonl.gz"):
+        align_cuts(manifest, "tiny-aligner", out=root)
+        aligned = root / manifest.name.replace(".jsonl.gz", "_aligned.jsonl.gz")
+        prepare_features(aligned, root / "codes", kind="codes", codec=codec, batch_duration=60)
+    return root, codec
+
+
+@pytest.fixture(scope="session")
 def random_aligner(tmp_path_factory) -> Path:
     """A randomly initialised tiny phone-aligner checkpoint (family "aligner")."""
     import torch

@@ -89,3 +89,18 @@ def test_per_of_syntheses_is_measured_with_the_aligner(random_aligner):
     # no aligner: a warning, and no PER
     with pytest.warns(UserWarning, match="no PER"):
         assert TextProbe(aligner=str(random_aligner.parent / "missing")).phone_error_rate(Speaker(), {}) is None
+
+
+def test_probe_batches_hold_two_items_or_more():
+    """Validation batches of one item are passed over: rolling their text changes nothing."""
+    from types import SimpleNamespace
+
+    from recipes.probes import TextProbe
+
+    full = toy_batch(0)
+    single = {k: v[:1] for k, v in full.items()}
+    probe = TextProbe(batches=2)
+    trainer = SimpleNamespace(val_dataloaders=[[single, full, single, toy_batch(1), toy_batch(2)]])  # one loader
+    picked = probe._fixed_batches(trainer, Toy(True))
+    assert [len(b["phoneme_lens"]) for b in picked] == [6, 6] and picked[0] is full
+    assert text_gap(Toy(True), [single], seed=0) == 0.0  # why: a batch of one cannot be rolled

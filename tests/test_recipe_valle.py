@@ -1,4 +1,5 @@
-"""recipes/valle: CPU training steps on TinyVoices codes, export -> checkpoint folder, resume, prompts, DDP."""
+"""recipes/valle: CPU training steps on TinyVoices codes, export -> checkpoint folder, resume, prompts, DDP;
+the implicit config (tiny_implicit) and the monotonic one (tiny, VALL-E R)."""
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ pytest.importorskip("lightning")
 
 
 def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
-    return ["--config", "tiny", "--data.data_dir", str(corpus), "--model.codec", str(codec),
+    return ["--config", "tiny_implicit", "--data.data_dir", str(corpus), "--model.codec", str(codec),
             "--data.train_cuts", str(root / "codes" / "cuts_train_codes.jsonl.gz"),
             "--data.val_cuts", str(root / "codes" / "cuts_test_seen_codes.jsonl.gz"),
             "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
@@ -113,15 +114,24 @@ def test_shipped_configs_build(codes_setup):
     from recipes.valle.module import VallEModule
 
     _, codec = codes_setup
-    cfg = yaml.safe_load((REPO / "recipes" / "valle" / "configs" / "tiny.yaml").read_text())
+    cfg = yaml.safe_load((REPO / "recipes" / "valle" / "configs" / "tiny_implicit.yaml").read_text())
     module = VallEModule(codec=str(codec), **cfg["model"])
-    assert module.config.dim == 256 and module.config.n_codebooks == 4
+    assert module.config.dim == 256 and module.config.n_codebooks == 4 and module.config.alignment == "none"
+    aligned = yaml.safe_load((REPO / "recipes" / "valle" / "configs" / "tiny.yaml").read_text())
+    module = VallEModule(codec=str(codec), **aligned["model"])
+    assert module.config.alignment == "monotonic" and module.config.steps_per_second <= 47
+    assert module.aligner_dir is not None and aligned["data"]["alignment"] == "monotonic"
+    assert aligned["data"]["group_size"] == module.config.group_size
+    assert "_aligned_codes" in aligned["data"]["train_cuts"]
+    assert aligned["data"]["prompt_seconds"] == [3.0, 5.0]  # the evaluation's prompts
     gpu = yaml.safe_load((REPO / "recipes" / "valle" / "configs" / "libritts_gpu.yaml").read_text())
     assert gpu["trainer"]["strategy"] == "ddp" and gpu["trainer"]["use_distributed_sampler"] is False
     assert gpu["data"]["prompt"] == "speaker"
     big = VallEConfig(**gpu["model"]["valle"])  # valid hyper-parameters (8 x 1024 codec by default)
     assert (big.dim, big.ar_layers, big.nar_layers) == (1024, 12, 12)
-    # VallEConfig() equals the tiny YAML's model (the benchmarks' "default" size).
+    assert (gpu["data"]["alignment"], gpu["data"]["group_size"]) == (big.alignment, big.group_size)
+    VallEConfig(**{**gpu["model"]["valle"], "alignment": "monotonic", "group_size": 2})  # the documented choice
+    # VallEConfig() equals the tiny_implicit YAML's model (the benchmarks' "default" size).
     assert all(getattr(VallEConfig(), k) == v for k, v in cfg["model"]["valle"].items())
 
 
@@ -205,3 +215,193 @@ def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):
 
     _, export, _ = trained
     recipe_probe.assert_missing_codec_is_clear(export, tmp_path, "VALL-E")
+
+
+# ------------------------------------------------------------------ monotonic alignment (VALL-E R): tiny.yaml
+def aligned_args(corpus, root, codec, run_dir, max_steps, *extra):
+    args = tiny_args(corpus, root, codec, run_dir, max_steps, *extra)
+    args[1] = "tiny"  # the monotonic config (tiny_args names tiny_implicit)
+    args[args.index("--data.train_cuts") + 1] = str(root / "codes" / "cuts_train_aligned_codes.jsonl.gz")
+    args[args.index("--data.val_cuts") + 1] = str(root / "codes" / "cuts_test_seen_aligned_codes.jsonl.gz")
+    return args
+
+
+@pytest.fixture(scope="module")
+def trained_monotonic(tinyvoices, aligned_codes_setup, tmp_path_factory):
+    from recipes.cli import train
+
+    root, codec = aligned_codes_setup
+    out = tmp_path_factory.mktemp("valler")
+    run_dir, export = out / "run", out / "export"
+    result = train("valle", aligned_args(tinyvoices, root, codec, run_dir, 4, "--export_dir", str(export)))
+    return run_dir, export, result
+
+
+def test_monotonic_config_trains_exports_and_synthesizes(trained_monotonic, aligned_codes_setup):
+    from tts import Synthesizer
+
+    from conftest import DEMO_PROMPT
+
+    run_dir, export, result = trained_monotonic
+    assert result["global_step"] == 4
+    info = read_checkpoint(export, family="valle")
+    assert set(info.dependencies) == {"codec", "aligner"} and info.dependencies["aligner"].name == "tiny-aligner"
+    config = build_config(VallEConfig, info)
+    assert (config.alignment, config.group_size, config.dim) == ("monotonic", 2, 32)
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    for key in ("train/ar_loss", "train/advance_loss", "train/advance_acc", "val/advance_loss", "val/nar_loss",
+                "val/text_gap", "val/per"):
+        assert key in metrics, key
+    assert "Monotonic phone alignment" in (export / "README.md").read_text()
+    synth = Synthesizer.from_pretrained(export, device="cpu")
+    text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
+    audio = synth.synthesize("Hello there.", DEMO_PROMPT, prompt_text=text, seed=0, top_k=20)
+    again = synth.synthesize("Hello there.", DEMO_PROMPT, prompt_text=text, seed=0, top_k=20)
+    assert torch.isfinite(audio.wav).all() and torch.equal(audio.wav, again.wav)
+    # untrained, the pointer still gives each of the sentence's symbols a step of 2 frames
+    from text_frontend import Frontend
+
+    symbols = len(Frontend("en-us").encode("Hello there.").ids) + 1
+    assert audio.wav.shape[-1] >= symbols * 2 * 256
+
+
+def test_monotonic_export_without_its_aligner_is_a_clear_error(trained_monotonic, tmp_path):
+    import shutil
+
+    from tts import Synthesizer
+    from tts.errors import TTSError
+
+    _, export, _ = trained_monotonic
+    copy = shutil.copytree(export, tmp_path / "m")
+    text = (copy / "model.yaml").read_text()
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("aligner:")]
+    (copy / "model.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TTSError, match="names no aligner"):
+        Synthesizer.from_pretrained(copy, device="cpu")
+
+
+@pytest.mark.parametrize("mode", ["prefix", "speaker"])
+def test_monotonic_prompted_batches(aligned_codes_setup, mode):
+    """Prompt and target split where inference splits them, with durations that fit the codes."""
+    from recipes.valle.data import PromptedDataset
+    from tts.data.dataset import TTSDataset
+    from tts.data.manifests import load_cuts
+
+    root, _ = aligned_codes_setup
+    cuts = load_cuts(root / "codes" / "cuts_train_aligned_codes.jsonl.gz").to_eager()
+    ds = PromptedDataset(TTSDataset(features="codes", durations=True), mode, cuts, prompt_seconds=(1.0, 2.0),
+                         deterministic=True, alignment="monotonic", group_size=2)
+    batch = ds[cuts.subset(first=8)]
+    model = VallE(VallEConfig(n_codebooks=4, codebook_size=64, dim=32, heads=2, ar_layers=1, nar_layers=1,
+                              alignment="monotonic", group_size=2))
+    out = model(batch["lm_phonemes"], batch["lm_phoneme_lens"], batch["prompt_codes"], batch["prompt_lens"],
+                batch["target_codes"], batch["target_lens"], durations=batch["lm_durations"],
+                prompt_phoneme_lens=batch["lm_prompt_phoneme_lens"])
+    assert torch.isfinite(out["loss"])
+    speakers = 0
+    for i in range(len(batch["ids"])):
+        lm = batch["lm_phonemes"][i, : batch["lm_phoneme_lens"][i]]
+        d = batch["lm_durations"][i, : len(lm)]
+        k = int(batch["lm_prompt_phoneme_lens"][i])
+        p, t = int(batch["prompt_lens"][i]), int(batch["target_lens"][i])
+        assert int(d[:k].sum()) == p and int(d[k:].sum()) == t and bool((d >= 1).all())
+        assert lm[0] == 4 and lm[k - 1] == 4 and lm[k] != 4 and lm[-1] == 4  # the prompt ends at a word boundary
+        assert t // 2 >= len(lm) - k  # a step for every target symbol
+        ph = batch["phonemes"][i, : batch["phoneme_lens"][i]]
+        codes = batch["codes"][i, :, : batch["code_lens"][i]]
+        prompt, target = batch["prompt_codes"][i, :, :p], batch["target_codes"][i, :, :t]
+        if batch["prompt_ids"][i] is None:
+            assert torch.equal(lm, ph) and torch.equal(torch.cat([prompt, target], 1), codes)
+            assert p <= codes.shape[1] // 2
+        else:
+            speakers += 1
+            opening = int(batch["durations"][i, 0])
+            assert torch.equal(lm[k:], ph[1:]) and torch.equal(target, codes[:, opening:])
+    assert mode == "prefix" or speakers > 0
+
+
+def test_monotonic_configuration_errors_are_clear(aligned_codes_setup, codes_setup, tinyvoices):
+    import warnings
+
+    from recipes.common import RecipeError
+    from recipes.valle.data import VallEDataModule
+    from recipes.valle.module import VallEModule
+
+    root, codec = aligned_codes_setup
+    small = {"dim": 32, "heads": 2, "ar_layers": 1, "nar_layers": 1, "alignment": "monotonic", "group_size": 2}
+    with pytest.raises(RecipeError, match="needs model.aligner"):
+        VallEModule(codec=str(codec), valle=small)
+    with pytest.raises(RecipeError, match="Invalid model.valle"):
+        VallEModule(codec=str(codec), valle={**small, "alignment": "none"}, aligner="tiny-aligner")
+    with pytest.raises(RecipeError, match="data.alignment"):
+        VallEDataModule(str(tinyvoices), alignment="soft")
+    unaligned = VallEDataModule(str(codes_setup[0]), alignment="monotonic", group_size=2, num_workers=0)
+    with pytest.raises(RecipeError, match="has no phone alignment"):
+        unaligned.train_dataloader()  # codes of cuts_train.jsonl.gz, not of the aligned manifest
+    def data(group):
+        return VallEDataModule(str(root), train_cuts="codes/cuts_train_aligned_codes.jsonl.gz",
+                               alignment="monotonic", group_size=group, num_workers=0)
+
+    with pytest.warns(UserWarning, match=r"of \d+ cuts .* too short for a step of 5 frames"):
+        data(5).train_dataloader()  # about 5 frames per phoneme: some cuts are left out, and counted
+    with pytest.raises(RecipeError, match="No cut .* lower model.valle.group_size"):
+        data(12).train_dataloader()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data(2).train_dataloader()
+    assert not [w for w in caught if "too short" in str(w.message)]  # at two frames per step every cut fits
+    module = VallEModule(codec=str(codec), valle=small, aligner="tiny-aligner")
+    from types import SimpleNamespace
+
+    module._trainer = SimpleNamespace(datamodule=VallEDataModule(str(root)))  # data without the alignment
+    with pytest.raises(RecipeError, match=r"data.alignment \(none\) differs from model.valle.alignment"):
+        module.setup("fit")
+    module._trainer = None
+    module._checked = True
+    with pytest.raises(RecipeError, match="data.alignment: monotonic"):
+        module._losses({"lm_phonemes": torch.ones(1, 3, dtype=torch.long)})
+
+
+def test_text_gap_fails_for_a_model_that_ignores_the_aligned_phonemes(aligned_codes_setup):
+    """The probe can fail: after the same 60 steps on three utterances, a VALL-E R whose phoneme
+    tables are frozen at zero has no text gap, and one that reads them has a clear one."""
+    from recipes.probes import text_gap
+    from recipes.valle.data import PromptedDataset
+    from tts.data.dataset import TTSDataset
+    from tts.data.manifests import load_cuts
+
+    root, _ = aligned_codes_setup
+    cuts = load_cuts(root / "codes" / "cuts_test_seen_aligned_codes.jsonl.gz").to_eager()
+    ds = PromptedDataset(TTSDataset(features="codes", durations=True), "prefix", cuts, prompt_seconds=(1.0, 1.5),
+                         deterministic=True, alignment="monotonic", group_size=2)
+    batch = ds[sorted(cuts, key=lambda c: c.duration)[:3]]
+    gaps = {}
+    for reads_text in (False, True):
+        torch.manual_seed(0)
+        model = VallE(VallEConfig(n_codebooks=4, codebook_size=64, dim=64, heads=2, ar_layers=1, nar_layers=1,
+                                  dropout=0.0, alignment="monotonic", group_size=2))
+        if not reads_text:
+            for table in (model.ar.text.embed, model.ar.phone, model.nar.text.embed, model.nar.phone):
+                table.weight.data.zero_()
+                table.weight.requires_grad_(False)
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+
+        def loss(b, model=model):
+            return model(b["lm_phonemes"], b["lm_phoneme_lens"], b["prompt_codes"], b["prompt_lens"],
+                         b["target_codes"], b["target_lens"], durations=b["lm_durations"],
+                         prompt_phoneme_lens=b["lm_prompt_phoneme_lens"])["loss"]
+
+        for _ in range(60):
+            opt.zero_grad()
+            loss(batch).backward()
+            opt.step()
+
+        class Probe:
+            text_keys = ("lm_phonemes", "lm_phoneme_lens")
+
+            def probe_loss(self, b, loss=loss):
+                return loss(b)
+
+        model.eval()
+        gaps[reads_text] = text_gap(Probe(), [batch], seed=0)
+    assert abs(gaps[False]) < 1e-4 and gaps[True] > 0.1, gaps

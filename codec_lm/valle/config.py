@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+ALIGNMENTS = ("none", "monotonic")
+
+
 @dataclass
 class VallEConfig:
     """Hyper-parameters of :class:`codec_lm.valle.model.VallE`.
@@ -23,7 +26,21 @@ class VallEConfig:
         vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is padding.
         separator_id: phoneme id put between the prompt's and the target's phonemes
             when the two come from different utterances (4, the word boundary of
-            ``PhonemeVocab``); ``-1`` joins them without one.
+            ``PhonemeVocab``); ``-1`` joins them without one. With ``alignment="monotonic"``
+            the prompt's aligned phonemes already end with a word boundary, and this id
+            closes the target's instead (as the aligner wraps every utterance).
+    Alignment:
+        alignment: ``"none"`` (VALL-E: the AR learns the text-to-speech alignment itself and
+            ends with EOS) or ``"monotonic"`` (VALL-E R): every AR step also embeds the
+            phone it is aligned to (the manifests' phone durations in training, a pointer
+            at inference) and a head predicts whether the next step stays on that phone or
+            moves to the next one; the utterance ends after its last phone. The NAR then
+            also sees each frame's phone. Old checkpoints have no entry and load as ``"none"``.
+        group_size: ``G``, codebook-1 frames per AR step (VALL-E 2's grouped code modeling):
+            the AR reads the ``G`` codes of a step as one input and predicts the next ``G``
+            at once, so it runs at ``frame_rate / G`` steps per second. ``G > 1`` needs
+            ``alignment="monotonic"`` (the end of an utterance then comes from the phones,
+            not from an EOS that could fall inside a group).
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
@@ -44,6 +61,8 @@ class VallEConfig:
     ar_layers: int = 6
     nar_layers: int = 6
     dropout: float = 0.1
+    alignment: str = "none"
+    group_size: int = 1
 
     def __post_init__(self) -> None:
         for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "ar_layers", "sample_rate"):
@@ -68,6 +87,26 @@ class VallEConfig:
                              f"got {self.separator_id} (0 is padding)")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"VallEConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.alignment not in ALIGNMENTS:
+            raise ValueError(f"VallEConfig.alignment must be one of {ALIGNMENTS}, got {self.alignment!r}")
+        if isinstance(self.group_size, bool) or not isinstance(self.group_size, int) or self.group_size < 1:
+            raise ValueError(f"VallEConfig.group_size must be an integer >= 1, got {self.group_size!r}")
+        if self.group_size > 1 and not self.monotonic:
+            raise ValueError(f"VallEConfig.group_size {self.group_size} needs alignment='monotonic': without phone "
+                             "durations the AR would have to say EOS inside a group")
+        if self.monotonic and self.separator_id < 0:
+            raise ValueError("VallEConfig.separator_id must be the word-boundary id with alignment='monotonic': it "
+                             "closes the target's phonemes as the aligner closes every utterance")
+
+    @property
+    def monotonic(self) -> bool:
+        """True for VALL-E R (phone-aligned AR steps), False for VALL-E."""
+        return self.alignment == "monotonic"
+
+    @property
+    def steps_per_second(self) -> float:
+        """AR steps per second of audio: ``frame_rate / group_size``."""
+        return self.frame_rate / self.group_size
 
     @property
     def eos_id(self) -> int:

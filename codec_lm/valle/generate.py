@@ -11,104 +11,31 @@ phoneme) times the target's phoneme count: EOS is forbidden before
 of it is stopped (``ended=False``) — a model that never says EOS still terminates.
 The NAR then fills codebooks 2..Q, one stage per codebook. With ``num_candidates``
 several samples are drawn per item and the caller's scorer picks one.
+
+A monotonic model (VALL-E R) decodes with a phoneme pointer instead
+(:mod:`.generate_aligned`): it needs the prompt's phone durations (from the phone
+aligner), and ends after the target's last phoneme rather than at an EOS.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from nn_common import expected_frames, join_phonemes, pad_stack
+from nn_common import join_phonemes, pad_stack
 
+from .alignment import frame_phones
+from .generate_aligned import generate_ar_aligned, prepare_prompt, step_limits
 from .model import VallE, VallEAR, VallENAR
 from .modules import KVCache
-from .sampling import derive_seed, inverse_cdf, item_generators, sample_tokens, uniforms
+from .sampling import (ARResult, VallESampling, derive_seed, inverse_cdf, item_generators, length_limits,
+                       sample_tokens, uniforms)
+
+__all__ = ["ARResult", "Generated", "VallESampling", "generate_ar", "generate_nar", "length_limits", "synthesize"]
 
 Scorer = Callable[[int, list[torch.Tensor]], Sequence[float]]
-
-
-@dataclass
-class VallESampling:
-    """Decoding options.
-
-    Attributes:
-        temperature: AR softmax temperature (0 = greedy).
-        top_k: keep the k most likely AR tokens (0 = off).
-        top_p: nucleus mass of the AR draw (1.0 = off).
-        repetition_window, repetition_threshold: repetition-aware sampling (VALL-E 2):
-            a token making up more than ``threshold`` of the last ``window`` tokens is
-            redrawn from the full distribution (``window = 0``: off).
-        min_length_ratio, max_length_ratio: bounds on the AR length as multiples of
-            the estimate (prompt frames per phoneme x target phonemes).
-        max_frames: absolute cap on generated frames (None: only the ratio cap).
-        nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
-        num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
-        seed: makes decoding deterministic (None: torch's global RNG).
-    """
-
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 0.8
-    repetition_window: int = 10
-    repetition_threshold: float = 0.1
-    min_length_ratio: float = 0.3
-    max_length_ratio: float = 2.0
-    max_frames: int | None = None
-    nar_temperature: float = 0.0
-    num_candidates: int = 1
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.temperature < 0 or self.nar_temperature < 0:
-            raise ValueError(f"temperatures must be >= 0 (0 = greedy), got {self.temperature}, {self.nar_temperature}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.repetition_window < 0 or not 0.0 <= self.repetition_threshold <= 1.0:
-            raise ValueError("repetition_window must be >= 0 and repetition_threshold in [0, 1]")
-        if not 0.0 <= self.min_length_ratio <= self.max_length_ratio or self.max_length_ratio <= 0:
-            raise ValueError(f"Need 0 <= min_length_ratio <= max_length_ratio and max_length_ratio > 0, got "
-                             f"{self.min_length_ratio}, {self.max_length_ratio}")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
-        if self.num_candidates < 1:
-            raise ValueError(f"num_candidates must be >= 1, got {self.num_candidates}")
-
-
-def length_limits(prompt_frames: int, prompt_phonemes: int, target_phonemes: int,
-                  sampling: VallESampling) -> tuple[int, int]:
-    """(min, max) frames to generate: the prompt's frames per phoneme x the target's phonemes, scaled by the ratios."""
-    if prompt_frames <= 0 or prompt_phonemes <= 0 or target_phonemes <= 0:
-        raise ValueError("The prompt needs frames and phonemes, and the target phonemes, to bound the length.")
-    expected = expected_frames(prompt_frames, prompt_phonemes, target_phonemes)
-    hi = max(1, math.ceil(expected * sampling.max_length_ratio))
-    if sampling.max_frames is not None:
-        hi = min(hi, sampling.max_frames)
-    lo = min(hi, max(1, math.floor(expected * sampling.min_length_ratio)))
-    return lo, hi
-
-
-@dataclass
-class ARResult:
-    """Output of :func:`generate_ar`.
-
-    Attributes:
-        tokens: ``[b, t]`` codebook-1 codes, -1 after each item's end.
-        lengths: ``[b]`` frames generated (EOS not counted).
-        ended: ``[b]`` True where the model emitted EOS, False where the cap stopped it.
-        logprob: ``[b]`` sum of the log-probabilities (temperature 1) of the chosen tokens and EOS.
-        logits: per step, the raw logits ``[b, v]`` (only with ``return_logits``).
-    """
-
-    tokens: torch.Tensor
-    lengths: torch.Tensor
-    ended: torch.Tensor
-    logprob: torch.Tensor
-    logits: list[torch.Tensor] = field(default_factory=list)
 
 
 @torch.inference_mode()
@@ -128,6 +55,9 @@ def generate_ar(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, pro
         use_cache: False recomputes the whole sequence each step (reference / benchmark).
         return_logits: keep every step's raw logits (tests).
     """
+    if model.config.monotonic:
+        raise ValueError("A monotonic model decodes with its phoneme pointer: use generate_ar_aligned")
+    sampling = sampling.resolved(model.config)
     b, device = text.shape[0], text.device
     eos = model.config.eos_id
     horizon = int(max_frames.max())
@@ -178,7 +108,8 @@ def generate_ar(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, pro
 @torch.inference_mode()
 def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
                  prompt_lens: torch.Tensor, first: torch.Tensor, lengths: torch.Tensor, temperature: float = 0.0,
-                 generators: list[torch.Generator] | None = None) -> torch.Tensor:
+                 generators: list[torch.Generator] | None = None, prompt_phones: torch.Tensor | None = None,
+                 target_phones: torch.Tensor | None = None) -> torch.Tensor:
     """Fill codebooks 2..Q given codebook 1.
 
     Args:
@@ -186,6 +117,7 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
         prompt: prompt codes ``[b, Q, p]``; prompt_lens ``[b]``.
         first: codebook-1 codes ``[b, t]``; lengths ``[b]`` (each >= 1).
         temperature: 0 = greedy.
+        prompt_phones, target_phones: monotonic models: ``[b, p]`` / ``[b, t]`` each frame's phoneme id.
 
     Returns:
         ``[b, Q, t]`` codes, -1 beyond each item's length.
@@ -196,7 +128,8 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
     codes = torch.zeros(b, q, t, dtype=torch.long, device=first.device)
     codes[:, 0] = first.masked_fill(~valid, 0)
     for stage in range(1, q):
-        logits = model(text, text_lens, prompt, prompt_lens, codes, lengths, stage).float()  # [b, t, K]
+        logits = model(text, text_lens, prompt, prompt_lens, codes, lengths, stage, prompt_phones,
+                       target_phones).float()  # [b, t, K]
         if temperature <= 0:
             codes[:, stage] = logits.argmax(-1)
             continue
@@ -218,12 +151,15 @@ class Generated:
         ended: the AR emitted EOS (False: stopped by the length cap).
         candidate: index of the chosen candidate.
         scores: score of every candidate (higher is better).
+        durations: monotonic models: ``[n + 1]`` frames of each target phoneme and of the
+            closing word boundary, as the pointer gave them (they sum to ``N``).
     """
 
     codes: torch.Tensor
     ended: bool
     candidate: int = 0
     scores: list[float] = field(default_factory=list)
+    durations: torch.Tensor | None = None
 
 
 def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> None:
@@ -243,19 +179,24 @@ def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> Non
 
 def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], sampling: VallESampling | None = None,
-               scorer: Scorer | None = None, use_cache: bool = True) -> list[Generated]:
+               scorer: Scorer | None = None, use_cache: bool = True,
+               prompt_durations: Sequence[Sequence[int]] | None = None) -> list[Generated]:
     """Speak each target in the voice of its prompt.
 
     Args:
         model: a trained VALL-E (put in eval mode here).
         prompt_codes: per item, the prompt's codes ``[Q, P]`` (from the model's codec).
-        prompt_phonemes: per item, phoneme ids of the prompt's transcript.
+        prompt_phonemes: per item, phoneme ids of the prompt's transcript; for a monotonic
+            model, the aligned (boundary-wrapped) sequence its ``prompt_durations`` are for.
         target_phonemes: per item, phoneme ids to speak.
         sampling: decoding options (default :class:`VallESampling`).
         scorer: ``scorer(item, candidates) -> scores`` (higher is better) to choose among
             ``num_candidates`` samples, e.g. ASR or speaker similarity of the decoded
-            audio; default: EOS-terminated candidates first, then the AR's mean log-probability.
+            audio; default: candidates that ended by themselves first, then the AR's mean
+            log-probability.
         use_cache: KV-cached decoding (False: recompute, for reference only).
+        prompt_durations: monotonic models only: per item, the frames of each prompt
+            phoneme (from the phone aligner), summing to ``P``.
 
     Returns:
         One :class:`Generated` per item, in order.
@@ -263,38 +204,36 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     sampling = sampling or VallESampling()
     c = model.config
     _check_inputs(c, prompt_codes, prompt_phonemes, target_phonemes)
+    if c.monotonic and (prompt_durations is None or len(prompt_durations) != len(prompt_codes)):
+        raise ValueError("A monotonic VALL-E needs the prompt's phone durations (one per prompt, from the phone "
+                         "aligner) to place its pointer.")
     model.eval()
     device = next(model.parameters()).device
     k = sampling.num_candidates
-    texts, prompts, lows, highs, cands = [], [], [], [], []  # cands: each row's candidate index
-    for pc, pp, tp in zip(prompt_codes, prompt_phonemes, target_phonemes):
-        lo, hi = length_limits(pc.shape[1], len(pp), len(tp), sampling)
-        for cand in range(k):
-            texts.append(torch.tensor(join_phonemes(pp, tp, c.separator_id)))
-            prompts.append(pc[: c.n_codebooks].long().cpu())
-            lows.append(lo)
-            highs.append(hi)
-            cands.append(cand)
-    text, text_lens = pad_stack(texts, 0)
-    prompt, prompt_lens = pad_stack(prompts, 0)
-    text, text_lens, prompt, prompt_lens = (x.to(device) for x in (text, text_lens, prompt, prompt_lens))
+    cands = [cand for _ in prompt_codes for cand in range(k)]  # each row's candidate index
     # Each (candidate, decoder) pair has its own stream, not shared with the item's position
     # in the batch: an item draws the same numbers alone or in any batch. The NAR gets a
     # fresh stream because the AR of a batch keeps drawing for rows that already ended.
     generators = None if sampling.seed is None else item_generators([derive_seed(sampling.seed, c, 0) for c in cands])
-    ar = generate_ar(model.ar, text, text_lens, prompt[:, 0], prompt_lens, torch.tensor(lows), torch.tensor(highs),
-                     sampling, generators, use_cache=use_cache)
+    if c.monotonic:
+        ar, text, text_lens, prompt, prompt_lens, phones = _decode_aligned(
+            model, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling, generators, use_cache)
+        mean_logprob = (ar.logprob.cpu() / ar.lengths.cpu().clamp(min=1)).tolist()
+    else:
+        ar, text, text_lens, prompt, prompt_lens = _decode_implicit(model, prompt_codes, prompt_phonemes,
+                                                                    target_phonemes, sampling, generators, use_cache)
+        phones = (None, None)
+        mean_logprob = (ar.logprob.cpu() / (ar.lengths.cpu() + ar.ended.cpu().long()).clamp(min=1)).tolist()
     generators = None if sampling.seed is None else item_generators([derive_seed(sampling.seed, c, 1) for c in cands])
     lengths = ar.lengths.clamp(min=1)  # a row that ended at once still gets one frame to decode
-    first = ar.tokens if ar.tokens.shape[1] else torch.zeros(len(texts), 1, dtype=torch.long, device=device)
+    first = ar.tokens if ar.tokens.shape[1] else torch.zeros(len(cands), 1, dtype=torch.long, device=device)
     first = first.clamp(min=0)
     if model.nar is not None:
         codes = generate_nar(model.nar, text, text_lens, prompt, prompt_lens, first, lengths,
-                             sampling.nar_temperature, generators)
+                             sampling.nar_temperature, generators, *phones)
     else:
         codes = first[:, None]
     codes, lengths, ended = codes.cpu(), lengths.cpu(), ar.ended.cpu()
-    mean_logprob = (ar.logprob.cpu() / (ar.lengths.cpu() + ar.ended.cpu().long()).clamp(min=1)).tolist()
     out = []
     for item in range(len(prompt_codes)):
         rows = range(item * k, (item + 1) * k)
@@ -306,5 +245,63 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
         else:
             scores = [mean_logprob[r] - (0.0 if bool(ended[r]) else 1e6) for r in rows]
         best = max(range(k), key=lambda j: scores[j])
-        out.append(Generated(codes=cands[best], ended=bool(ended[rows[best]]), candidate=best, scores=scores))
+        durations = None
+        if c.monotonic:  # steps per target symbol on the chosen row's path, in frames
+            path, start = ar.path[rows[best]].cpu(), len(prompt_phonemes[item])
+            durations = torch.bincount(path[path >= 0] - start, minlength=len(target_phonemes[item]) + 1)
+            durations = durations * c.group_size
+        out.append(Generated(codes=cands[best], ended=bool(ended[rows[best]]), candidate=best, scores=scores,
+                             durations=durations))
     return out
+
+
+def _decode_implicit(model: VallE, prompt_codes, prompt_phonemes, target_phonemes, sampling, generators, use_cache):
+    """VALL-E's AR for every (item, candidate) row: ``(ARResult, text, text_lens, prompt, prompt_lens)``."""
+    c, k = model.config, sampling.num_candidates
+    device = next(model.parameters()).device
+    texts, prompts, lows, highs = [], [], [], []
+    for pc, pp, tp in zip(prompt_codes, prompt_phonemes, target_phonemes):
+        lo, hi = length_limits(pc.shape[1], len(pp), len(tp), sampling)
+        for _ in range(k):
+            texts.append(torch.tensor(join_phonemes(pp, tp, c.separator_id)))
+            prompts.append(pc[: c.n_codebooks].long().cpu())
+            lows.append(lo)
+            highs.append(hi)
+    text, text_lens = pad_stack(texts, 0)
+    prompt, prompt_lens = pad_stack(prompts, 0)
+    text, text_lens, prompt, prompt_lens = (x.to(device) for x in (text, text_lens, prompt, prompt_lens))
+    ar = generate_ar(model.ar, text, text_lens, prompt[:, 0], prompt_lens, torch.tensor(lows), torch.tensor(highs),
+                     sampling, generators, use_cache=use_cache)
+    return ar, text, text_lens, prompt, prompt_lens
+
+
+def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling,
+                    generators, use_cache):
+    """VALL-E R's AR for every row: ``(ARResult, text, text_lens, prompt, prompt_lens, (prompt, target)
+    frame phonemes for the NAR)``. The text is the prompt's aligned phonemes, the target's and a
+    closing word boundary; the prompt starts at frame ``P % g``."""
+    c, k, g = model.config, sampling.num_candidates, model.config.group_size
+    device = next(model.parameters()).device
+    texts, prompts, pphones, starts, caps = [], [], [], [], []
+    for i, (pc, pp, pd, tp) in enumerate(zip(prompt_codes, prompt_phonemes, prompt_durations, target_phonemes)):
+        try:
+            codes, steps = prepare_prompt(c, pc[: c.n_codebooks].long().cpu(), pp, pd)
+        except ValueError as err:
+            raise ValueError(f"Prompt {i}: {err}") from err
+        cap = step_limits(c, pc.shape[1], len(pp), len(tp) + 1, sampling)
+        for _ in range(k):
+            texts.append(torch.tensor([*map(int, pp), *map(int, tp), c.separator_id]))
+            prompts.append(codes)
+            pphones.append(steps)
+            starts.append(len(pp))
+            caps.append(cap)
+    text, text_lens = pad_stack(texts, 0)
+    prompt, prompt_lens = pad_stack(prompts, 0)
+    prompt_phones = pad_stack(pphones, 0)[0]
+    text, text_lens, prompt, prompt_lens, prompt_phones = (
+        x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_phones))
+    grouped = prompt[:, 0].reshape(len(texts), -1, g)  # every prompt is whole steps (padding too)
+    ar = generate_ar_aligned(model.ar, text, text_lens, torch.tensor(starts), grouped, prompt_lens // g,
+                             prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache)
+    target_phones = text.gather(1, ar.path.clamp(min=0)).masked_fill(ar.path < 0, 0)
+    return ar, text, text_lens, prompt, prompt_lens, (frame_phones(prompt_phones, g), frame_phones(target_phones, g))

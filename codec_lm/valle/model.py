@@ -17,6 +17,15 @@ frame at once from the phonemes, the prompt (all ``Q`` codebooks summed) and the
 of the target's codebooks ``1..j``, with full attention and stage-adaptive LayerNorm
 (VALL-E's AdaLN). Each stage has its own output projection.
 
+**Monotonic alignment** (``config.alignment == "monotonic"``, VALL-E R): the AR works on
+steps of ``g = group_size`` codebook-1 frames (VALL-E 2's grouped codes: one input and
+``g`` predictions per step, ``[b, n, g]`` tokens). Every prompt and target step also adds
+the embedding of the phoneme it is aligned to (from the phone aligner's durations, on
+the step grid: :mod:`.alignment`), the head predicts the step's ``g`` codes (no EOS),
+and a second head says whether the next step stays on this phoneme or moves to the next
+(after the last one: the end). The NAR adds each frame's phoneme too. Decoding moves a
+pointer over the phonemes with that head (:mod:`.generate_aligned`).
+
 Padding: phonemes 0, codes any value (masked by the lengths; the data uses -1).
 """
 
@@ -28,9 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import VallEConfig
 from nn_common import lengths_to_mask
 
+from .alignment import AlignedBatch, align_batch, frame_phones, group_codes
+from .config import VallEConfig
 from .modules import AdaLayerNorm, Block, CodeStackEmbedding, KVCache, SegmentEmbedding
 
 IGNORE = -100
@@ -59,23 +69,41 @@ def prefix_lm_mask(valid: torch.Tensor, prefix: int, queries: int) -> torch.Tens
 
 
 def _segment(tokens: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded ids ``[b, n]`` -> (ids with padding replaced by 0, bool valid ``[b, n]``)."""
+    """Padded ids ``[b, n]`` or ``[b, n, g]`` -> (ids with padding replaced by 0, bool valid ``[b, n]``)."""
     valid = lengths_to_mask(lens, tokens.shape[1])
-    return tokens.masked_fill(~valid, 0), valid
+    keep = valid[..., None] if tokens.dim() == 3 else valid
+    return tokens.masked_fill(~keep, 0), valid
+
+
+def _need_phones(phones: torch.Tensor | None, what: str) -> torch.Tensor:
+    if phones is None:
+        raise ValueError(f"A monotonic VALL-E needs the aligned phoneme of every {what} step")
+    return phones
 
 
 class VallEAR(nn.Module):
-    """The AR transformer: codebook 1 of the target, one frame at a time, then EOS."""
+    """The AR transformer: codebook 1 of the target, one step at a time.
+
+    ``alignment="none"``: one frame per step, then EOS. ``"monotonic"``: ``g`` frames per
+    step (tokens ``[b, n, g]``), each step also reads its aligned phoneme (``*_phones``),
+    and the outputs are ``(codes [.., g, K], advance [..])`` logits instead of ``[.., K + 1]``.
+    """
 
     def __init__(self, config: VallEConfig) -> None:
         super().__init__()
         c = self.config = config
+        g = c.group_size
         self.text = SegmentEmbedding(c.vocab_size, c.dim)
-        self.prompt = SegmentEmbedding(c.codebook_size, c.dim)
-        self.target = SegmentEmbedding(c.codebook_size + 2, c.dim)  # codes, EOS, BOS
+        self.prompt = SegmentEmbedding(c.codebook_size, c.dim, slots=g)
+        self.target = SegmentEmbedding(c.codebook_size + 2, c.dim, slots=g)  # codes, EOS, BOS
         self.blocks = nn.ModuleList(Block(c.dim, c.heads, c.ff_mult, c.dropout) for _ in range(c.ar_layers))
         self.norm = nn.LayerNorm(c.dim)
-        self.head = nn.Linear(c.dim, c.codebook_size + 1)  # codes, EOS
+        if c.monotonic:
+            self.phone = nn.Embedding(c.vocab_size, c.dim)  # the phoneme each prompt / target step is aligned to
+            self.head = nn.Linear(c.dim, g * c.codebook_size)  # g codes per step, no EOS
+            self.advance = nn.Linear(c.dim, 1)  # logit of "the next step moves to the next phoneme"
+        else:
+            self.head = nn.Linear(c.dim, c.codebook_size + 1)  # codes, EOS
 
     def _run(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
         for i, block in enumerate(self.blocks):
@@ -84,60 +112,91 @@ class VallEAR(nn.Module):
             cache.advance(x.shape[1])
         return x
 
+    def outputs(self, h: torch.Tensor):
+        """Hidden states ``[b, t, d]`` -> logits ``[b, t, K + 1]``; monotonic: ``([b, t, g, K], [b, t])``."""
+        h = self.norm(h)
+        if not self.config.monotonic:
+            return self.head(h)
+        codes = self.head(h).unflatten(-1, (self.config.group_size, self.config.codebook_size))
+        return codes, self.advance(h)[..., 0]
+
+    def _target(self, tokens: torch.Tensor, start: int, phones: torch.Tensor | None) -> torch.Tensor:
+        x = self.target(tokens, start=start)
+        if self.config.monotonic:
+            x = x + self.phone(_need_phones(phones, "target"))
+        return x
+
     def embed_prefix(self, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
-                     prompt_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Phonemes ``[b, l]`` and prompt codebook-1 codes ``[b, p]`` -> ``x [b, l + p, d]``, valid ``[b, l + p]``."""
+                     prompt_lens: torch.Tensor, prompt_phones: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Phonemes ``[b, l]`` and prompt codebook-1 codes ``[b, p]`` (monotonic: steps ``[b, p, g]``
+        and their phonemes ``prompt_phones [b, p]``) -> ``x [b, l + p, d]``, valid ``[b, l + p]``."""
         text, text_valid = _segment(text, text_lens)
         prompt, prompt_valid = _segment(prompt, prompt_lens)
-        x = torch.cat([self.text(text), self.prompt(prompt)], dim=1)
+        x_prompt = self.prompt(prompt)
+        if self.config.monotonic:
+            x_prompt = x_prompt + self.phone(_need_phones(prompt_phones, "prompt").masked_fill(~prompt_valid, 0))
+        x = torch.cat([self.text(text), x_prompt], dim=1)
         return x, torch.cat([text_valid, prompt_valid], dim=1)
 
     def logits(self, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
-               target_in: torch.Tensor, target_in_lens: torch.Tensor | None = None) -> torch.Tensor:
+               target_in: torch.Tensor, target_in_lens: torch.Tensor | None = None,
+               prompt_phones: torch.Tensor | None = None, target_phones: torch.Tensor | None = None):
         """Full (uncached) forward: next-token logits at every target position.
 
         Args:
             text: phoneme ids ``[b, l]``; text_lens ``[b]`` (each >= 1).
-            prompt: codebook-1 prompt codes ``[b, p]``; prompt_lens ``[b]``.
-            target_in: ``[b, t]`` = BOS followed by the target tokens so far.
+            prompt: codebook-1 prompt codes ``[b, p]`` (monotonic: ``[b, p, g]``); prompt_lens ``[b]``.
+            target_in: ``[b, t]`` (monotonic: ``[b, t, g]``) = BOS followed by the target tokens so far.
             target_in_lens: ``[b]`` valid target inputs (None: all).
+            prompt_phones, target_phones: monotonic only: ``[b, p]`` / ``[b, t]`` the phoneme id
+                each prompt step / each target step is aligned to (the one its output belongs to).
 
         Returns:
-            ``[b, t, K + 1]``: logits of the token after each target input.
+            ``[b, t, K + 1]``: logits of the token after each target input; monotonic:
+            ``(codes [b, t, g, K], advance [b, t])``.
         """
-        x, valid = self.embed_prefix(text, text_lens, prompt, prompt_lens)
+        x, valid = self.embed_prefix(text, text_lens, prompt, prompt_lens, prompt_phones)
         prefix = x.shape[1]
         if target_in_lens is None:
-            target_valid = torch.ones_like(target_in, dtype=torch.bool)
+            target_valid = torch.ones(target_in.shape[:2], dtype=torch.bool, device=target_in.device)
         else:
             target_valid = lengths_to_mask(target_in_lens, target_in.shape[1])
-        x = torch.cat([x, self.target(target_in.masked_fill(~target_valid, 0))], dim=1)
+        keep = target_valid[..., None] if target_in.dim() == 3 else target_valid
+        if target_phones is not None:
+            target_phones = target_phones.masked_fill(~target_valid, 0)
+        x = torch.cat([x, self._target(target_in.masked_fill(~keep, 0), 0, target_phones)], dim=1)
         valid = torch.cat([valid, target_valid], dim=1)
         h = self._run(x, prefix_lm_mask(valid, prefix, x.shape[1]), None)
-        return self.head(self.norm(h[:, prefix:]))
+        return self.outputs(h[:, prefix:])
 
     def prefill(self, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
-                cache: KVCache) -> torch.Tensor:
+                cache: KVCache, prompt_phones: torch.Tensor | None = None) -> torch.Tensor:
         """Run the prefix into ``cache``; return its key validity ``[b, l + p]`` for the steps."""
-        x, valid = self.embed_prefix(text, text_lens, prompt, prompt_lens)
+        x, valid = self.embed_prefix(text, text_lens, prompt, prompt_lens, prompt_phones)
         self._run(x, prefix_lm_mask(valid, x.shape[1], x.shape[1]), cache)
         return valid
 
-    def step(self, tokens: torch.Tensor, position: int, valid: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, position: int, valid: torch.Tensor, cache: KVCache,
+             phones: torch.Tensor | None = None):
         """One cached step.
 
         Args:
-            tokens: the latest target input ``[b]`` (BOS at ``position`` 0).
+            tokens: the latest target input ``[b]`` (monotonic: ``[b, g]``; BOS at ``position`` 0).
             position: its index in the target segment.
             valid: bool ``[b, s]`` key validity including this token (``s = cache.length + 1``).
             cache: the cache after the prefix and the previous steps.
+            phones: monotonic only: ``[b]`` the phoneme this step is aligned to.
 
         Returns:
-            ``[b, K + 1]`` logits of the next token.
+            ``[b, K + 1]`` logits of the next token; monotonic: ``(codes [b, g, K], advance [b])``.
         """
-        x = self.target(tokens[:, None], start=position)
+        x = self._target(tokens[:, None], position, None if phones is None else phones[:, None])
         h = self._run(x, valid[:, None, None, :], cache)
-        return self.head(self.norm(h[:, -1]))
+        if not self.config.monotonic:
+            return self.head(self.norm(h[:, -1]))
+        codes, advance = self.outputs(h[:, -1:])
+        return codes[:, 0], advance[:, 0]
 
 
 class VallENAR(nn.Module):
@@ -156,9 +215,12 @@ class VallENAR(nn.Module):
         bound = 1.0 / math.sqrt(c.dim)  # nn.Linear's default init, one projection per stage
         self.head_weight = nn.Parameter(torch.empty(stages, c.codebook_size, c.dim).uniform_(-bound, bound))
         self.head_bias = nn.Parameter(torch.empty(stages, c.codebook_size).uniform_(-bound, bound))
+        if c.monotonic:
+            self.phone = nn.Embedding(c.vocab_size, c.dim)  # the phoneme each prompt / target frame is aligned to
 
     def forward(self, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
-                target: torch.Tensor, target_lens: torch.Tensor, stage: torch.Tensor | int) -> torch.Tensor:
+                target: torch.Tensor, target_lens: torch.Tensor, stage: torch.Tensor | int,
+                prompt_phones: torch.Tensor | None = None, target_phones: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of codebook ``stage + 1`` (1-based) for every target frame.
 
         Args:
@@ -167,6 +229,7 @@ class VallENAR(nn.Module):
             target: target codes ``[b, >= stage, t]``; only codebooks ``1..stage`` are read.
             target_lens: ``[b]``.
             stage: ``[b]`` or an int in ``1..Q-1``: how many codebooks are known.
+            prompt_phones, target_phones: monotonic only: ``[b, p]`` / ``[b, t]`` each frame's phoneme id.
 
         Returns:
             ``[b, t, K]``.
@@ -176,7 +239,11 @@ class VallENAR(nn.Module):
         text, text_valid = _segment(text, text_lens)
         prompt_valid = lengths_to_mask(prompt_lens, prompt.shape[-1])
         target_valid = lengths_to_mask(target_lens, target.shape[-1])
-        x = torch.cat([self.text(text), self.prompt(prompt, self.config.n_codebooks), self.target(target, stage)], 1)
+        x_prompt, x_target = self.prompt(prompt, self.config.n_codebooks), self.target(target, stage)
+        if self.config.monotonic:
+            x_prompt = x_prompt + self.phone(_need_phones(prompt_phones, "prompt").masked_fill(~prompt_valid, 0))
+            x_target = x_target + self.phone(_need_phones(target_phones, "target").masked_fill(~target_valid, 0))
+        x = torch.cat([self.text(text), x_prompt, x_target], 1)
         valid = torch.cat([text_valid, prompt_valid, target_valid], dim=1)
         mask = valid[:, None, None, :]
         g = stage - 1  # stage-table index
@@ -205,7 +272,8 @@ class VallE(nn.Module):
 
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt: torch.Tensor,
                 prompt_lens: torch.Tensor, target: torch.Tensor, target_lens: torch.Tensor,
-                stage: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                stage: torch.Tensor | None = None, durations: torch.Tensor | None = None,
+                prompt_phoneme_lens: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Losses of a batch; only target tokens (and EOS) are scored, never the prompt.
 
         Args:
@@ -214,16 +282,54 @@ class VallE(nn.Module):
             prompt: prompt codes ``[b, Q, p]``; prompt_lens ``[b]``.
             target: target codes ``[b, Q, t]``; target_lens ``[b]`` (each >= 1).
             stage: NAR stage per item in ``1..Q-1`` (None: uniform at random).
+            durations: monotonic only: ``[b, l]`` frames of each phoneme (the prompt's sum
+                to its frames, the target's to the target's; see :func:`.alignment.align_batch`).
+            prompt_phoneme_lens: monotonic only: ``[b]`` how many phonemes are the prompt's.
 
         Returns:
             ``loss`` (AR + NAR), ``ar_loss``, ``ar_acc``, ``ar_top10``, and with ``Q > 1``
-            ``nar_loss``, ``nar_acc``, ``nar_top10``; all scalars.
+            ``nar_loss``, ``nar_acc``, ``nar_top10``; monotonic also ``advance_loss`` (part of
+            ``loss``) and ``advance_acc``; all scalars.
         """
         c = self.config
-        b, q, t = target.shape
+        q = target.shape[1]
         if q != c.n_codebooks or prompt.shape[1] != c.n_codebooks:
             raise ValueError(f"Codes have {q} (target) / {prompt.shape[1]} (prompt) codebooks; "
                              f"the model was built for {c.n_codebooks}")
+        phones = (None, None)
+        if c.monotonic:
+            if durations is None or prompt_phoneme_lens is None:
+                raise ValueError("A monotonic VALL-E trains on phone alignments: pass durations and "
+                                 "prompt_phoneme_lens (the data's `durations` from `tts prepare align`)")
+            aligned = align_batch(phonemes, phoneme_lens, prompt_phoneme_lens, durations, prompt, prompt_lens,
+                                  target, target_lens, c.group_size)
+            out = self._ar_monotonic(phonemes, phoneme_lens, aligned)
+            loss = out["ar_loss"] + out["advance_loss"]
+            prompt, prompt_lens, target, target_lens = aligned.prompt, aligned.prompt_lens, aligned.target, \
+                aligned.target_lens
+            phones = (frame_phones(aligned.prompt_phones, c.group_size), frame_phones(aligned.target_phones,
+                                                                                     c.group_size))
+        else:
+            out = self._ar_implicit(phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens)
+            loss = out["ar_loss"]
+        if self.nar is not None:
+            b, t = target.shape[0], target.shape[-1]
+            valid = lengths_to_mask(target_lens, t)
+            if stage is None:
+                stage = torch.randint(1, c.n_codebooks, (b,), device=target.device)
+            nar_logits = self.nar(phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens, stage, *phones)
+            nar_target = target.gather(1, stage.view(b, 1, 1).expand(b, 1, t))[:, 0].masked_fill(~valid, IGNORE)
+            nar_loss = F.cross_entropy(nar_logits.float().transpose(1, 2), nar_target, ignore_index=IGNORE)
+            out.update(nar_loss=nar_loss, nar_acc=_accuracy(nar_logits, nar_target, 1),
+                       nar_top10=_accuracy(nar_logits, nar_target, 10))
+            loss = loss + nar_loss
+        out["loss"] = loss
+        return out
+
+    def _ar_implicit(self, phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens) -> dict:
+        """VALL-E's AR loss: every target frame of codebook 1, then EOS."""
+        c = self.config
+        b, _, t = target.shape
         valid = lengths_to_mask(target_lens, t)
         first = target[:, 0].masked_fill(~valid, 0)
         bos = torch.full((b, 1), c.bos_id, dtype=target.dtype, device=target.device)
@@ -232,17 +338,27 @@ class VallE(nn.Module):
         ar_target[torch.arange(b, device=target.device), target_lens] = c.eos_id
         logits = self.ar.logits(phonemes, phoneme_lens, prompt[:, 0], prompt_lens, target_in, target_lens + 1)
         ar_loss = F.cross_entropy(logits.float().transpose(1, 2), ar_target, ignore_index=IGNORE)
-        out = {"ar_loss": ar_loss, "ar_acc": _accuracy(logits, ar_target, 1),
-               "ar_top10": _accuracy(logits, ar_target, 10)}
-        loss = ar_loss
-        if self.nar is not None:
-            if stage is None:
-                stage = torch.randint(1, c.n_codebooks, (b,), device=target.device)
-            nar_logits = self.nar(phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens, stage)
-            nar_target = target.gather(1, stage.view(b, 1, 1).expand(b, 1, t))[:, 0].masked_fill(~valid, IGNORE)
-            nar_loss = F.cross_entropy(nar_logits.float().transpose(1, 2), nar_target, ignore_index=IGNORE)
-            out.update(nar_loss=nar_loss, nar_acc=_accuracy(nar_logits, nar_target, 1),
-                       nar_top10=_accuracy(nar_logits, nar_target, 10))
-            loss = loss + nar_loss
-        out["loss"] = loss
-        return out
+        return {"ar_loss": ar_loss, "ar_acc": _accuracy(logits, ar_target, 1),
+                "ar_top10": _accuracy(logits, ar_target, 10)}
+
+    def _ar_monotonic(self, phonemes, phoneme_lens, a: AlignedBatch) -> dict:
+        """VALL-E R's AR losses: the ``g`` codes of every target step, and stay / advance after it."""
+        c = self.config
+        g = c.group_size
+        prompt_steps, target_steps = a.prompt_lens // g, a.target_lens // g
+        prompt = group_codes(a.prompt[:, 0], g)  # [b, mp, g]
+        target = group_codes(a.target[:, 0], g)  # [b, mt, g]
+        b, mt = target.shape[:2]
+        valid = lengths_to_mask(target_steps, mt)
+        clean = target.masked_fill(~valid[..., None], 0)
+        bos = torch.full((b, 1, g), c.bos_id, dtype=target.dtype, device=target.device)
+        target_in = torch.cat([bos, clean[:, :-1]], dim=1)  # step s reads the codes of step s - 1
+        codes, advance = self.ar.logits(phonemes, phoneme_lens, prompt, prompt_steps, target_in, target_steps,
+                                        a.prompt_phones, a.target_phones)
+        code_target = target.masked_fill(~valid[..., None], IGNORE)
+        ar_loss = F.cross_entropy(codes.float().flatten(0, 2), code_target.flatten(), ignore_index=IGNORE)
+        hit = (advance[valid] > 0).float() == a.advance[valid]
+        return {"ar_loss": ar_loss, "ar_acc": _accuracy(codes, code_target, 1),
+                "ar_top10": _accuracy(codes, code_target, 10),
+                "advance_loss": F.binary_cross_entropy_with_logits(advance[valid].float(), a.advance[valid]),
+                "advance_acc": hit.float().mean()}

@@ -35,13 +35,18 @@ class SegmentEmbedding(nn.Module):
     item's embeddings do not depend on how much padding the batch put before its
     segment: batched and one-by-one decoding see the same inputs. The learned
     ``alpha`` lets each segment weigh position against content (as in lifeiteng/vall-e).
+
+    With ``slots = g > 1`` a position holds ``g`` tokens (a step of grouped codes): each
+    slot has its own table and the step's embedding is their sum, which is the same as
+    a linear projection of the concatenated one-hot tokens (VALL-E 2's group embedding).
+    With one slot the table (``num`` rows) is the one of checkpoints that had no groups.
     """
 
-    def __init__(self, num: int, dim: int) -> None:
+    def __init__(self, num: int, dim: int, slots: int = 1) -> None:
         super().__init__()
-        self.embed = nn.Embedding(num, dim)
+        self.embed = nn.Embedding(num * slots, dim)
         self.alpha = nn.Parameter(torch.ones(1))
-        self.dim = dim
+        self.dim, self.num, self.slots = dim, num, slots
 
     def positions(self, start: int, n: int, device) -> torch.Tensor:
         """``alpha`` x positions ``start .. start + n - 1``: ``[n, d]``."""
@@ -49,8 +54,13 @@ class SegmentEmbedding(nn.Module):
         return self.alpha * sinusoidal_positions(pos, self.dim).to(self.alpha.dtype)
 
     def forward(self, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """``tokens [b, n]`` (valid ids; mask padding yourself) -> ``[b, n, d]``."""
-        return self.embed(tokens) + self.positions(start, tokens.shape[1], tokens.device)[None]
+        """``tokens [b, n]``, or ``[b, n, slots]`` with slots (valid ids; mask padding yourself) -> ``[b, n, d]``."""
+        if tokens.dim() == 3:
+            offsets = torch.arange(self.slots, device=tokens.device) * self.num
+            x = self.embed(tokens + offsets).sum(2)
+        else:
+            x = self.embed(tokens)
+        return x + self.positions(start, tokens.shape[1], tokens.device)[None]
 
 
 class KVCache:

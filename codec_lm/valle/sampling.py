@@ -1,4 +1,5 @@
-"""Token sampling for VALL-E: temperature, top-k, top-p, repetition-aware sampling, seeded per item.
+"""Decoding options and token sampling for VALL-E: temperature, top-k, top-p, repetition-aware
+sampling, seeded per item.
 
 Legend: b = batch, v = classes (codes + EOS), w = repetition window.
 
@@ -10,9 +11,127 @@ whatever happens, so batched sampling equals one-by-one sampling under a seed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import torch
+
+from nn_common import expected_frames
+
+# Repetition-aware sampling for monotonic models, tuned on the ground truth: with a window
+# of 20 frames and a threshold of 0.45 (a code seen 10 times in the last 20 frames) it
+# fires on 3.2 % of the codebook-1 frames of TinyVoices dev coded by tiny-melrvq and 3.5 %
+# of train (`tts eval repetition`), where VALL-E 2's 10 / 0.1 (kept for implicit models:
+# the shipped tiny-valle's output depends on it) fires on 35 %, so that a third of the
+# steps would draw from the full distribution instead of the nucleus.
+RAS_WINDOW, RAS_THRESHOLD = 20, 0.45
+IMPLICIT_RAS_WINDOW, IMPLICIT_RAS_THRESHOLD = 10, 0.1
+
+
+@dataclass
+class VallESampling:
+    """Decoding options.
+
+    Attributes:
+        temperature: AR softmax temperature (0 = greedy).
+        top_k: keep the k most likely AR tokens (0 = off).
+        top_p: nucleus mass of the AR draw (1.0 = off).
+        repetition_window, repetition_threshold: repetition-aware sampling (VALL-E 2):
+            a token making up more than ``threshold`` of the last ``window`` frames is
+            redrawn from the full distribution (``window = 0``: off). None: the model's
+            default (:meth:`resolved`).
+        min_length_ratio, max_length_ratio: bounds on the AR length as multiples of
+            the estimate (prompt frames per phoneme x target phonemes). A monotonic
+            model has no minimum (its pointer gives every phoneme a step) and the cap is
+            a last resort (it ends after its last phoneme).
+        max_frames: absolute cap on generated frames (None: only the ratio cap).
+        max_phone_seconds: monotonic models: the pointer moves on after this long on one
+            phoneme whatever the stay/advance head says (None: never forced), so that a
+            model stuck on a phoneme still says the rest; aligned symbols of TinyVoices
+            last at most 0.33 s.
+        nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
+        num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
+        seed: makes decoding deterministic (None: torch's global RNG).
+    """
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.8
+    repetition_window: int | None = None
+    repetition_threshold: float | None = None
+    min_length_ratio: float = 0.3
+    max_length_ratio: float = 2.0
+    max_frames: int | None = None
+    max_phone_seconds: float | None = 1.0
+    nar_temperature: float = 0.0
+    num_candidates: int = 1
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0 or self.nar_temperature < 0:
+            raise ValueError(f"temperatures must be >= 0 (0 = greedy), got {self.temperature}, {self.nar_temperature}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if (self.repetition_window is not None and self.repetition_window < 0) or \
+                (self.repetition_threshold is not None and not 0.0 <= self.repetition_threshold <= 1.0):
+            raise ValueError("repetition_window must be >= 0 and repetition_threshold in [0, 1]")
+        if not 0.0 <= self.min_length_ratio <= self.max_length_ratio or self.max_length_ratio <= 0:
+            raise ValueError(f"Need 0 <= min_length_ratio <= max_length_ratio and max_length_ratio > 0, got "
+                             f"{self.min_length_ratio}, {self.max_length_ratio}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
+        if self.num_candidates < 1:
+            raise ValueError(f"num_candidates must be >= 1, got {self.num_candidates}")
+        if self.max_phone_seconds is not None and not self.max_phone_seconds > 0:
+            raise ValueError(f"max_phone_seconds must be > 0 (None = off), got {self.max_phone_seconds}")
+
+    def resolved(self, config) -> "VallESampling":
+        """These options with the model's defaults filled in (repetition-aware sampling)."""
+        window, threshold = ((RAS_WINDOW, RAS_THRESHOLD) if config.monotonic
+                             else (IMPLICIT_RAS_WINDOW, IMPLICIT_RAS_THRESHOLD))
+        return replace(self, repetition_window=window if self.repetition_window is None else self.repetition_window,
+                       repetition_threshold=threshold if self.repetition_threshold is None
+                       else self.repetition_threshold)
+
+
+def length_limits(prompt_frames: int, prompt_phonemes: int, target_phonemes: int,
+                  sampling: VallESampling) -> tuple[int, int]:
+    """(min, max) frames to generate: the prompt's frames per phoneme x the target's phonemes, scaled by the ratios."""
+    if prompt_frames <= 0 or prompt_phonemes <= 0 or target_phonemes <= 0:
+        raise ValueError("The prompt needs frames and phonemes, and the target phonemes, to bound the length.")
+    expected = expected_frames(prompt_frames, prompt_phonemes, target_phonemes)
+    hi = max(1, math.ceil(expected * sampling.max_length_ratio))
+    if sampling.max_frames is not None:
+        hi = min(hi, sampling.max_frames)
+    lo = min(hi, max(1, math.floor(expected * sampling.min_length_ratio)))
+    return lo, hi
+
+
+@dataclass
+class ARResult:
+    """Output of the AR decoders (``generate_ar``, ``generate_ar_aligned``).
+
+    Attributes:
+        tokens: ``[b, t]`` codebook-1 codes, -1 after each item's end.
+        lengths: ``[b]`` frames generated (EOS not counted).
+        ended: ``[b]`` True where the model emitted EOS (monotonic: its pointer passed the
+            last phoneme), False where the length cap stopped it.
+        logprob: ``[b]`` sum of the log-probabilities (temperature 1) of the chosen tokens
+            and EOS (monotonic: and of the stay / advance decisions).
+        logits: per step, the raw logits ``[b, v]`` (monotonic: ``([b, g, K], [b])``; only with
+            ``return_logits``).
+        path: monotonic only: ``[b, m]`` the phoneme index (in the text) of every step, -1 after the end.
+    """
+
+    tokens: torch.Tensor
+    lengths: torch.Tensor
+    ended: torch.Tensor
+    logprob: torch.Tensor
+    logits: list = field(default_factory=list)
+    path: torch.Tensor | None = None
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -99,3 +218,25 @@ def sample_tokens(logits: torch.Tensor, window: torch.Tensor, u: torch.Tensor, t
         repeated = repetition_ratio(window, tokens, repetition_window) > repetition_threshold
         tokens = torch.where(repeated, inverse_cdf(full, u[:, 1]), tokens)
     return tokens
+
+
+def repetition_rate(sequences: Sequence[torch.Tensor], window: int, threshold: float) -> tuple[int, int]:
+    """How often repetition-aware sampling would fire on given (e.g. ground-truth) code sequences.
+
+    Each frame of each ``[n]`` sequence is checked as :func:`sample_tokens` checks a chosen
+    token: against the ``window`` frames before it (fewer at the start, counted as in
+    decoding, over the full window size).
+
+    Returns:
+        ``(frames where it fires, frames)``.
+    """
+    if window < 1:
+        raise ValueError(f"the repetition window must be >= 1 frame, got {window}")
+    fired = total = 0
+    for seq in sequences:
+        seq = seq.long().flatten()
+        before = torch.cat([seq.new_full((window,), -1), seq])[:-1]  # frame i's window ends just before it
+        windows = before.unfold(0, window, 1)  # [n, w]
+        fired += int((repetition_ratio(windows, seq, window) > threshold).sum())
+        total += seq.numel()
+    return fired, total

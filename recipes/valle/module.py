@@ -7,8 +7,15 @@ Batches come from :class:`recipes.valle.data.VallEDataModule`, which splits each
 utterance into a prompt and a target (or takes the prompt from another utterance
 of the speaker); only target tokens and EOS are scored.
 
-Logged: ``train/loss`` and its parts ``train/{ar,nar}_loss``, top-1 and top-10
-accuracies ``train/{ar,nar}_{acc,top10}``, the same under ``val/`` (the checkpoint
+With ``model.valle.alignment: monotonic`` (VALL-E R) the batches carry phone durations
+(``data.alignment: monotonic`` on ``*_aligned`` code manifests), the AR also learns to
+stay on a phoneme or move to the next, and ``model.aligner`` names the phone aligner
+that synthesis measures a prompt's durations with (it becomes a dependency of the
+exported folder, as for the aligned flow model).
+
+Logged: ``train/loss`` and its parts ``train/{ar,nar}_loss`` (monotonic: and
+``train/advance_loss``, with ``train/advance_acc``), top-1 and top-10 accuracies
+``train/{ar,nar}_{acc,top10}``, the same under ``val/`` (the checkpoint
 metric is ``val_loss``), computed with a fixed seed for the NAR stages so that the
 validation curve is comparable across evaluations. EMA weights come from the
 ``WarmupEMA`` callback in the YAML; they are what the checkpoint's ``state_dict``
@@ -32,7 +39,7 @@ from ..features import CodecRecipe
 from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes, evaluating
 
-LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "nar_loss", "nar_acc", "nar_top10")
+LOGGED = ("loss", "ar_loss", "ar_acc", "ar_top10", "advance_loss", "advance_acc", "nar_loss", "nar_acc", "nar_top10")
 
 
 class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.LightningModule):
@@ -40,7 +47,10 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
         valle: overrides of :class:`codec_lm.valle.VallEConfig` (``dim``, ``heads``,
-            ``ar_layers``, ``nar_layers``, ``ff_mult``, ``dropout``, ``separator_id``).
+            ``ar_layers``, ``nar_layers``, ``ff_mult``, ``dropout``, ``separator_id``,
+            ``alignment``, ``group_size``).
+        aligner: the phone aligner (checkpoint folder or shipped name) a monotonic model
+            measures prompts with at synthesis; required when ``alignment`` is ``monotonic``.
         learning_rate: peak AdamW learning rate.
         weight_decay: AdamW weight decay (on weight matrices only, see ``recipes.optim``).
         betas: AdamW betas.
@@ -54,12 +64,24 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
 
     def __init__(self, codec: str, valle: dict[str, Any] | None = None, learning_rate: float = 5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.95), warmup_steps: int = 1000,
-                 grad_clip: float | None = 1.0, val_seed: int = 1234):
+                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None):
         super().__init__()
         from codec_lm.valle import VallE, VallEConfig
 
         self.save_hyperparameters()
         self._build_on_codec(codec, VallE, VallEConfig, valle, section="valle")
+        self.aligner_dir = None
+        if self.config.monotonic:
+            if not aligner:
+                raise RecipeError("model.valle.alignment: monotonic needs model.aligner (e.g. tiny-aligner): "
+                                  "synthesis measures the prompt's phone durations with it.")
+            from tts.checkpoint import read_checkpoint
+
+            self.aligner_dir = read_checkpoint(aligner, family="aligner").path  # checked now, not after training
+
+    def export_dependencies(self):
+        deps = super().export_dependencies()
+        return {**deps, "aligner": self.aligner_dir} if self.aligner_dir is not None else deps
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -67,6 +89,11 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         if sep is not None and sep != self.config.separator_id:
             raise RecipeError(f"data.separator_id ({sep}) differs from model.valle.separator_id "
                               f"({self.config.separator_id}): set both to the same phoneme id.")
+        for key in ("alignment", "group_size"):
+            value = getattr(dm, key, None)
+            if value is not None and value != getattr(self.config, key):
+                raise RecipeError(f"data.{key} ({value}) differs from model.valle.{key} "
+                                  f"({getattr(self.config, key)}): set both to the same value.")
 
     def _check(self, batch: dict) -> None:
         """Fail clearly on the first batch when the data does not fit the model."""
@@ -80,8 +107,14 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
     def _losses(self, batch: dict, stage: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if not self._checked:
             self._check(batch)
+        aligned = {}
+        if self.config.monotonic:
+            if "lm_durations" not in batch:
+                raise RecipeError("A monotonic VALL-E trains on phone alignments: set data.alignment: monotonic "
+                                  "and train on the codes of the *_aligned manifests of `tts prepare align`.")
+            aligned = {"durations": batch["lm_durations"], "prompt_phoneme_lens": batch["lm_prompt_phoneme_lens"]}
         return self.model(batch["lm_phonemes"], batch["lm_phoneme_lens"], batch["prompt_codes"],
-                          batch["prompt_lens"], batch["target_codes"], batch["target_lens"], stage)
+                          batch["prompt_lens"], batch["target_codes"], batch["target_lens"], stage, **aligned)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
@@ -113,8 +146,12 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []
+        durations = None
+        if self.config.monotonic:  # aligned texts are boundary-wrapped: the target is the next one's inner part
+            durations = [batch["durations"][i, : len(t)] for i, t in enumerate(texts)]
+            targets = [t[1:-1] for t in targets]
         with evaluating(self.model):
-            out = synthesize(self.model, prompts, texts, targets, VallESampling(seed=seed))
+            out = synthesize(self.model, prompts, texts, targets, VallESampling(seed=seed), prompt_durations=durations)
         return self._probe_mels([g.codes for g in out]), targets
 
     def export_card(self, directory: Path, steps: int) -> Card:
@@ -125,4 +162,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
             f"{cfg.ar_layers} + {cfg.nar_layers} layers) over {cfg.n_codebooks} x {cfg.codebook_size} codec codes at "
             f"{cfg.frame_rate:g} frames/s, trained with `recipes/valle` for {steps} steps. The AR model writes "
             f"codebook 1 with a KV cache, the NAR model codebooks 2..{cfg.n_codebooks}; audio comes from the codec "
-            "named in model.yaml.")
+            "named in model.yaml." + (
+                f" Monotonic phone alignment (VALL-E R): {cfg.group_size} frames per AR step "
+                f"({cfg.steps_per_second:g} steps per second of audio), a phoneme pointer that stays or moves on "
+                "by one, prompt durations from the phone aligner named in model.yaml." if cfg.monotonic else ""))

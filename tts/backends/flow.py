@@ -59,19 +59,9 @@ class FlowBackend(Backend):
 
     def prompt_durations(self, mel: torch.Tensor, prompt_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The prompt's boundary-wrapped ids and their durations ``[l]`` (summing to ``mel``'s frames)."""
-        from aligner import fold_stress, with_boundaries
+        from ..data.alignment import align_prompt
 
-        from ..errors import TTSError
-
-        model, vocab = self.aligner
-        ids = with_boundaries(list(prompt_ids), vocab.space_id)
-        if len(ids) > mel.shape[-1]:
-            raise TTSError("The prompt is too short for its transcript: give the words it says (--prompt-text).")
-        device = next(model.parameters()).device
-        durations, _ = model.align(mel[None].to(device), torch.tensor([mel.shape[-1]], device=device),
-                                   torch.tensor([ids], device=device), torch.tensor([len(ids)], device=device))
-        folded = fold_stress([vocab.symbols[i] for i in ids], durations[0].tolist())
-        return torch.tensor(ids), torch.tensor(folded)
+        return align_prompt(*self.aligner, mel, prompt_ids)
 
     @property
     def sample_rate(self) -> int:

@@ -8,6 +8,10 @@ fills the other codebooks, and the codec decodes the new codes only.
 Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``top_k``,
 ``top_p``, ``num_candidates`` (with more than one, the candidate the AR finds most likely
 among those that ended by themselves is kept).
+
+A monotonic model (VALL-E R, ``alignment: monotonic``) also loads the phone aligner
+named in its model.yaml (dependency ``aligner``): it measures the prompt's per-phoneme
+durations, which place the model's phoneme pointer after the prompt.
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ from .codec_model import CodecModelBackend
 class VallEBackend(CodecModelBackend):
     family = "valle"
     label = "VALL-E"
+    aligner = None  # (PhoneAligner, PhonemeVocab) of monotonic models
+
+    @classmethod
+    def load(cls, info, device: torch.device) -> "VallEBackend":
+        from ..checkpoint import CheckpointError
+
+        backend = super().load(info, device)
+        if backend.model.config.monotonic:
+            from ..data.alignment import load_aligner
+
+            if "aligner" not in info.dependencies:
+                raise CheckpointError(f"Monotonic VALL-E checkpoint '{info.path}' names no aligner in model.yaml: it "
+                                      "cannot measure a prompt's phone durations.")
+            model, vocab, path = load_aligner(info.dependencies["aligner"], device)
+            rate = model.config.frame_rate
+            if abs(rate - backend.model.config.frame_rate) > 1e-6:
+                raise CheckpointError(f"Aligner '{path}' gives durations at {rate:g} frames/s, the codec of "
+                                      f"'{info.path}' runs at {backend.model.config.frame_rate:g}.")
+            backend.aligner = (model, vocab)
+        return backend
 
     @classmethod
     def model_classes(cls) -> tuple[type, type]:
@@ -51,11 +75,32 @@ class VallEBackend(CodecModelBackend):
         codes = self.codec.encode(prompt.float()[None].to(device))[0]  # [Q, P]
         if not prompt_ids:
             raise TTSError("The prompt transcript has no phonemes: pass the words the prompt says (--prompt-text).")
-        out = synthesize(self.model, [codes] * len(targets), [list(prompt_ids)] * len(targets),
-                         [list(t) for t in targets], sampling)
+        prompt_ids, durations = list(prompt_ids), None
+        if self.model.config.monotonic:
+            prompt_ids, durations = self._prompt_durations(prompt, codes.shape[-1], prompt_ids)
+            durations = [durations] * len(targets)
+        out = synthesize(self.model, [codes] * len(targets), [prompt_ids] * len(targets),
+                         [list(t) for t in targets], sampling, prompt_durations=durations)
         capped = [i for i, g in enumerate(out) if not g.ended]
-        if capped:
+        if capped and self.model.config.monotonic:
+            warnings.warn(f"VALL-E reached the length cap in sentence(s) {capped} (2x the prompt's speaking rate): "
+                          "their last phonemes got one step each. Try another --seed or a lower --temperature.",
+                          stacklevel=2)
+        elif capped:
             warnings.warn(f"VALL-E did not end sentence(s) {capped} by itself; they were cut at the length cap "
                           "(2x the prompt's speaking rate). Try another --seed or a lower --temperature.",
                           stacklevel=2)
         return [self.codec.decode(g.codes[None].to(device))[0].float().cpu() for g in out]
+
+    def _prompt_durations(self, prompt: torch.Tensor, frames: int, prompt_ids: list[int]):
+        """The prompt's aligned ids and their durations in codec frames (the aligner's, at the codec's rate)."""
+        from ..data.alignment import align_prompt
+        from ..data.features import MelFeatures
+
+        mel = MelFeatures()(prompt.float().cpu()[None])[0]  # the features the aligner reads
+        # Same rate as the codec's frames (checked at load); a frame more or less (another
+        # codec's padding) is cut or repeated at the end, in the prompt's closing silence.
+        mel = mel[:, :frames] if mel.shape[-1] >= frames else torch.cat(
+            [mel, mel[:, -1:].expand(-1, frames - mel.shape[-1])], dim=1)
+        ids, durations = align_prompt(*self.aligner, mel, prompt_ids)
+        return ids.tolist(), durations

@@ -5,6 +5,7 @@
     tts eval --manifest gen/manifest.jsonl --out gen/eval                             # audio you generated
     tts eval codec --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/melrvq
     tts eval align --aligner tiny-aligner --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/aligner
+    tts eval repetition --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/repetition
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", 
 def register(sub) -> None:
     ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("what", nargs="?", choices=("model", "codec", "align"), default="model",
+    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition"), default="model",
                     help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality; 'align': "
-                         "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors")
+                         "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors; 'repetition': how "
+                         "often VALL-E's repetition-aware sampling fires on the codes of a manifest")
     ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
     ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
@@ -45,6 +47,8 @@ def register(sub) -> None:
     ev.add_argument("--speaker-encoder", default="resemblyzer", choices=("resemblyzer", "ecapa", "wavlm"))
     ev.add_argument("--speaker-model", help="local folder of the ECAPA or WavLM-SV model")
     ev.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
+    ev.add_argument("--windows", default="10,20,30", help="repetition: windows in frames (comma-separated)")
+    ev.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5", help="repetition: thresholds (comma-separated)")
     add_model_options(ev)
     ev.set_defaults(func=run)
 
@@ -102,11 +106,36 @@ def _run_align(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_repetition(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..eval.repetition import repetition_grid
+
+    if not args.cuts:
+        raise TTSError("`tts eval repetition` needs --cuts: a code manifest (tts prepare features --kind codes).")
+    try:
+        windows = [int(w) for w in args.windows.split(",") if w.strip()]
+        thresholds = [float(t) for t in args.thresholds.split(",") if t.strip()]
+    except ValueError as err:
+        raise TTSError(f"--windows takes integers and --thresholds numbers, comma-separated ({err}).") from err
+    summary = repetition_grid(args.cuts, windows, thresholds, out=args.out, limit=args.limit)
+    table = Table(title=f"repetition-aware sampling on {summary['frames']} frames of {summary['cuts']} cuts")
+    for name in ("window", "threshold", "fires on"):
+        table.add_column(name, justify="right")
+    for r in summary["rates"]:
+        table.add_row(str(r["window"]), f"{r['threshold']:g}", f"{100 * r['rate']:.1f} %")
+    console().print(table)
+    print(json.dumps(summary))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
     if args.what == "align":
         return _run_align(args)
+    if args.what == "repetition":
+        return _run_repetition(args)
     if args.what == "codec":
         if not args.cuts or (args.codec is None) == (args.vocoder is None):
             raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")

@@ -49,6 +49,30 @@ def load_aligner(name_or_dir: str | os.PathLike, device: str | torch.device = "c
     return model.eval().to(device), PhonemeVocab.load(info.vocab_path), info.path
 
 
+def align_prompt(aligner, vocab, mel: torch.Tensor, prompt_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A synthesis prompt's boundary-wrapped ids and their durations ``[l]`` (summing to ``mel``'s frames).
+
+    What aligned models (flow, VALL-E R) read from their prompt: the phone aligner
+    (``load_aligner``) aligns the prompt's transcript ``prompt_ids`` to its Vocos log-mel
+    ``mel [C, N]``, and stress marks keep a single frame, as in the manifests.
+
+    Raises:
+        TTSError: a transcript with more symbols than the prompt has frames.
+    """
+    from aligner import fold_stress, with_boundaries
+
+    from ..errors import TTSError
+
+    ids = with_boundaries(list(prompt_ids), vocab.space_id)
+    if len(ids) > mel.shape[-1]:
+        raise TTSError("The prompt is too short for its transcript: give the words it says (--prompt-text).")
+    device = next(aligner.parameters()).device
+    durations, _ = aligner.align(mel[None].to(device), torch.tensor([mel.shape[-1]], device=device),
+                                 torch.tensor([ids], device=device), torch.tensor([len(ids)], device=device))
+    folded = fold_stress([vocab.symbols[i] for i in ids], durations[0].tolist())
+    return torch.tensor(ids), torch.tensor(folded)
+
+
 def alignment_items(symbols: Sequence[str], durations: Sequence[int], frame_rate: float) -> list:
     """lhotse ``AlignmentItem`` s (seconds) of consecutive symbols with frame ``durations``."""
     from lhotse.supervision import AlignmentItem

@@ -1,0 +1,172 @@
+"""Monotonic (VALL-E R) AR decoding: a phoneme pointer that can only stay or move on by one.
+
+Legend: b = batch, l = phonemes (the prompt's, then the target's), p = prompt frames,
+m = AR steps, g = frames per step (``group_size``), K = codebook entries.
+
+Each step reads the ``g`` codes of the step before (BOS first) plus the embedding of
+the phoneme under the pointer, and gives the ``g`` codes of this step and a stay /
+advance logit. The pointer starts at the first target phoneme (just after the
+prompt's), moves on by one when the head says so (sampled at the AR temperature,
+greedy at 0) or when it has held one phoneme for ``max_phone_seconds``, and the
+utterance ends when it moves past the last phoneme (the target's closing word
+boundary). Every phoneme therefore gets at least one step, none is skipped or said
+twice, and there is no EOS to miss. The length cap is a last resort: when the steps
+left are only enough for one step per phoneme left, the pointer moves on every step,
+so the sentence is still said to its end, and the item is reported (``ended=False``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .alignment import step_durations
+from .model import VallEAR
+from .modules import KVCache
+from .sampling import ARResult, VallESampling, length_limits, sample_tokens, uniforms
+
+
+def prepare_prompt(config, codes: torch.Tensor, phonemes, durations) -> tuple[torch.Tensor, torch.Tensor]:
+    """A prompt on the step grid, as :func:`.alignment.align_batch` puts training prompts.
+
+    Args:
+        config: the model's ``VallEConfig``.
+        codes: ``[Q, P]`` the prompt's codes.
+        phonemes: ``[k]`` its phoneme ids as aligned (boundary-wrapped, as the aligner gives them).
+        durations: ``[k]`` frames of each, summing to ``P``.
+
+    Returns:
+        ``codes [Q, P']`` from frame ``P % g`` on, and ``[P' / g]`` the phoneme id of each step.
+
+    Raises:
+        ValueError: durations that do not match the phonemes or the frames, or a prompt
+            shorter than one step.
+    """
+    g = config.group_size
+    phonemes = torch.as_tensor(list(map(int, phonemes)), dtype=torch.long)
+    durations = torch.as_tensor(durations).long().cpu()
+    p = codes.shape[1]
+    if durations.numel() != phonemes.numel() or int(durations.sum()) != p or bool((durations < 0).any()):
+        raise ValueError(f"The prompt's durations ({durations.numel()} summing to {int(durations.sum())} frames) "
+                         f"must give each of its {phonemes.numel()} phonemes its frames, {p} in all")
+    steps = p // g
+    if steps < 1:
+        raise ValueError(f"A prompt of {p} frames is shorter than one AR step ({g} frames)")
+    offset = p - steps * g
+    return codes[:, offset:], phonemes.repeat_interleave(step_durations(durations, steps, g, offset=offset))
+
+
+def step_limits(config, prompt_frames: int, prompt_phonemes: int, target_symbols: int,
+                sampling: VallESampling) -> int:
+    """The length cap in steps: ``max_length_ratio`` x the prompt's frames per phoneme x the target's
+    symbols, but never fewer steps than symbols unless ``max_frames`` asks for it."""
+    _, hi = length_limits(prompt_frames, prompt_phonemes, target_symbols, sampling)
+    steps = max(1, math.ceil(hi / config.group_size))
+    return steps if sampling.max_frames is not None else max(steps, target_symbols)
+
+
+@torch.inference_mode()
+def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, start: torch.Tensor,
+                        prompt: torch.Tensor, prompt_steps: torch.Tensor, prompt_phones: torch.Tensor,
+                        max_steps: torch.Tensor, sampling: VallESampling,
+                        generators: list[torch.Generator] | None = None, use_cache: bool = True,
+                        return_logits: bool = False) -> ARResult:
+    """Decode codebook 1 of a padded batch, ``g`` frames per step, until each pointer passes its last phoneme.
+
+    Args:
+        model: the AR transformer of a monotonic model (in eval mode).
+        text: ``[b, l]`` phoneme ids, the prompt's aligned ones then the target's and its
+            closing word boundary, 0-padded; text_lens ``[b]``.
+        start: ``[b]`` index of the first target phoneme (the prompt's phoneme count).
+        prompt: ``[b, mp, g]`` prompt codes by step; prompt_steps ``[b]``.
+        prompt_phones: ``[b, mp]`` phoneme id of each prompt step.
+        max_steps: ``[b]`` the length cap in steps (:func:`step_limits`).
+        sampling: temperature, top-k/p, repetition-aware sampling, ``max_phone_seconds``.
+        generators: one per item for seeded sampling (None: global RNG).
+        use_cache: False recomputes the whole sequence each step (reference).
+        return_logits: keep every step's raw logits (tests).
+
+    Returns:
+        :class:`ARResult` with ``tokens [b, m * g]``, ``lengths`` in frames and ``path``;
+        ``ended`` is False where the length cap had to move the pointer on.
+    """
+    c = model.config
+    if not c.monotonic:
+        raise ValueError("generate_ar_aligned decodes monotonic models; use generate_ar for alignment='none'")
+    sampling = sampling.resolved(c)
+    b, device, g = text.shape[0], text.device, c.group_size
+    horizon = int(max_steps.max())
+    max_steps, start, text_lens = max_steps.to(device), start.to(device), text_lens.to(device)
+    hold = horizon + 1 if sampling.max_phone_seconds is None else max(
+        1, math.ceil(sampling.max_phone_seconds * c.steps_per_second))
+    window = max(1, sampling.repetition_window)
+    tokens = torch.full((b, horizon * g), -1, dtype=torch.long, device=device)
+    path = torch.full((b, horizon), -1, dtype=torch.long, device=device)
+    steps = torch.zeros(b, dtype=torch.long, device=device)
+    held = torch.zeros(b, dtype=torch.long, device=device)  # steps spent on the current phoneme
+    pointer = start.clone()
+    ended = torch.zeros(b, dtype=torch.bool, device=device)
+    rushed = torch.zeros(b, dtype=torch.bool, device=device)  # the cap moved the pointer on
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    logprob = torch.zeros(b, device=device)
+    inp = torch.full((b, g), c.bos_id, dtype=torch.long, device=device)
+    result = ARResult(tokens, steps, ended, logprob, path=path)
+    if use_cache:
+        prefix = text.shape[1] + prompt.shape[1]
+        cache = KVCache(len(model.blocks), prefix + horizon)
+        valid = torch.cat([model.prefill(text, text_lens, prompt, prompt_steps, cache, prompt_phones),
+                           torch.ones(b, horizon, dtype=torch.bool, device=device)], dim=1)
+    else:
+        target_in, phones_in = inp[:, None], text.new_zeros(b, 0)
+    for t in range(horizon):
+        # A finished row's pointer is past its text: it reads a harmless id, and nothing reads its output.
+        phone = text.gather(1, pointer.clamp(max=text.shape[1] - 1)[:, None])[:, 0]
+        if use_cache:
+            codes, adv = model.step(inp, t, valid[:, : prefix + t + 1], cache, phone)
+        else:
+            phones_in = torch.cat([phones_in, phone[:, None]], dim=1)
+            codes, adv = model.logits(text, text_lens, prompt, prompt_steps, target_in, None, prompt_phones,
+                                      phones_in)
+            codes, adv = codes[:, -1], adv[:, -1]
+        codes, adv = codes.float(), adv.float()
+        if return_logits:
+            result.logits.append((codes.detach().cpu().clone(), adv.detach().cpu().clone()))
+        u = uniforms(generators, b, 2 * g + 1, device)  # the same count every step: batched == alone
+        active = ~done
+        for j in range(g):
+            f = t * g + j
+            tok = sample_tokens(codes[:, j], tokens[:, max(0, f - window):f], u[:, 2 * j: 2 * j + 2],
+                                sampling.temperature, sampling.top_k, sampling.top_p, sampling.repetition_window,
+                                sampling.repetition_threshold)
+            logprob += codes[:, j].log_softmax(-1).gather(1, tok[:, None])[:, 0].masked_fill(~active, 0.0)
+            tokens[:, f] = torch.where(active, tok, tokens[:, f])
+        if sampling.temperature > 0:
+            advance = u[:, 2 * g] < torch.sigmoid(adv / sampling.temperature)
+        else:
+            advance = adv > 0
+        held += 1
+        advance |= held >= hold
+        # After this step, the steps left must hold one step for each phoneme after this one.
+        forced = (max_steps - steps - 1 <= text_lens - 1 - pointer) & ~advance & active
+        rushed |= forced
+        advance |= forced
+        log_p = torch.nn.functional.logsigmoid(torch.where(advance, adv, -adv))
+        logprob += log_p.masked_fill(~active, 0.0)
+        path[:, t] = torch.where(active, pointer, path[:, t])
+        steps += active.long()
+        pointer = pointer + (advance & active).long()
+        held = held.masked_fill(advance, 0)
+        ended |= active & (pointer >= text_lens)
+        done |= ended | (steps >= max_steps)
+        if bool(done.all()):
+            break
+        inp = tokens[:, t * g: (t + 1) * g].clamp(min=0)  # finished rows feed harmless codes
+        if not use_cache:
+            target_in = torch.cat([target_in, inp[:, None]], dim=1)
+    last = int(steps.max())
+    result.ended = ended & ~rushed
+    result.lengths = steps * g
+    result.tokens = tokens[:, : last * g]
+    result.path = path[:, :last]
+    return result
