@@ -172,6 +172,24 @@ def test_output_files_follow_the_umask(mask, tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_checkpoint_files_follow_the_umask(mask, tmp_path):
+    from torch import nn
+
+    from tts.checkpoint import save_checkpoint
+
+    old = os.umask(mask)
+    try:
+        save_checkpoint(tmp_path / "ckpt", family="toy", config={"width": 2}, state_dict=nn.Linear(2, 2).state_dict(),
+                        card="# toy\n")
+    finally:
+        os.umask(old)
+    folder = tmp_path / "ckpt"
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~mask
+    for f in folder.iterdir():  # the weights included: safetensors alone writes them 0600
+        assert f.stat().st_mode & 0o777 == 0o666 & ~mask, f.name
+
+
 def test_progress_is_reported_per_batch_of_sentences(random_flow):
     synth = Synthesizer.from_pretrained(random_flow)
     calls = []

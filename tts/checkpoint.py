@@ -29,7 +29,7 @@ import yaml
 
 from . import __version__
 from .errors import TTSError
-from .files import dir_mode
+from .files import dir_mode, file_mode
 
 FORMAT = 1
 MODEL_FILE = "model.yaml"
@@ -178,6 +178,8 @@ def save_checkpoint(
             vocab.save(tmp / VOCAB_FILE)
         if card is not None:
             (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+        for written in tmp.iterdir():  # safetensors writes its file private (0600), whatever the umask
+            os.chmod(written, file_mode())
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(tmp, directory)
