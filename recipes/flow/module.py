@@ -150,10 +150,18 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def export_card(self, directory: Path, steps: int) -> Card:
         cfg = self.config
+        if cfg.text_conditioning == "aligned":
+            style = ("Voicebox style: phonemes repeated by the phone aligner's durations, with a "
+                     f"{millions(self.model.duration):.1f} M-parameter duration model")
+        else:
+            style = "F5-TTS style: phonemes padded with a filler, alignment learned implicitly"
+        facts = {"vocoder": self.vocoder_dir, "steps": steps}
+        if cfg.text_conditioning == "aligned":
+            facts["aligner"] = self.hparams.aligner
         return Card(
             title=f"Flow-matching TTS ({directory.name})",
-            summary=f"A {millions(self.model):.1f} M-parameter DiT flow-matching model (F5-TTS style) over "
+            summary=f"A {millions(self.model):.1f} M-parameter DiT flow-matching model ({style}) over "
                     f"{cfg.mel_dim}-bin Vocos log-mels at {cfg.frame_rate:g} frames/s, trained with `recipes/flow` "
                     f"for {steps} steps. It decodes through the vocoder named in model.yaml.",
             usage=synthesizer_usage(directory),
-            facts={"vocoder": self.vocoder_dir, "steps": steps})
+            facts=facts)
