@@ -36,7 +36,7 @@ from nn_common import Rotary, expand_by_durations, lengths_to_mask
 
 from .config import FlowConfig
 from .duration import DurationPredictor
-from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, TimestepEmbedding, sinusoidal
+from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, Linear, TimestepEmbedding, sinusoidal
 
 
 def pad_text(phonemes: torch.Tensor, n: int) -> torch.Tensor:
@@ -71,7 +71,7 @@ class FlowTTS(nn.Module):
         self.config = config
         c = config
         self.text_encoder = TextEncoder(c.vocab_size, c.text_dim, c.text_conv_layers)
-        self.input_proj = nn.Linear(2 * c.mel_dim + c.text_dim, c.dim)
+        self.input_proj = Linear(2 * c.mel_dim + c.text_dim, c.dim)
         self.conv_pos = ConvPositionEmbedding(c.dim, c.conv_pos_kernel)
         self.time_embed = TimestepEmbedding(c.dim)
         self.rotary = Rotary(c.dim // c.heads)

@@ -40,11 +40,11 @@ class RotaryAttention(nn.Module):
     and draws a ``[b, h, n, n]`` mask per layer (about 20 % slower per tiny training step).
     """
 
-    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0, linear: type[nn.Linear] = nn.Linear) -> None:
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.out = nn.Linear(dim, dim)
+        self.qkv = linear(dim, 3 * dim)  # linear: nn.Linear or a subclass (flow's runs on oneDNN on CPU)
+        self.out = linear(dim, dim)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor],

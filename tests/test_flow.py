@@ -108,6 +108,27 @@ def test_batch_matches_single_items():
         assert torch.allclose(both[i], alone, atol=1e-4), i
 
 
+def test_synthesis_path_matches_the_training_path():
+    """Synthesis computes the velocity with faster kernels (oneDNN linear layers on CPU) than
+    training (autograd): the same numbers up to float32 rounding, on random weights that
+    make every block count (the init's zero gates would make them the identity)."""
+    torch.manual_seed(0)
+    model = FlowTTS(FlowConfig(**TINY))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.1)
+    x, ctx, text = torch.randn(2, 50, 100), torch.randn(2, 50, 100), torch.randint(0, 50, (2, 50))
+    t = torch.tensor([0.3, 0.3])
+    mask = torch.ones(2, 50, dtype=torch.bool)
+    mask[1, 40:] = False
+    for m in (None, mask):
+        trained = model.velocity(x, ctx, text, t, m)
+        assert trained.requires_grad
+        with torch.inference_mode():
+            fast = model.velocity(x, ctx, text, t, m)
+        assert trained.abs().mean() > 0.1 and torch.allclose(fast, trained.detach(), atol=1e-5, rtol=1e-5)
+
+
 def test_infill_keeps_frames_outside_the_span():
     model = FlowTTS(FlowConfig(**TINY)).eval()
     feats = torch.randn(100, 80)
