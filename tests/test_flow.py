@@ -129,6 +129,26 @@ def test_synthesis_path_matches_the_training_path():
         assert trained.abs().mean() > 0.1 and torch.allclose(fast, trained.detach(), atol=1e-5, rtol=1e-5)
 
 
+def test_conv_position_embedding_is_two_masked_conv1d():
+    """ConvPositionEmbedding runs its Conv1d weights as conv2d (faster on CPU): the same
+    as the Conv1d layers themselves, padding zeroed before each."""
+    import torch.nn.functional as F
+
+    from flow.modules import ConvPositionEmbedding
+
+    torch.manual_seed(0)
+    pos = ConvPositionEmbedding(64, kernel=7)
+    x = torch.randn(2, 40, 64)
+    mask = torch.ones(2, 40, dtype=torch.bool)
+    mask[1, 25:] = False
+    for m in (None, mask):
+        keep = torch.ones(2, 1, 40) if m is None else m[:, None].float()
+        h = x.transpose(1, 2)
+        for conv in pos.convs:
+            h = F.mish(conv(h * keep))
+        assert torch.allclose(pos(x, m), (h * keep).transpose(1, 2), atol=1e-5)
+
+
 def test_infill_keeps_frames_outside_the_span():
     model = FlowTTS(FlowConfig(**TINY)).eval()
     feats = torch.randn(100, 80)
