@@ -107,7 +107,7 @@ class FlowTTS(nn.Module):
             x: noisy frames ``[b, n, c]`` at time ``t``.
             context: known frames ``[b, n, c]``, zero where generated (or dropped).
             text: phoneme ids ``[b, n]`` at frame rate (0 = filler; all 0 = dropped).
-            t: flow time ``[b]`` in [0, 1].
+            t: flow time ``[b]`` in [0, 1], or ``[1]`` for one time shared by the batch.
             mask: bool ``[b, n]``, True on real frames (None: all real).
             text_features: ``self.text_encoder(text, mask)`` computed beforehand: it does not
                 depend on ``x`` or ``t``, so an ODE solve encodes the text once, not per step.

@@ -118,6 +118,18 @@ class ConvPositionEmbedding(nn.Module):
         return h
 
 
+def modulate(norm: nn.LayerNorm, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``norm(x) * (1 + scale) + shift`` with ``shift, scale [b | 1, 1, d]``.
+
+    When one modulation serves the whole batch (``[1, 1, d]``: synthesis, where every item
+    and both guidance halves share the flow time), it is the layer norm's own affine
+    transform: one pass over the frames and one new tensor instead of three.
+    """
+    if shift.shape[0] == 1:
+        return F.layer_norm(x, norm.normalized_shape, (1 + scale).flatten(), shift.flatten(), norm.eps)
+    return norm(x) * (1 + scale) + shift
+
+
 class DiTBlock(nn.Module):
     """Transformer block with adaptive LayerNorm-Zero conditioning on the flow time.
 
@@ -138,8 +150,8 @@ class DiTBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, rope, mask: torch.Tensor | None = None) -> torch.Tensor:
         sh1, sc1, g1, sh2, sc2, g2 = self.modulation(emb)[:, None].chunk(6, dim=-1)
-        x = x + g1 * self.attn(self.norm1(x) * (1 + sc1) + sh1, rope, mask)
-        x = x + g2 * self.ff(self.norm2(x) * (1 + sc2) + sh2)
+        x = torch.addcmul(x, g1, self.attn(modulate(self.norm1, x, sh1, sc1), rope, mask))  # x + g1 * attn
+        x = torch.addcmul(x, g2, self.ff(modulate(self.norm2, x, sh2, sc2)))
         return x
 
 
@@ -156,4 +168,4 @@ class FinalLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         shift, scale = self.modulation(emb)[:, None].chunk(2, dim=-1)
-        return self.proj(self.norm(x) * (1 + scale) + shift)
+        return self.proj(modulate(self.norm, x, shift, scale))
