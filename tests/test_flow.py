@@ -130,6 +130,17 @@ def test_synthesis_path_matches_the_training_path():
         assert trained.abs().mean() > 0.1 and torch.allclose(fast, trained.detach(), atol=1e-5, rtol=1e-5)
 
 
+def test_rotary_inference_path_is_bitwise_the_autograd_path():
+    from nn_common import Rotary, apply_rotary
+
+    qkv = torch.randn(2, 30, 3, 4, 16).permute(2, 0, 3, 1, 4)  # q, k, v [b, h, n, e] as attention views them
+    cos, sin = Rotary(16)(30, "cpu")
+    for x in qkv[:2]:
+        fast = apply_rotary(x, cos, sin)
+        slow = apply_rotary(x.clone().requires_grad_(), cos, sin)
+        assert torch.equal(fast, slow.detach())
+
+
 def test_conv_position_embedding_is_two_masked_conv1d():
     """ConvPositionEmbedding runs its Conv1d weights as conv2d (faster on CPU): the same
     as the Conv1d layers themselves, padding zeroed before each."""
