@@ -26,12 +26,13 @@ class Linear(nn.Linear):
     VM's EPYC does 52 GFLOP/s there and 130 with oneDNN, both exact float32 (they differ
     by the order of the sums, about 1e-7 relative). The DiT's per-frame layers are a third
     of a synthesis's time, so this takes about a fifth off it. With autograd (training),
-    on other devices and in other dtypes, ``nn.Linear``'s own path runs.
+    on other devices, in other dtypes and under autocast, ``nn.Linear``'s own path runs.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (_ONEDNN_LINEAR and not torch.is_grad_enabled() and x.device.type == "cpu"
-                and x.dtype == torch.float32 and self.weight.dtype == torch.float32):
+                and x.dtype == torch.float32 and self.weight.dtype == torch.float32
+                and not torch.is_autocast_enabled("cpu")):
             return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
         return super().forward(x)
 
