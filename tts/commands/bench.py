@@ -195,7 +195,7 @@ def _maskgct(args: argparse.Namespace) -> int:
 
 
 # What scripts/bench_f5.py measured last (README, Benchmarks, gives the command and the venv).
-F5_COMPARISON = ("0.75x F5-TTS 1.1.22's synthesis time at tiny-flow's size and 0.67x at 512 wide, 12 deep "
+F5_COMPARISON = ("0.72-0.79x F5-TTS 1.1.22's synthesis time at tiny-flow's size and 0.67x at 512 wide, 12 deep "
                  "(NFE 16, CFG 2, 10 s after a 3 s prompt, vocoder excluded, one core of an AMD EPYC); "
                  "scripts/bench_f5.py in a checkout, with F5-TTS in a separate venv, measures it here.")
 
