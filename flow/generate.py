@@ -77,7 +77,7 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
     Returns:
         ``[b, n, c]``: the given frames where ``known``, generated frames elsewhere.
     """
-    b, n, c = context.shape
+    _, n, c = context.shape
     mask = lengths_to_mask(lens, n)
     ctx = context.masked_fill(~known[..., None], 0.0)
     y0 = _noise(lens, n, c, options.seed, context.device, context.dtype)
@@ -94,11 +94,11 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
         features = model.text_encoder(text, attn_mask)
 
     def field(t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        tt = t.expand(b)
+        tt = t.reshape(1)  # one time for every item: the blocks then modulate with fused layer norms
         if not guided:
             return model.velocity(y, ctx, text, tt, attn_mask, text_features=features)
         # one batched call for the conditional and the unconditional prediction
-        v = model.velocity(torch.cat([y, y]), ctx_pair, text, torch.cat([tt, tt]), mask_pair, text_features=features)
+        v = model.velocity(torch.cat([y, y]), ctx_pair, text, tt, mask_pair, text_features=features)
         v_cond, v_uncond = v.chunk(2)
         return v_cond + options.cfg * (v_cond - v_uncond)
 

@@ -36,7 +36,7 @@ from nn_common import Rotary, expand_by_durations, lengths_to_mask
 
 from .config import FlowConfig
 from .duration import DurationPredictor
-from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, TimestepEmbedding, sinusoidal
+from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, Linear, TimestepEmbedding, sinusoidal
 
 
 def pad_text(phonemes: torch.Tensor, n: int) -> torch.Tensor:
@@ -71,7 +71,7 @@ class FlowTTS(nn.Module):
         self.config = config
         c = config
         self.text_encoder = TextEncoder(c.vocab_size, c.text_dim, c.text_conv_layers)
-        self.input_proj = nn.Linear(2 * c.mel_dim + c.text_dim, c.dim)
+        self.input_proj = Linear(2 * c.mel_dim + c.text_dim, c.dim)
         self.conv_pos = ConvPositionEmbedding(c.dim, c.conv_pos_kernel)
         self.time_embed = TimestepEmbedding(c.dim)
         self.rotary = Rotary(c.dim // c.heads)
@@ -107,7 +107,7 @@ class FlowTTS(nn.Module):
             x: noisy frames ``[b, n, c]`` at time ``t``.
             context: known frames ``[b, n, c]``, zero where generated (or dropped).
             text: phoneme ids ``[b, n]`` at frame rate (0 = filler; all 0 = dropped).
-            t: flow time ``[b]`` in [0, 1].
+            t: flow time ``[b]`` in [0, 1], or ``[1]`` for one time shared by the batch.
             mask: bool ``[b, n]``, True on real frames (None: all real).
             text_features: ``self.text_encoder(text, mask)`` computed beforehand: it does not
                 depend on ``x`` or ``t``, so an ODE solve encodes the text once, not per step.

@@ -14,6 +14,28 @@ from torch import nn
 
 from nn_common import RotaryAttention
 
+# oneDNN's float32 matmul, the op PyTorch's own compiler (Inductor) uses for linear layers on CPU.
+_ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters and state dict) whose inference on CPU in float32 runs on oneDNN.
+
+    PyTorch computes a float32 ``nn.Linear`` on CPU with the BLAS it was built with, MKL,
+    whose sgemm takes a generic code path on AMD processors: one core of the development
+    VM's EPYC does 52 GFLOP/s there and 130 with oneDNN, both exact float32 (they differ
+    by the order of the sums, about 1e-7 relative). The DiT's per-frame layers are a third
+    of a synthesis's time, so this takes about a fifth off it. With autograd (training),
+    on other devices, in other dtypes and under autocast, ``nn.Linear``'s own path runs.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (_ONEDNN_LINEAR and not torch.is_grad_enabled() and x.device.type == "cpu"
+                and x.dtype == torch.float32 and self.weight.dtype == torch.float32
+                and not torch.is_autocast_enabled("cpu")):
+            return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
+        return super().forward(x)
+
 
 def sinusoidal(x: torch.Tensor, dim: int, scale: float = 1000.0) -> torch.Tensor:
     """Sinusoidal embedding of scalars ``x [b]`` (or positions) -> ``[b, dim]``."""
@@ -80,16 +102,33 @@ class ConvPositionEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         # Padding is zeroed before every convolution: a batch gives each item the same
-        # result as running it alone.
-        keep = None if mask is None else mask[:, None, :]
-        h = x.transpose(1, 2)
+        # result as running it alone. Each Conv1d runs as a conv2d over a [b, d, 1, n] view
+        # of the [b, n, d] frames, which is channels-last in memory: oneDNN convolves it where
+        # it lies instead of reordering it (on CPU 3-4x faster at inference and about 15 % in
+        # training for these grouped kernels; the same weights and sums, in another order).
+        keep = None if mask is None else mask[..., None]
+        h = x
         for conv in self.convs:
             if keep is not None:
                 h = h.masked_fill(~keep, 0.0)
-            h = F.mish(conv(h))
+            h = F.conv2d(h.transpose(1, 2)[:, :, None], conv.weight[:, :, None], conv.bias,
+                         padding=(0, conv.padding[0]), groups=conv.groups)
+            h = F.mish(h[:, :, 0].transpose(1, 2))
         if keep is not None:
             h = h.masked_fill(~keep, 0.0)
-        return h.transpose(1, 2)
+        return h
+
+
+def modulate(norm: nn.LayerNorm, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``norm(x) * (1 + scale) + shift`` with ``shift, scale [b | 1, 1, d]``.
+
+    When one modulation serves the whole batch (``[1, 1, d]``: synthesis, where every item
+    and both guidance halves share the flow time), it is the layer norm's own affine
+    transform: one pass over the frames and one new tensor instead of three.
+    """
+    if shift.shape[0] == 1:
+        return F.layer_norm(x, norm.normalized_shape, (1 + scale).flatten(), shift.flatten(), norm.eps)
+    return norm(x) * (1 + scale) + shift
 
 
 class DiTBlock(nn.Module):
@@ -105,15 +144,15 @@ class DiTBlock(nn.Module):
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.attn = RotaryAttention(dim, heads, dropout)
+        self.attn = RotaryAttention(dim, heads, dropout, linear=Linear)
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.ff = nn.Sequential(nn.Linear(dim, dim * ff_mult), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
-                                nn.Linear(dim * ff_mult, dim))
+        self.ff = nn.Sequential(Linear(dim, dim * ff_mult), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
+                                Linear(dim * ff_mult, dim))
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, rope, mask: torch.Tensor | None = None) -> torch.Tensor:
         sh1, sc1, g1, sh2, sc2, g2 = self.modulation(emb)[:, None].chunk(6, dim=-1)
-        x = x + g1 * self.attn(self.norm1(x) * (1 + sc1) + sh1, rope, mask)
-        x = x + g2 * self.ff(self.norm2(x) * (1 + sc2) + sh2)
+        x = torch.addcmul(x, g1, self.attn(modulate(self.norm1, x, sh1, sc1), rope, mask))  # x + g1 * attn
+        x = torch.addcmul(x, g2, self.ff(modulate(self.norm2, x, sh2, sc2)))
         return x
 
 
@@ -126,8 +165,8 @@ class FinalLayer(nn.Module):
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
         self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.proj = nn.Linear(dim, out_dim)
+        self.proj = Linear(dim, out_dim)
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         shift, scale = self.modulation(emb)[:, None].chunk(2, dim=-1)
-        return self.proj(self.norm(x) * (1 + scale) + shift)
+        return self.proj(modulate(self.norm, x, shift, scale))

@@ -108,6 +108,59 @@ def test_batch_matches_single_items():
         assert torch.allclose(both[i], alone, atol=1e-4), i
 
 
+def test_synthesis_path_matches_the_training_path():
+    """Synthesis computes the velocity with faster kernels (oneDNN linear layers on CPU, the
+    time modulation fused into the layer norms) than training (autograd, a time per item):
+    the same numbers up to float32 rounding, on random weights that make every block count
+    (the init's zero gates would make them the identity)."""
+    torch.manual_seed(0)
+    model = FlowTTS(FlowConfig(**TINY))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.1)
+    x, ctx, text = torch.randn(2, 50, 100), torch.randn(2, 50, 100), torch.randint(0, 50, (2, 50))
+    t = torch.tensor([0.3, 0.3])
+    mask = torch.ones(2, 50, dtype=torch.bool)
+    mask[1, 40:] = False
+    for m in (None, mask):
+        trained = model.velocity(x, ctx, text, t, m)
+        assert trained.requires_grad
+        with torch.inference_mode():
+            fast = model.velocity(x, ctx, text, t[:1], m)  # one time for the batch, as synthesis passes it
+        assert trained.abs().mean() > 0.1 and torch.allclose(fast, trained.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_rotary_inference_path_is_bitwise_the_autograd_path():
+    from nn_common import Rotary, apply_rotary
+
+    qkv = torch.randn(2, 30, 3, 4, 16).permute(2, 0, 3, 1, 4)  # q, k, v [b, h, n, e] as attention views them
+    cos, sin = Rotary(16)(30, "cpu")
+    for x in qkv[:2]:
+        fast = apply_rotary(x, cos, sin)
+        slow = apply_rotary(x.clone().requires_grad_(), cos, sin)
+        assert torch.equal(fast, slow.detach())
+
+
+def test_conv_position_embedding_is_two_masked_conv1d():
+    """ConvPositionEmbedding runs its Conv1d weights as conv2d (faster on CPU): the same
+    as the Conv1d layers themselves, padding zeroed before each."""
+    import torch.nn.functional as F
+
+    from flow.modules import ConvPositionEmbedding
+
+    torch.manual_seed(0)
+    pos = ConvPositionEmbedding(64, kernel=7)
+    x = torch.randn(2, 40, 64)
+    mask = torch.ones(2, 40, dtype=torch.bool)
+    mask[1, 25:] = False
+    for m in (None, mask):
+        keep = torch.ones(2, 1, 40) if m is None else m[:, None].float()
+        h = x.transpose(1, 2)
+        for conv in pos.convs:
+            h = F.mish(conv(h * keep))
+        assert torch.allclose(pos(x, m), (h * keep).transpose(1, 2), atol=1e-5)
+
+
 def test_infill_keeps_frames_outside_the_span():
     model = FlowTTS(FlowConfig(**TINY)).eval()
     feats = torch.randn(100, 80)

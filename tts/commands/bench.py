@@ -35,7 +35,8 @@ def register(sub) -> None:
                              "(default = the tiny recipe's model, paper = MaskGCT's width and depth) and --device")
     m.add_argument("--steps-list", default="5,10,25,50",
                    help="maskgct: comma-separated stage-1 step counts to time (default 5,10,25,50)")
-    f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device")
+    f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device. The same synthesis side "
+                             "by side with F5-TTS's at equal dims: scripts/bench_f5.py in a checkout (README, Benchmarks)")
     f.add_argument("--model", help="flow: a flow checkpoint (default: the tiny architecture, random weights)")
     f.add_argument("--nfe-list", default="8,16,32", help="flow: comma-separated NFEs to time (default 8,16,32)")
     f.add_argument("--solver", default="euler", choices=("euler", "midpoint"))
@@ -193,6 +194,12 @@ def _maskgct(args: argparse.Namespace) -> int:
     return 0
 
 
+# What scripts/bench_f5.py measured last (README, Benchmarks, gives the command and the venv).
+F5_COMPARISON = ("0.72-0.79x F5-TTS 1.1.22's synthesis time at tiny-flow's size and 0.67x at 512 wide, 12 deep "
+                 "(NFE 16, CFG 2, 10 s after a 3 s prompt, vocoder excluded, one core of an AMD EPYC); "
+                 "scripts/bench_f5.py in a checkout, with F5-TTS in a separate venv, measures it here.")
+
+
 def _flow(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -215,5 +222,7 @@ def _flow(args: argparse.Namespace) -> int:
         table.add_column(col, justify="right")
     for r in result.rows:
         table.add_row(str(r.nfe), r.solver, f"{r.seconds:.2f}", f"{r.rtf:.3f}", f"{r.peak_memory_mib:.0f}")
-    console().print(table)
+    con = console()
+    con.print(table)
+    con.print(f"Against F5-TTS at the same dims and NFE: {F5_COMPARISON}")
     return 0
