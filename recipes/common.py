@@ -19,6 +19,30 @@ class RecipeError(TTSError, ValueError):
     """A recipe was configured or launched in a way that cannot work; the message says the fix."""
 
 
+def aligner_dependency(aligner: str | None, needed: bool, setting: str) -> Path | None:
+    """The phone aligner folder an aligned model's export depends on (``None`` when not ``needed``).
+
+    Synthesis measures the prompt's phone durations with it, so it is checked when the
+    recipe starts, not after training.
+
+    Args:
+        aligner: ``model.aligner``: a checkpoint folder or a shipped name.
+        needed: whether the model's config is an aligned one.
+        setting: the config setting that makes it aligned, for the message.
+
+    Raises:
+        RecipeError: ``needed`` and no aligner given.
+    """
+    if not needed:
+        return None
+    if not aligner:
+        raise RecipeError(f"{setting} needs model.aligner (e.g. tiny-aligner): synthesis measures the prompt's "
+                          "phone durations with it.")
+    from tts.checkpoint import read_checkpoint
+
+    return read_checkpoint(aligner, family="aligner").path
+
+
 def merged_config(config_cls: type, overrides: Mapping[str, Any] | None, fixed: Mapping[str, Any], *,
                   section: str, label: str, source: str) -> Any:
     """The model's config dataclass from the YAML's ``model.<section>`` plus the settings the data fixes.

@@ -125,6 +125,8 @@ def test_unknown_setting_is_a_clear_error(vocoder):
         FlowModule(vocoder=str(vocoder), flow={"width": 3})
     with pytest.raises(RecipeError, match="Invalid model.flow"):
         FlowModule(vocoder=str(vocoder), flow={"dim": 30, "heads": 4})
+    with pytest.raises(RecipeError, match="text_conditioning: aligned needs model.aligner"):
+        FlowModule(vocoder=str(vocoder), flow={"text_conditioning": "aligned"})
 
 
 @pytest.mark.slow

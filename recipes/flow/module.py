@@ -29,7 +29,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, merged_config, seeded
+from ..common import RecipeError, aligner_dependency, merged_config, seeded
 from ..cards import Card, millions, synthesizer_usage
 from ..export import Exportable
 from ..features import MelRecipe
@@ -69,14 +69,7 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         self.config = merged_config(FlowConfig, flow, fixed, section="flow", label="flow",
                                     source="the vocoder and the vocabulary")
         self.model = FlowTTS(self.config)
-        self.aligner_dir = None
-        if self.model.aligned:
-            if not aligner:
-                raise RecipeError("model.flow.text_conditioning: aligned needs model.aligner (e.g. tiny-aligner): "
-                                  "synthesis measures the prompt's durations with it.")
-            from tts.checkpoint import read_checkpoint
-
-            self.aligner_dir = read_checkpoint(aligner, family="aligner").path  # checked now, not after training
+        self.aligner_dir = aligner_dependency(aligner, self.model.aligned, "model.flow.text_conditioning: aligned")
 
     def export_dependencies(self):
         deps = super().export_dependencies()

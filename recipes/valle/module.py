@@ -32,7 +32,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, log_metrics
+from ..common import RecipeError, aligner_dependency, log_metrics
 from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
@@ -70,14 +70,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
 
         self.save_hyperparameters()
         self._build_on_codec(codec, VallE, VallEConfig, valle, section="valle")
-        self.aligner_dir = None
-        if self.config.monotonic:
-            if not aligner:
-                raise RecipeError("model.valle.alignment: monotonic needs model.aligner (e.g. tiny-aligner): "
-                                  "synthesis measures the prompt's phone durations with it.")
-            from tts.checkpoint import read_checkpoint
-
-            self.aligner_dir = read_checkpoint(aligner, family="aligner").path  # checked now, not after training
+        self.aligner_dir = aligner_dependency(aligner, self.config.monotonic, "model.valle.alignment: monotonic")
 
     def export_dependencies(self):
         deps = super().export_dependencies()
