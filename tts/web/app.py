@@ -117,14 +117,7 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
             text_file = gr.File(label="... or a UTF-8 text file", file_types=[".txt"], type="filepath", height=120,
                                 elem_id="synth-text-file")
             model = _model_dropdown(gr, service.models, default_model, "synth-model")
-            with gr.Accordion("Model options", open=False, elem_id="synth-options"):
-                groups = option_widgets(gr, sorted({m.family for m in service.models}),
-                                        _family_of(service, model.value), "synth")
-            with gr.Row():
-                language = gr.Textbox("en-us", label="Language", info="espeak-ng code or name (`tts languages`)",
-                                      elem_id="synth-language")
-                seed = gr.Textbox("", label="Seed", info="a whole number; empty: random", max_lines=1,
-                                  elem_id="synth-seed")
+            groups, language, seed = _run_settings(gr, service, service.models, model, "synth")
             button = gr.Button("Synthesize", variant="primary", elem_id="synth-button")
         with gr.Column():
             outputs = _outputs(gr, "synth")
@@ -144,6 +137,18 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
                  concurrency_limit=1, concurrency_id=CONCURRENCY_ID, api_name="synthesize")
 
 
+def _run_settings(gr, service: WebService, models, model, prefix: str):
+    """The model's own options (one group per family of ``models``), language and seed."""
+    with gr.Accordion("Model options", open=False, elem_id=f"{prefix}-options"):
+        groups = option_widgets(gr, sorted({m.family for m in models}), _family_of(service, model.value), prefix)
+    with gr.Row():
+        language = gr.Textbox("en-us", label="Language", info="espeak-ng code or name (`tts languages`)",
+                              elem_id=f"{prefix}-language")
+        seed = gr.Textbox("", label="Seed", info="a whole number; empty: random", max_lines=1,
+                          elem_id=f"{prefix}-seed")
+    return groups, language, seed
+
+
 def _editing_tab(gr, service: WebService, default_model: str | None) -> None:
     limits = service.limits
     editors = service.editing_models
@@ -158,13 +163,7 @@ def _editing_tab(gr, service: WebService, default_model: str | None) -> None:
             new_transcript = gr.Textbox(label="Edited transcript", max_length=limits.max_text_chars,
                                         elem_id="edit-new-transcript")
             model = _model_dropdown(gr, editors, default_model, "edit-model")
-            with gr.Accordion("Model options", open=False, elem_id="edit-options"):
-                groups = option_widgets(gr, sorted({m.family for m in editors}), _family_of(service, model.value),
-                                        "edit")
-            with gr.Row():
-                language = gr.Textbox("en-us", label="Language", elem_id="edit-language")
-                seed = gr.Textbox("", label="Seed", info="a whole number; empty: random", max_lines=1,
-                                  elem_id="edit-seed")
+            groups, language, seed = _run_settings(gr, service, editors, model, "edit")
             button = gr.Button("Edit", variant="primary", elem_id="edit-button")
         with gr.Column():
             outputs = _outputs(gr, "edit")
