@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import DEMO_PROMPT, REPO, tone
+from tts.checkpoint import shipped_models
 from tts.cli import main
 
 SUBCOMMANDS = ["synth", "edit", "web", "eval", "prepare", "train", "bench", "models", "phonemize", "languages"]
@@ -150,3 +151,12 @@ def test_bench_flow_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert [r["nfe"] for r in result["rows"]] == [2, 4]
     assert all(r["rtf"] > 0 for r in result["rows"]) and result["params_m"] > 1
+
+
+def test_bench_flow_times_an_aligned_model(capsys):
+    if "tiny-flow" not in shipped_models():
+        pytest.skip("no checkpoints/ in this checkout")
+    assert main(["bench", "flow", "--model", "tiny-flow", "--nfe-list", "2", "--seconds", "1", "--repeats", "1",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["nfe"] for r in result["rows"]] == [2] and result["rows"][0]["rtf"] > 0

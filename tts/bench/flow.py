@@ -68,6 +68,7 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
                device: str = "cpu") -> FlowBenchResult:
     """Time synthesis of ``seconds`` of speech at each NFE."""
     from flow import FlowSampling, synthesize
+    from flow.generate import fit_durations
 
     from ..eval.speed import PeakMemory
 
@@ -77,11 +78,20 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
     frames = round(seconds * cfg.frame_rate)
     prompt = torch.randn(cfg.mel_dim, round(prompt_seconds * cfg.frame_rate))
     prompt_ids, target_ids = torch.randint(5, 100, (40,)), torch.randint(5, 100, (130,))
+    prompt_durations = None
+    if net.aligned:
+        # What the phone aligner gives a prompt (its time is not counted: once per prompt):
+        # the boundary-wrapped symbols, their frames spread evenly over the prompt.
+        from text_frontend import PhonemeVocab
+
+        space = torch.tensor([PhonemeVocab.default().space_id])
+        prompt_ids = torch.cat([space, prompt_ids, space])
+        prompt_durations = [fit_durations(torch.ones(len(prompt_ids)), prompt.shape[-1])]
 
     def run(nfe: int) -> None:
         with torch.inference_mode():
             mel = synthesize(net, [prompt], [prompt_ids], [target_ids], FlowSampling(nfe=nfe, solver=solver, seed=0),
-                             frames=[frames])[0]
+                             frames=[frames], prompt_durations=prompt_durations)[0]
             vocoder.decode(mel)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
