@@ -142,8 +142,8 @@ def test_rotary_inference_path_is_bitwise_the_autograd_path():
 
 
 def test_conv_position_embedding_is_two_masked_conv1d():
-    """ConvPositionEmbedding runs its Conv1d weights as conv2d (faster on CPU): the same
-    as the Conv1d layers themselves, padding zeroed before each."""
+    """Without autograd ConvPositionEmbedding runs its Conv1d weights as conv2d (faster on
+    CPU): the same as the Conv1d layers themselves (training's path), padding zeroed before each."""
     import torch.nn.functional as F
 
     from flow.modules import ConvPositionEmbedding
@@ -158,7 +158,11 @@ def test_conv_position_embedding_is_two_masked_conv1d():
         h = x.transpose(1, 2)
         for conv in pos.convs:
             h = F.mish(conv(h * keep))
-        assert torch.allclose(pos(x, m), (h * keep).transpose(1, 2), atol=1e-5)
+        with torch.no_grad():
+            fast = pos(x, m)
+        trained = pos(x, m)
+        assert trained.requires_grad and torch.equal(trained, (h * keep).transpose(1, 2))
+        assert torch.allclose(fast, trained.detach(), atol=1e-5)
 
 
 def test_infill_keeps_frames_outside_the_span():
