@@ -82,10 +82,10 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
     if net.aligned:
         # What the phone aligner gives a prompt (its time is not counted: once per prompt):
         # the boundary-wrapped symbols, their frames spread evenly over the prompt.
+        from aligner import with_boundaries
         from text_frontend import PhonemeVocab
 
-        space = torch.tensor([PhonemeVocab.default().space_id])
-        prompt_ids = torch.cat([space, prompt_ids, space])
+        prompt_ids = torch.tensor(with_boundaries(prompt_ids.tolist(), PhonemeVocab.default().space_id))
         prompt_durations = [fit_durations(torch.ones(len(prompt_ids)), prompt.shape[-1])]
 
     def run(nfe: int) -> None:
