@@ -104,6 +104,36 @@ def test_cached_and_uncached_decoding_give_the_same_logits():
     assert torch.equal(cached.tokens, full.tokens) and torch.equal(cached.lengths, full.lengths)
 
 
+def test_fused_decoding_step_matches_the_blocks_and_sees_new_weights():
+    """The inference step (pre-transposed weights, addmm) computes what the blocks compute, with
+    and without padding in the batch, and weights loaded after a decode are used by the next one."""
+    from codec_lm.valle.modules import KVCache
+
+    model = random_model()
+    ar = model.ar
+    g = torch.Generator().manual_seed(0)
+    text, prompt = torch.randint(5, 200, (2, 7), generator=g), torch.randint(0, 64, (2, 9), generator=g)
+    text_lens, prompt_lens = torch.tensor([7, 5]), torch.tensor([9, 6])
+
+    def three_steps(fused):
+        cache = KVCache(len(ar.blocks), 16 + 3)
+        ctx = torch.inference_mode() if fused else torch.enable_grad()
+        with ctx:
+            valid = torch.cat([ar.prefill(text, text_lens, prompt, prompt_lens, cache),
+                               torch.ones(2, 3, dtype=torch.bool)], 1)
+            outs = [ar.step(torch.tensor([65, 3]), t, valid[:, : 16 + t + 1], cache) for t in range(3)]
+        return torch.stack([o.detach() for o in outs])
+
+    slow, fast = three_steps(False), three_steps(True)
+    assert ar._step_weights is not None
+    assert float((slow - fast).abs().max()) < 1e-4
+    other = random_model(seed=5)
+    ar.load_state_dict(other.ar.state_dict())  # in place: the cached copies are now stale
+    after = three_steps(True)
+    assert float((after - fast).abs().max()) > 1e-2
+    assert float((after - three_steps(False)).abs().max()) < 1e-4
+
+
 def test_length_cap_stops_a_model_that_never_emits_eos():
     model = random_model()
     with torch.no_grad():
@@ -273,9 +303,22 @@ def test_bench_valle_cache_is_faster_and_cli_reports(capsys):
     from tts.bench.valle import bench_valle
     from tts.cli import main
 
-    r = bench_valle(tokens=48)
-    assert r.tokens == 48 and r.prompt_frames == 281 and r.ar_parameters > 5e6
+    r = bench_valle(tokens=48, batch=2)
+    assert r.tokens == 48 and r.prompt_frames == 281 and r.ar_parameters > 5e6 and r.group_size == 1
     assert r.speedup > 1.0 and r.cached_peak_mib >= 0 and r.uncached_peak_mib >= 0
-    assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--json"]) == 0
+    assert r.cached_audio_seconds_per_s == pytest.approx(r.cached_tokens_per_s / 93.75)
+    assert r.steps_per_audio_second == 93.75 and r.batch == 2 and r.batch_tokens_per_s > 0
+    # The floor only reads the weights once per step: a real step cannot beat it by much.
+    assert 0.0 < r.floor_fraction < 1.5
+    mono = bench_valle(tokens=21, batch=0, uncached=False, alignment="monotonic")
+    assert mono.group_size == 2 and mono.steps_per_audio_second == pytest.approx(46.875)
+    assert mono.batch_tokens_per_s is None and mono.uncached_tokens_per_s is None
+    assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["tokens"] == 4 and out["uncached_tokens_per_s"] is None and out["speedup"] is None
+    assert out["floor_fraction"] > 0 and out["batch_tokens_per_s"] is None
+    assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "2", "--alignment", "monotonic"]) == 0
+    text = capsys.readouterr().out
+    assert "VALL-E R" in text and "weight floor" in text and "batch 2" in text
+    assert main(["bench", "valle", "--group", "0"]) == 2
+    assert "--group must be an integer in [1, 16], got 0." in capsys.readouterr().err

@@ -41,6 +41,7 @@ from nn_common import lengths_to_mask
 
 from .alignment import AlignedBatch, align_batch, frame_phones, group_codes
 from .config import VallEConfig
+from .decode import StepWeights, can_fuse, fused_step
 from .modules import AdaLayerNorm, Block, CodeStackEmbedding, KVCache, SegmentEmbedding
 
 IGNORE = -100
@@ -104,6 +105,7 @@ class VallEAR(nn.Module):
             self.advance = nn.Linear(c.dim, 1)  # logit of "the next step moves to the next phoneme"
         else:
             self.head = nn.Linear(c.dim, c.codebook_size + 1)  # codes, EOS
+        self._step_weights: StepWeights | None = None  # pre-transposed copies for decoding (.decode)
 
     def _run(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
         for i, block in enumerate(self.blocks):
@@ -175,11 +177,17 @@ class VallEAR(nn.Module):
         """Run the prefix into ``cache``; return its key validity ``[b, l + p]`` for the steps."""
         x, valid = self.embed_prefix(text, text_lens, prompt, prompt_lens, prompt_phones)
         self._run(x, prefix_lm_mask(valid, x.shape[1], x.shape[1]), cache)
+        if can_fuse(self.blocks):  # once per utterance: new weights since the last one are seen here
+            self._step_weights = StepWeights.of(self.blocks, self._step_weights)
         return valid
 
     def step(self, tokens: torch.Tensor, position: int, valid: torch.Tensor, cache: KVCache,
              phones: torch.Tensor | None = None):
         """One cached step.
+
+        Without autograd and in eval mode it runs :func:`.decode.fused_step` on pre-transposed
+        copies of the weights (refreshed at :meth:`prefill`): the same computation, nearer
+        the memory-bandwidth bound at batch 1.
 
         Args:
             tokens: the latest target input ``[b]`` (monotonic: ``[b, g]``; BOS at ``position`` 0).
@@ -192,7 +200,13 @@ class VallEAR(nn.Module):
             ``[b, K + 1]`` logits of the next token; monotonic: ``(codes [b, g, K], advance [b])``.
         """
         x = self._target(tokens[:, None], position, None if phones is None else phones[:, None])
-        h = self._run(x, valid[:, None, None, :], cache)
+        if can_fuse(self.blocks):
+            if self._step_weights is None:
+                self._step_weights = StepWeights(self.blocks)
+            mask = None if bool(valid.all()) else valid[:, None, None, :]
+            h = fused_step(self._step_weights, x[:, 0], mask, cache)[:, None]
+        else:
+            h = self._run(x, valid[:, None, None, :], cache)
         if not self.config.monotonic:
             return self.head(self.norm(h[:, -1]))
         codes, advance = self.outputs(h[:, -1:])

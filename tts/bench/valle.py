@@ -1,13 +1,26 @@
-"""VALL-E AR decoding speed: tokens/s with and without the KV cache, and peak memory.
+"""VALL-E AR decoding speed: frames/s and audio-seconds/s with and without the KV cache,
+the share of the memory-bandwidth floor reached at batch 1, batched throughput, peak memory.
 
-The AR model generates exactly ``tokens`` codebook-1 tokens (EOS is forbidden until
-then; 750 = 10 s at 75 Hz) after a 3 s prompt and 100 phonemes, with the default
-sampling (temperature 1, top-p, repetition-aware sampling), batch 1. Without the
-cache every step runs the whole sequence again (phonemes + prompt + tokens so far),
-which is what VALL-E implementations without a cache do; with it, each step runs
-one position against the stored keys and values. Weights are random: speed does not
-depend on their values. Sizes: ``default`` is ``VallEConfig()`` (the tiny recipe's
-model), ``paper`` the VALL-E paper's (1024 wide, 12 layers).
+The AR generates exactly ``tokens`` codebook-1 frames (938 = 10 s at the codec's 93.75
+Hz) after a 3 s prompt and 100 phonemes, with the default sampling (temperature 1,
+top-p, repetition-aware sampling). Plain VALL-E (``alignment="none"``) makes one frame
+per step and EOS is forbidden before the cap; VALL-E R (``"monotonic"``) makes
+``group_size`` frames per step and its stay/advance head is biased to stay, so the
+pointer only moves when the cap forces it and the run lasts exactly as long. Weights
+are otherwise random: speed does not depend on their values.
+
+Without the cache every step runs the whole sequence again (phonemes + prompt + tokens
+so far), which is what VALL-E implementations without a cache do; with it, each step
+runs one position against the stored keys and values.
+
+**Bandwidth floor.** At batch 1 a step multiplies every AR weight matrix by one vector,
+so it cannot be faster than reading those weights once: the floor is the time of one
+pass of ``x @ W`` over all of them (pre-transposed ``[in, out]`` copies, the faster
+layout), averaged over 50 passes right before and right after the run. It leaves out what a real step adds:
+reading the KV cache (which grows with the sequence), embeddings, norms, sampling.
+
+Sizes: ``default`` is ``VallEConfig()`` (256 wide, 6 layers), ``medium`` 512 wide with
+12 layers (GPT-2 small's shape), ``paper`` the VALL-E paper's (1024 wide, 12 layers).
 """
 
 from __future__ import annotations
@@ -17,20 +30,28 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-SIZES = {"default": {}, "paper": {"dim": 1024, "heads": 16, "ar_layers": 12, "nar_layers": 12}}
+SIZES = {"default": {}, "medium": {"dim": 512, "heads": 8, "ar_layers": 12, "nar_layers": 1},
+         "paper": {"dim": 1024, "heads": 16, "ar_layers": 12, "nar_layers": 12}}
+ALIGNMENTS = ("none", "monotonic")
 
 
 @dataclass
 class ValleBenchResult:
     size: str
+    alignment: str
+    group_size: int
     ar_parameters: int
     tokens: int
+    frame_rate: float
     prompt_frames: int
     phonemes: int
     cached_tokens_per_s: float
     cached_peak_mib: float
     uncached_tokens_per_s: float | None
     uncached_peak_mib: float | None
+    floor_tokens_per_s: float
+    batch: int
+    batch_tokens_per_s: float | None
     memory_kind: str
     device: str
     threads: int
@@ -41,75 +62,172 @@ class ValleBenchResult:
             return None
         return self.cached_tokens_per_s / self.uncached_tokens_per_s
 
+    @property
+    def steps_per_audio_second(self) -> float:
+        """AR steps per second of audio: the codec's frame rate over the frames per step."""
+        return self.frame_rate / self.group_size
+
+    @property
+    def cached_audio_seconds_per_s(self) -> float:
+        return self.cached_tokens_per_s / self.frame_rate
+
+    @property
+    def uncached_audio_seconds_per_s(self) -> float | None:
+        return self.uncached_tokens_per_s / self.frame_rate if self.uncached_tokens_per_s else None
+
+    @property
+    def batch_audio_seconds_per_s(self) -> float | None:
+        return self.batch_tokens_per_s / self.frame_rate if self.batch_tokens_per_s else None
+
+    @property
+    def floor_fraction(self) -> float:
+        """Cached batch-1 speed over the bandwidth floor's (1.0 = as fast as reading the weights)."""
+        return self.cached_tokens_per_s / self.floor_tokens_per_s
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "speedup": self.speedup}
+        return {**asdict(self), "speedup": self.speedup, "steps_per_audio_second": self.steps_per_audio_second,
+                "cached_audio_seconds_per_s": self.cached_audio_seconds_per_s,
+                "uncached_audio_seconds_per_s": self.uncached_audio_seconds_per_s,
+                "batch_audio_seconds_per_s": self.batch_audio_seconds_per_s, "floor_fraction": self.floor_fraction}
 
 
-def _run(model, inputs, tokens: int, use_cache: bool, seed: int = 0) -> None:
-    from codec_lm.valle import VallESampling, generate_ar
-
-    text, text_lens, prompt, prompt_lens = inputs
-    n = torch.tensor([tokens])
-    gens = [torch.Generator().manual_seed(seed)]
-    out = generate_ar(model.ar, text, text_lens, prompt, prompt_lens, n, n, VallESampling(seed=seed), gens,
-                      use_cache=use_cache)
-    if int(out.lengths[0]) != tokens:  # EOS is forbidden before the cap: this would be a decoding bug
-        raise RuntimeError(f"generated {int(out.lengths[0])} tokens instead of {tokens}")
-
-
-def _timed(model, inputs, tokens: int, use_cache: bool, device: str) -> tuple[float, float, str]:
-    from ..eval.speed import PeakMemory
-
-    _run(model, inputs, min(tokens, 8), use_cache)  # warm-up: allocator, kernels, lazy inits
+def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
-    with PeakMemory(device) as mem:
+
+
+class _Inputs:
+    """Random phonemes and a prompt, repeated ``batch`` times, in the layout each decoder reads."""
+
+    def __init__(self, model, phonemes: int, frames: int, batch: int, device: str) -> None:
+        cfg = model.config
+        g = torch.Generator().manual_seed(0)
+        self.batch, self.device, self.model = batch, device, model
+        text = torch.randint(5, cfg.vocab_size, (1, phonemes), generator=g).repeat(batch, 1)
+        prompt = torch.randint(0, cfg.codebook_size, (1, frames), generator=g).repeat(batch, 1)
+        self.text, self.prompt = text.to(device), prompt.to(device)
+        self.text_lens = torch.full((batch,), phonemes, device=device)
+        if cfg.monotonic:
+            # The first half of the phonemes is the prompt's, spread evenly over its steps.
+            gs = cfg.group_size
+            self.steps = frames // gs
+            self.start = torch.full((batch,), phonemes // 2, device=device)
+            per_step = torch.arange(self.steps) * (phonemes // 2) // self.steps
+            self.prompt_phones = text[:, per_step].to(device)
+            self.prompt = self.prompt[:, : self.steps * gs].reshape(batch, self.steps, gs)
+
+    def run(self, tokens: int, use_cache: bool) -> None:
+        from codec_lm.valle import VallESampling, generate_ar
+        from codec_lm.valle.generate_aligned import generate_ar_aligned
+
+        model, b, cfg = self.model, self.batch, self.model.config
+        gens = [torch.Generator().manual_seed(i) for i in range(b)]
+        if cfg.monotonic:
+            steps = -(-tokens // cfg.group_size)
+            out = generate_ar_aligned(model.ar, self.text, self.text_lens, self.start, self.prompt,
+                                      torch.full((b,), self.steps, device=self.device), self.prompt_phones,
+                                      torch.full((b,), steps), VallESampling(seed=0, max_phone_seconds=None), gens,
+                                      use_cache=use_cache)
+            expected = steps * cfg.group_size
+        else:
+            n = torch.full((b,), tokens)
+            out = generate_ar(model.ar, self.text, self.text_lens, self.prompt,
+                              torch.full((b,), self.prompt.shape[1], device=self.device), n, n,
+                              VallESampling(seed=0), gens, use_cache=use_cache)
+            expected = tokens
+        if bool((out.lengths != expected).any()):  # the cap decides the length here: anything else is a bug
+            raise RuntimeError(f"generated {out.lengths.tolist()} frames instead of {expected}")
+
+
+def _timed(inputs: _Inputs, tokens: int, use_cache: bool) -> tuple[float, float, str]:
+    """Frames/s over the batch, and peak memory rise (MiB) with its kind."""
+    from ..eval.speed import PeakMemory
+
+    inputs.run(min(tokens, 8), use_cache)  # warm-up: allocator, kernels, lazy inits, decoding weights
+    _sync(inputs.device)
+    with PeakMemory(inputs.device) as mem:
         t0 = time.perf_counter()
-        _run(model, inputs, tokens, use_cache)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize(device)
+        inputs.run(tokens, use_cache)
+        _sync(inputs.device)
         seconds = time.perf_counter() - t0
-    return tokens / seconds, mem.increase_bytes / 2**20, mem.kind
+    frames = -(-tokens // inputs.model.config.group_size) * inputs.model.config.group_size
+    return inputs.batch * frames / seconds, mem.increase_bytes / 2**20, mem.kind
 
 
-def bench_valle(size: str = "default", tokens: int = 750, prompt_seconds: float = 3.0, phonemes: int = 100,
-                uncached: bool = True, device: str = "cpu", progress=None) -> ValleBenchResult:
-    """Time AR decoding of ``tokens`` tokens with the KV cache and (optionally) without.
+def weight_floor_seconds(ar, device: str, repeats: int = 50) -> float:
+    """Seconds of one pass of ``x @ W`` over every AR weight matrix (embedding tables excluded:
+    a step reads one row of each), averaged over ``repeats`` passes like the run's steps are
+    (a minimum would pick the quiet moments of a busy machine and the run could not)."""
+    mats = [p.detach().t().contiguous() for name, p in ar.named_parameters()
+            if p.dim() == 2 and not name.endswith("embed.weight") and not name.startswith("phone.")]
+    xs = [torch.randn(1, w.shape[0], device=device, dtype=w.dtype) for w in mats]
+    with torch.inference_mode():
+        for x, w in zip(xs, mats):  # warm-up
+            x @ w
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            for x, w in zip(xs, mats):
+                x @ w
+        _sync(device)
+        return (time.perf_counter() - t0) / repeats
+
+
+def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float = 3.0, phonemes: int = 100,
+                uncached: bool = True, device: str = "cpu", alignment: str = "none", group_size: int | None = None,
+                batch: int = 8, progress=None) -> ValleBenchResult:
+    """Time AR decoding of ``tokens`` frames with the KV cache and (optionally) without.
 
     Args:
-        size: ``default`` (``VallEConfig()``) or ``paper``.
-        tokens: generated tokens per run.
+        size: ``default``, ``medium`` or ``paper`` (see the module docstring).
+        tokens: generated codebook-1 frames per item (rounded up to whole steps).
         prompt_seconds: prompt length (at the config's frame rate).
         phonemes: phonemes of prompt + target text.
         uncached: also time the recomputing path (slow: quadratic in ``tokens``).
         device: torch device.
+        alignment: ``none`` (VALL-E) or ``monotonic`` (VALL-E R).
+        group_size: frames per AR step (default: 1 for ``none``, 2 for ``monotonic``).
+        batch: also time cached decoding of this many items at once (0: skip).
         progress: optional callable ``(stage) -> None``.
 
     Returns:
-        Tokens/s and peak memory increase (MiB; CPU: resident set, CUDA: allocated) of each path.
+        Speeds in codebook-1 frames/s (batch rows: summed over the batch), the bandwidth
+        floor, and peak memory increase (MiB; CPU: resident set, CUDA: allocated).
     """
     from codec_lm.valle import VallE, VallEConfig
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
+    if alignment not in ALIGNMENTS:
+        raise ValueError(f"unknown alignment {alignment!r}; use one of {', '.join(ALIGNMENTS)}")
+    group_size = group_size or (2 if alignment == "monotonic" else 1)
     torch.manual_seed(0)
-    model = VallE(VallEConfig(**SIZES[size], dropout=0.0)).to(device).eval()
-    cfg = model.config
-    frames = max(1, round(prompt_seconds * cfg.frame_rate))
-    g = torch.Generator().manual_seed(0)
-    text = torch.randint(5, cfg.vocab_size, (1, phonemes), generator=g)
-    prompt = torch.randint(0, cfg.codebook_size, (1, frames), generator=g)
-    inputs = tuple(x.to(device) for x in (text, torch.tensor([phonemes]), prompt, torch.tensor([frames])))
+    model = VallE(VallEConfig(**SIZES[size], dropout=0.0, alignment=alignment, group_size=group_size))
+    if model.config.monotonic:
+        with torch.no_grad():
+            model.ar.advance.bias.fill_(-30.0)  # always "stay": the length cap sets the run's length
+    model = model.to(device).eval()
+    frames = max(group_size, round(prompt_seconds * model.config.frame_rate))
+    one = _Inputs(model, phonemes, frames, 1, device)
     if progress:
-        progress("cached")
-    cached_tps, cached_mib, kind = _timed(model, inputs, tokens, True, device)
-    uncached_tps = uncached_mib = None
+        progress("cached, batch 1")
+    floor = weight_floor_seconds(model.ar, device)
+    cached_tps, cached_mib, kind = _timed(one, tokens, True)
+    floor = (floor + weight_floor_seconds(model.ar, device)) / 2  # before and after the run
+    uncached_tps = uncached_mib = batch_tps = None
     if uncached:
         if progress:
-            progress("uncached")
-        uncached_tps, uncached_mib, kind = _timed(model, inputs, tokens, False, device)
-    return ValleBenchResult(size=size, ar_parameters=sum(p.numel() for p in model.ar.parameters()), tokens=tokens,
-                            prompt_frames=frames, phonemes=phonemes, cached_tokens_per_s=cached_tps,
-                            cached_peak_mib=cached_mib, uncached_tokens_per_s=uncached_tps,
-                            uncached_peak_mib=uncached_mib, memory_kind=kind, device=str(device),
+            progress("recompute, batch 1")
+        uncached_tps, uncached_mib, kind = _timed(one, tokens, False)
+    if batch > 1:
+        if progress:
+            progress(f"cached, batch {batch}")
+        batch_tps, _, _ = _timed(_Inputs(model, phonemes, frames, batch, device), tokens, True)
+    return ValleBenchResult(size=size, alignment=alignment, group_size=group_size,
+                            ar_parameters=sum(p.numel() for p in model.ar.parameters()), tokens=tokens,
+                            frame_rate=model.config.frame_rate, prompt_frames=frames, phonemes=phonemes,
+                            cached_tokens_per_s=cached_tps, cached_peak_mib=cached_mib,
+                            uncached_tokens_per_s=uncached_tps, uncached_peak_mib=uncached_mib,
+                            floor_tokens_per_s=group_size / floor, batch=batch if batch > 1 else 1,
+                            batch_tokens_per_s=batch_tps, memory_kind=kind, device=str(device),
                             threads=torch.get_num_threads())

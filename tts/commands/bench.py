@@ -27,9 +27,16 @@ def register(sub) -> None:
     c.add_argument("--vocos", help="codec: Vocos EnCodec folder for encodec+vocos (default: random weights)")
     c.add_argument("--device", default="cpu", help="codec, valle: torch device (default cpu)")
     v = b.add_argument_group("valle")
-    v.add_argument("--size", default="default", choices=("default", "paper"),
-                   help="valle: VallEConfig() (the tiny recipe's size) or the VALL-E paper's (default: default)")
-    v.add_argument("--tokens", type=int, default=750, help="valle: generated tokens (default 750 = 10 s at 75 Hz)")
+    v.add_argument("--size", default="default", choices=("default", "medium", "paper"),
+                   help="valle: VallEConfig() (256 wide, 6 layers), medium (512 wide, 12 layers) or the VALL-E "
+                        "paper's (1024 wide, 12 layers) (default: default)")
+    v.add_argument("--tokens", type=int, default=938,
+                   help="valle: generated codebook-1 frames (default 938 = 10 s at the codec's 93.75 Hz)")
+    v.add_argument("--alignment", default="none", choices=("none", "monotonic"),
+                   help="valle: plain VALL-E (one frame per step) or VALL-E R (--group frames per step)")
+    v.add_argument("--group", type=int, help="valle: frames per AR step (default 1; monotonic: 2)")
+    v.add_argument("--batch", type=int, default=8, help="valle: also time this many items at once (default 8; "
+                   "0: skip)")
     v.add_argument("--skip-uncached", action="store_true", help="valle: time only the KV-cached path")
     m = b.add_argument_group("maskgct", "maskgct also reads --seconds (generated audio), --size "
                              "(default = the tiny recipe's model, paper = MaskGCT's width and depth) and --device")
@@ -126,9 +133,14 @@ def _valle(args: argparse.Namespace) -> int:
 
     if args.tokens < 1:
         raise TTSError("--tokens must be at least 1.")
+    if args.group is not None and not 1 <= args.group <= 16:
+        raise TTSError(f"--group must be an integer in [1, 16], got {args.group}.")
+    if args.batch < 0:
+        raise TTSError(f"--batch must be 0 (skip) or a batch size, got {args.batch}.")
     with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("VALL-E AR decoding", total=None)
         result = bench_valle(args.size, tokens=args.tokens, uncached=not args.skip_uncached, device=args.device,
+                             alignment=args.alignment, group_size=args.group, batch=args.batch,
                              progress=lambda stage: progress.update(task, description=f"VALL-E AR, {stage}"))
     if args.json:
         print(json.dumps(result.as_dict(), indent=1))
@@ -136,18 +148,29 @@ def _valle(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     r = result
-    table = Table(title=f"VALL-E AR decoding, {r.size} size ({r.ar_parameters / 1e6:.1f} M AR parameters), "
-                        f"{r.tokens} tokens after a {r.prompt_frames}-frame prompt and {r.phonemes} phonemes, "
-                        f"{r.device} ({r.threads} threads)")
-    for col in ("path", "tokens/s", "seconds", "peak memory (MiB)"):
+    name = "VALL-E R" if r.alignment == "monotonic" else "VALL-E"
+    table = Table(title=f"{name} AR decoding, {r.size} size ({r.ar_parameters / 1e6:.1f} M AR parameters), "
+                        f"{r.group_size} frame(s) per step = {r.steps_per_audio_second:.2f} steps per second of "
+                        f"audio, {r.tokens} frames after a {r.prompt_frames}-frame prompt and {r.phonemes} "
+                        f"phonemes, {r.device} ({r.threads} threads)")
+    for col in ("path", "frames/s", "audio s/s", "seconds", "peak MiB"):
         table.add_column(col, justify="left" if col == "path" else "right")
-    table.add_row("KV cache", f"{r.cached_tokens_per_s:,.1f}", f"{r.tokens / r.cached_tokens_per_s:.1f}",
-                  f"{r.cached_peak_mib:,.0f}")
+
+    def row(path, tps, mib, items=1):
+        table.add_row(path, f"{tps:,.1f}", f"{tps / r.frame_rate:,.2f}", f"{items * r.tokens / tps:.1f}",
+                      "" if mib is None else f"{mib:,.0f}")
+
+    row("cached, batch 1", r.cached_tokens_per_s, r.cached_peak_mib)
     if r.uncached_tokens_per_s:
-        table.add_row("recompute", f"{r.uncached_tokens_per_s:,.1f}", f"{r.tokens / r.uncached_tokens_per_s:.1f}",
-                      f"{r.uncached_peak_mib:,.0f}")
+        row("recompute, batch 1", r.uncached_tokens_per_s, r.uncached_peak_mib)
+    if r.batch_tokens_per_s:
+        row(f"cached, batch {r.batch}", r.batch_tokens_per_s, None, r.batch)
+    row("weight floor, batch 1", r.floor_tokens_per_s, None)
     con = console()
     con.print(table)
+    con.print("frames/s and audio s/s of a batch count all its items.")
+    con.print(f"Batch 1 reaches {r.floor_fraction:.2f} of the bandwidth floor (one pass of x @ W over the AR's "
+              "weights per step; the KV cache and sampling are not in it).")
     if r.speedup:
         con.print(f"KV cache speed-up: {r.speedup:.1f}x (target >= 5x)")
     con.print(f"Peak memory: rise during the run ({r.memory_kind}).")
