@@ -199,3 +199,45 @@ def test_bench_codec_json(capsys):
     assert [r["codec"] for r in rows] == ["melrvq", "encodec"]
     assert all(r["encode_rtf"] > 0 and r["decode_rtf"] > 0 and r["weights"] == "random" for r in rows)
     assert main(["bench", "codec", "--codecs", "mp3"]) == 2
+
+
+class _DepthCodec:
+    """A stand-in codec that records how many codebooks each decode got."""
+
+    sample_rate, frame_rate, n_codebooks, codebook_size = 24000, 93.75, 4, 16
+    path = "depth-codec"
+
+    def __init__(self):
+        self.depths = []
+
+    def encode(self, wav):
+        return torch.zeros(wav.shape[0], self.n_codebooks, wav.shape[-1] // 256, dtype=torch.long)
+
+    def decode(self, codes):
+        self.depths.append(codes.shape[1])
+        return torch.zeros(codes.shape[0], codes.shape[-1] * 256) + 0.01 * codes.shape[1]
+
+
+def test_resynthesis_from_the_first_codebooks(tmp_path):
+    """`tts eval codec --codebooks 1,2`: the codec decodes only the first k codebooks, the summary says k,
+    and a bad k is refused with one line before any work."""
+    from synthetic_corpus import make_corpus
+
+    from tts.commands.evaluate import _codebook_list
+    from tts.data.manifests import load_cuts
+    from tts.errors import TTSError
+    from tts.eval import Evaluator
+    from tts.eval.resynthesis import run_resynthesis
+
+    corpus = make_corpus(tmp_path / "corpus", n_train=1, n_dev=2, seconds=0.5)
+    cuts = load_cuts(corpus / "cuts_dev.jsonl.gz")
+    codec, quiet = _DepthCodec(), Evaluator(asr=False, speaker=False, dnsmos=False)
+    report = run_resynthesis(cuts, tmp_path / "q2", codec=codec, evaluator=quiet, codebooks=2)
+    assert codec.depths == [2, 2] and report.summary["codebooks"] == 2
+    assert run_resynthesis(cuts, tmp_path / "all", codec=codec, evaluator=quiet).summary["codebooks"] == 4
+    with pytest.raises(ValueError, match="codebooks= takes 1..4"):
+        run_resynthesis(cuts, tmp_path / "bad", codec=codec, evaluator=quiet, codebooks=5)
+    assert _codebook_list("1,2,4", 4) == [1, 2, 4] and _codebook_list(None, 4) == [None]
+    for bad in ("0", "1,9", "a", "2,2", ""):
+        with pytest.raises(TTSError, match=r"--codebooks takes distinct counts in 1..4"):
+            _codebook_list(bad, 4)

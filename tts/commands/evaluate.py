@@ -36,6 +36,8 @@ def register(sub) -> None:
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
     ev.add_argument("--codec", help="codec: checkpoint folder or shipped name")
     ev.add_argument("--vocoder", help="codec mode: evaluate a Vocos mel vocoder's copy-synthesis instead")
+    ev.add_argument("--codebooks", help="codec mode: decode from the first k codebooks only; a comma-separated "
+                    "list (e.g. 1,2,4,8) writes one report per k in OUT/q<k> and a table of them (default: all)")
     ev.add_argument("--aligner", default="tiny-aligner", help="align mode: aligner checkpoint folder or shipped name")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
@@ -129,6 +131,73 @@ def _run_repetition(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codebook_list(text: str | None, n_codebooks: int) -> list[int | None]:
+    if text is None:
+        return [None]
+    try:
+        ks = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        ks = []
+    if not ks or any(not 1 <= k <= n_codebooks for k in ks) or len(set(ks)) != len(ks):
+        raise TTSError(f"--codebooks takes distinct counts in 1..{n_codebooks} (this codec's codebooks), "
+                       f"comma-separated, got {text!r}.")
+    return ks
+
+
+def _run_codec(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..data.manifests import load_cuts
+    from ..eval.resynthesis import run_resynthesis
+    from ..synthesizer import resolve_device
+
+    if not args.cuts or (args.codec is None) == (args.vocoder is None):
+        raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
+    if args.codebooks is not None and args.vocoder:
+        raise TTSError("--codebooks counts a codec's codebooks; a vocoder has none: drop it or use --codec.")
+    device = resolve_device(args.device)
+    if args.codec:
+        from ..codecs import load_codec
+
+        codec, vocoder = load_codec(args.codec, device=device), None
+        depths = _codebook_list(args.codebooks, codec.n_codebooks)
+    else:
+        from ..vocoder import Vocoder
+
+        codec, vocoder, depths = None, Vocoder.from_pretrained(args.vocoder, device=device, kind="mel"), [None]
+    if len(depths) > 1:
+        from ..eval.zero_shot import prepare_out_dir
+
+        prepare_out_dir(args.out, args.overwrite)
+    cuts = load_cuts(args.cuts)
+    rows = []
+    for k in depths:
+        out = args.out if len(depths) == 1 else str(Path(args.out) / f"q{k}")
+        bar, update = _progress()
+        with bar:
+            report = run_resynthesis(cuts, out, codec=codec, vocoder=vocoder, evaluator=_evaluator(args),
+                                     limit=args.limit, overwrite=args.overwrite, progress=update, codebooks=k)
+        if len(depths) == 1:
+            _print(report, out)
+        rows.append({k_: v for k_, v in report.summary.items() if not isinstance(v, (dict, list))})
+    if len(depths) == 1:
+        print(json.dumps(rows[0]))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{rows[0].get('model')}: resynthesis from the first k codebooks -> {args.out}")
+    for col in ("codebooks", "WER", "WER of the originals", "SIM", "mel L1", "DNSMOS"):
+        table.add_column(col, justify="right")
+    fmt = lambda v, f: "" if v is None else f.format(v)  # noqa: E731
+    for r in rows:
+        table.add_row(str(r.get("codebooks")), fmt(r.get("wer"), "{:.3f}"), fmt(r.get("ref_wer"), "{:.3f}"),
+                      fmt(r.get("sim"), "{:.3f}"), fmt(r.get("mel_l1"), "{:.3f}"), fmt(r.get("dnsmos_ovrl"), "{:.2f}"))
+    console().print(table)
+    (Path(args.out) / "codebooks.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(json.dumps(rows))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
@@ -137,26 +206,8 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "repetition":
         return _run_repetition(args)
     if args.what == "codec":
-        if not args.cuts or (args.codec is None) == (args.vocoder is None):
-            raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
-        from ..eval.resynthesis import run_resynthesis
-        from ..synthesizer import resolve_device
-
-        device = resolve_device(args.device)
-        if args.codec:
-            from ..codecs import load_codec
-
-            codec, vocoder = load_codec(args.codec, device=device), None
-        else:
-            from ..vocoder import Vocoder
-
-            codec, vocoder = None, Vocoder.from_pretrained(args.vocoder, device=device, kind="mel")
-        bar, update = _progress()
-        with bar:
-            report = run_resynthesis(load_cuts(args.cuts), args.out, codec=codec, vocoder=vocoder,
-                                     evaluator=_evaluator(args), limit=args.limit, overwrite=args.overwrite,
-                                     progress=update)
-    elif args.manifest:
+        return _run_codec(args)
+    if args.manifest:
         from ..eval import load_manifest
         from ..eval.zero_shot import prepare_out_dir
 

@@ -8,6 +8,11 @@ a model can at best reproduce the codes or mels of real speech. For each utteran
 * WER of the resynthesis and of the original (Whisper), DNSMOS of both, SIM of the
   resynthesis vs the original (does the voice survive?);
 * encode and decode real-time factors on the device used.
+
+With ``codebooks=k`` a codec decodes only the first ``k`` of its residual codebooks:
+how much of the speech (the words: WER; the voice: SIM) the coarse codebooks carry,
+which is what a codec language model's first stage (VALL-E's AR, MaskGCT's T2S when
+its "semantic" stream is codebook 1) has to work with.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ def _mean(rows: list[dict], key: str) -> float | None:
 
 def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, evaluator=None,
                     limit: int | None = None, overwrite: bool = False,
-                    progress: Callable[[str, int, int], None] | None = None):
+                    progress: Callable[[str, int, int], None] | None = None, codebooks: int | None = None):
     """Resynthesize up to ``limit`` cuts with ``codec`` or ``vocoder`` and evaluate them.
+
+    ``codebooks``: decode only the codec's first ``codebooks`` codebooks (None: all).
 
     Returns:
         An :class:`EvalReport` whose rows also hold ``mel_l1``, ``encode_rtf``,
@@ -46,6 +53,8 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
     if (codec is None) == (vocoder is None):
         raise ValueError("Give exactly one of codec= or vocoder=.")
     model = codec or vocoder
+    if codebooks is not None and (codec is None or not 1 <= codebooks <= codec.n_codebooks):
+        raise ValueError(f"codebooks= takes 1..{getattr(codec, 'n_codebooks', 0)} with a codec, got {codebooks}")
     out = prepare_out_dir(out_dir, overwrite)
     for sub in ("reference", "audio"):
         (out / sub).mkdir(exist_ok=True)
@@ -62,6 +71,8 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         with torch.inference_mode():
             t0 = time.perf_counter()
             hidden = codec.encode(wav) if codec is not None else vocoder.mel(wav)
+            if codebooks is not None:
+                hidden = hidden[:, :codebooks]
             t1 = time.perf_counter()
             recon = (codec.decode(hidden) if codec is not None else vocoder.decode(hidden))[0].float().cpu()
             t2 = time.perf_counter()
@@ -91,5 +102,7 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
     for key in ("mel_l1", "encode_rtf", "decode_rtf", "dnsmos_ovrl_ref"):
         report.summary[key] = _mean(report.rows, key)
     report.summary["model"] = str(getattr(model, "path", None) or type(model).__name__)
+    if codec is not None:
+        report.summary["codebooks"] = codebooks or codec.n_codebooks
     report.write(out, items)
     return report
