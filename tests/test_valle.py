@@ -326,3 +326,17 @@ def test_bench_valle_cache_is_faster_and_cli_reports(capsys):
     assert "VALL-E R" in text and "weight floor" in text and "batch 2" in text
     assert main(["bench", "valle", "--group", "0"]) == 2
     assert "--group must be an integer in [1, 16], got 0." in capsys.readouterr().err
+
+
+def test_bench_gpt2_script_runs_both_sides():
+    """scripts/bench_gpt2.py (README's comparison with Hugging Face GPT-2) at a tiny size."""
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_gpt2.py"
+    out = subprocess.run([sys.executable, str(script), "--dim", "64", "--layers", "2", "--tokens", "4", "--rounds", "2",
+                          "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout)
+    assert r["ours_tokens_per_s"] > 0 and r["gpt2_tokens_per_s"] > 0 and r["floor_tokens_per_s"] > 0
+    assert r["ratio_wall"] == pytest.approx(r["gpt2_tokens_per_s"] / r["ours_tokens_per_s"])
