@@ -81,8 +81,14 @@ def main() -> int:
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--tokens", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--unfused", action="store_true",
+                    help="time our AR through its modules instead of the fused decoding step (what that step buys)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.unfused:
+        import codec_lm.valle.model as valle_model
+
+        valle_model.can_fuse = lambda blocks: False
     from tts.bench.valle import weight_floor_seconds
 
     heads = args.dim // 64
@@ -101,7 +107,7 @@ def main() -> int:
         cpu_floors.append((time.process_time() - c0) / 51)  # 50 timed passes and one warm-up
     med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
     floor, cpu_floor = statistics.median(floors), statistics.median(cpu_floors)
-    result = {"dim": args.dim, "layers": args.layers, "heads": heads, "tokens": args.tokens, "rounds": args.rounds,
+    result = {"fused": not args.unfused, "dim": args.dim, "layers": args.layers, "heads": heads, "tokens": args.tokens, "rounds": args.rounds,
               "threads": torch.get_num_threads(),
               "ours_tokens_per_s": 1 / med["ours"][0], "gpt2_tokens_per_s": 1 / med["gpt2"][0],
               "ours_ms_per_token_cpu": 1e3 * med["ours"][1], "gpt2_ms_per_token_cpu": 1e3 * med["gpt2"][1],
