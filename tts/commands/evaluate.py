@@ -6,6 +6,8 @@
     tts eval codec --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/melrvq
     tts eval align --aligner tiny-aligner --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/aligner
     tts eval repetition --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/repetition
+    tts eval semantic --tokenizer tiny-semantic --cuts data/tinyvoices/cuts_dev_aligned.jsonl.gz --out eval/semantic
+    tts eval semantic --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/codebook1   # baseline
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", 
 def register(sub) -> None:
     ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition"), default="model",
+    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition", "semantic"),
+                    default="model",
                     help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality; 'align': "
                          "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors; 'repetition': how "
-                         "often VALL-E's repetition-aware sampling fires on the codes of a manifest")
+                         "often VALL-E's repetition-aware sampling fires on the codes of a manifest; 'semantic': "
+                         "phone purity of a semantic tokenizer (or, without --tokenizer, of the stored codes' first "
+                         "codebook) on an aligned manifest")
     ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
     ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
     ev.add_argument("--codec", help="codec: checkpoint folder or shipped name")
     ev.add_argument("--vocoder", help="codec mode: evaluate a Vocos mel vocoder's copy-synthesis instead")
     ev.add_argument("--aligner", default="tiny-aligner", help="align mode: aligner checkpoint folder or shipped name")
+    ev.add_argument("--tokenizer", help="semantic: a semantic tokenizer folder or shipped name")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -129,6 +135,42 @@ def _run_repetition(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_semantic(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..data.semantic import codebook_purity, semantic_purity
+    from ..eval.zero_shot import prepare_out_dir
+
+    if not args.cuts:
+        raise TTSError("`tts eval semantic` needs --cuts: an aligned manifest (tts prepare align), e.g. "
+                       "DIR/cuts_dev_aligned.jsonl.gz (without --tokenizer: its code manifest).")
+    out = prepare_out_dir(args.out, args.overwrite)
+    if args.tokenizer:
+        from ..semantic import load_semantic_tokenizer
+
+        tokenizer = load_semantic_tokenizer(args.tokenizer, args.device or "cpu")
+        bar, update = _progress()
+        with bar:
+            result = semantic_purity(args.cuts, tokenizer, limit=args.limit,
+                                     progress=lambda d, t: update("tokenize", d, t))
+        result["tokenizer"] = str(tokenizer.path)
+    else:
+        result = codebook_purity(args.cuts, limit=args.limit)
+        result["tokenizer"] = "codebook 1 of the stored codes"
+    result["cuts_path"] = args.cuts
+    table = Table(title=f"phone purity of {result['tokenizer']} on {result['cuts']} utterances")
+    for name in ("scored per", "frames", "purity", "PNMI", "clusters used"):
+        table.add_column(name, justify="left" if name == "scored per" else "right")
+    for key, label in (("frame", "mel frame (93.75 Hz)"), ("token", "token (its majority phone)")):
+        if key in result:
+            r = result[key]
+            table.add_row(label, str(r["frames"]), f"{r['purity']:.3f}", f"{r['pnmi']:.3f}", str(r["clusters"]))
+    console().print(table)
+    (out / "purity.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
@@ -136,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_align(args)
     if args.what == "repetition":
         return _run_repetition(args)
+    if args.what == "semantic":
+        return _run_semantic(args)
     if args.what == "codec":
         if not args.cuts or (args.codec is None) == (args.vocoder is None):
             raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
