@@ -1,5 +1,5 @@
 """recipes/maskgct with a semantic tokenizer (tiny_semantic.yaml): CPU steps on TinyVoices codes and
-tokens, export naming codec and tokenizer, the Synthesizer and the configuration errors."""
+tokens, export naming codec and tokenizer, the Synthesizer, the S2A check, and the configuration errors."""
 
 import pytest
 import torch
@@ -89,6 +89,40 @@ def test_synthesizer_tokenizes_the_prompt(trained, tinyvoices):
     hop = 24000 / 93.75
     timed = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=1, duration=1.3, cfg=0.0, **fast)
     assert abs(timed.wav.shape[-1] - 1.3 * 24000) <= hop
+
+
+def test_s2a_check_resynthesizes_from_the_tokens(trained, tinyvoices, tmp_path):
+    from tts import Synthesizer
+    from tts.data.manifests import load_cuts
+    from tts.eval import Evaluator
+    from tts.eval.errors import EvalError
+    from tts.eval.s2a import run_s2a_check
+
+    _, export, _ = trained
+    synth = Synthesizer.from_pretrained(export, device="cpu")
+    cuts = load_cuts(tinyvoices, "test_unseen")  # speakers with several utterances: one prompts the other
+    quiet = Evaluator(asr=False, speaker=False, dnsmos=False)
+    for mode in ("other", "prefix"):
+        report = run_s2a_check(cuts, synth, tmp_path / mode, prompt=mode, prefix_seconds=1.0, limit=2, evaluator=quiet,
+                               options={"s2a_steps": 1})
+        assert len(report.rows) == 2 and report.summary["s2a_check"]["prompt"] == mode
+        for row in report.rows:
+            original = next(c for c in cuts if c.id == row["id"]).duration
+            assert abs(row["duration"] - original) < 0.05, (mode, row["duration"], original)
+    with pytest.raises(EvalError, match="Unknown prompt mode"):
+        run_s2a_check(cuts, synth, tmp_path / "x", prompt="middle", evaluator=quiet)
+    with pytest.raises(EvalError, match="lower --prefix-seconds"):
+        run_s2a_check(cuts, synth, tmp_path / "y", prompt="prefix", prefix_seconds=60.0, evaluator=quiet)
+
+
+def test_s2a_check_cli_errors(random_flow, tinyvoices, tmp_path, capsys):
+    from tts.cli import main
+
+    cuts = str(tinyvoices / "cuts_test_seen.jsonl.gz")
+    assert main(["eval", "s2a", "--cuts", cuts, "--out", str(tmp_path / "a")]) == 2
+    assert "needs --model" in capsys.readouterr().err
+    assert main(["eval", "s2a", "--model", str(random_flow), "--cuts", cuts, "--out", str(tmp_path / "b")]) == 2
+    assert "runs MaskGCT models" in capsys.readouterr().err
 
 
 def test_configuration_errors_are_clear(semantic_setup, codes_setup, tinyvoices, tmp_path):

@@ -8,6 +8,7 @@
     tts eval repetition --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/repetition
     tts eval semantic --tokenizer tiny-semantic --cuts data/tinyvoices/cuts_dev_aligned.jsonl.gz --out eval/semantic
     tts eval semantic --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/codebook1   # baseline
+    tts eval s2a --model MASKGCT --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 30 --out eval/s2a
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .options import add_model_options, model_options
 
 SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", "WER of ground truth", "{:.3f}"),
                 ("sim", "SIM", "{:.3f}"), ("sim_ref", "SIM of ground truth", "{:.3f}"),
+                ("sim_original", "SIM to the original", "{:.3f}"),
                 ("dnsmos_ovrl", "DNSMOS OVRL", "{:.2f}"), ("dnsmos_ovrl_ref", "DNSMOS OVRL of original", "{:.2f}"),
                 ("mel_l1", "mel L1", "{:.3f}"), ("rtf", "RTF", "{:.3f}"), ("encode_rtf", "encode RTF", "{:.4f}"),
                 ("decode_rtf", "decode RTF", "{:.4f}"), ("peak_memory_mib", "peak memory (MiB)", "{:.0f}"))
@@ -29,13 +31,14 @@ SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", 
 def register(sub) -> None:
     ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition", "semantic"),
+    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition", "semantic", "s2a"),
                     default="model",
                     help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality; 'align': "
                          "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors; 'repetition': how "
                          "often VALL-E's repetition-aware sampling fires on the codes of a manifest; 'semantic': "
                          "phone purity of a semantic tokenizer (or, without --tokenizer, of the stored codes' first "
-                         "codebook) on an aligned manifest")
+                         "codebook) on an aligned manifest; 's2a': a MaskGCT model's S2A stage alone, resynthesizing "
+                         "test utterances from their own semantic tokens")
     ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
     ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
@@ -43,6 +46,9 @@ def register(sub) -> None:
     ev.add_argument("--vocoder", help="codec mode: evaluate a Vocos mel vocoder's copy-synthesis instead")
     ev.add_argument("--aligner", default="tiny-aligner", help="align mode: aligner checkpoint folder or shipped name")
     ev.add_argument("--tokenizer", help="semantic: a semantic tokenizer folder or shipped name")
+    ev.add_argument("--prompt", choices=("other", "prefix"), default="other",
+                    help="s2a: the prompt is another utterance of the speaker (default) or the utterance's own start")
+    ev.add_argument("--prefix-seconds", type=float, default=3.0, help="s2a --prompt prefix: the prompt's seconds")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -171,6 +177,29 @@ def _run_semantic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_s2a(args: argparse.Namespace) -> int:
+    from ..data.manifests import load_cuts
+    from ..eval.s2a import run_s2a_check
+    from ..synthesizer import Synthesizer
+    from .synth import check_model
+
+    if not args.cuts or not args.model:
+        raise TTSError("`tts eval s2a` needs --model (a MaskGCT model) and --cuts (e.g. "
+                       "DIR/cuts_test_unseen.jsonl.gz).")
+    if not args.prefix_seconds > 0:
+        raise TTSError(f"--prefix-seconds must be positive, got {args.prefix_seconds}.")
+    _, options = check_model(args.model, model_options(args))  # fail before any work
+    synthesizer = Synthesizer.from_pretrained(args.model, device=args.device)
+    bar, update = _progress()
+    with bar:
+        report = run_s2a_check(load_cuts(args.cuts), synthesizer, args.out, prompt=args.prompt,
+                               prefix_seconds=args.prefix_seconds, limit=args.limit, evaluator=_evaluator(args),
+                               seed=args.seed, options=options, overwrite=args.overwrite, progress=update)
+    _print(report, args.out)
+    print(json.dumps({k: v for k, v in report.summary.items() if not isinstance(v, (dict, list))}))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
@@ -180,6 +209,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_repetition(args)
     if args.what == "semantic":
         return _run_semantic(args)
+    if args.what == "s2a":
+        return _run_s2a(args)
     if args.what == "codec":
         if not args.cuts or (args.codec is None) == (args.vocoder is None):
             raise TTSError("`tts eval codec` needs --cuts and one of --codec or --vocoder.")
