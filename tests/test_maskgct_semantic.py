@@ -210,3 +210,44 @@ def test_text_gap_fails_for_a_t2s_that_ignores_the_phonemes():
         model.eval()
         gaps[reads_text] = text_gap(Probe(), [data], seed=0)
     assert abs(gaps[False]) < 0.05 and gaps[True] > 1.0, gaps
+
+
+def test_stretched_text_positions():
+    """``text_positions="stretched"``: the phonemes' rotary positions spread over the tokens' span;
+    at the positions 0..n-1 the tables are Rotary's own, and an item's logits do not depend on the batch."""
+    from nn_common import Rotary
+
+    rotary = Rotary(8)
+    cos, sin = rotary(5, torch.device("cpu"))
+    cos_at, sin_at = rotary.at(torch.arange(5.0)[None].expand(2, -1))
+    assert cos_at.shape == (2, 1, 5, 8) and torch.allclose(cos_at[1, 0], cos) and torch.allclose(sin_at[0, 0], sin)
+    with pytest.raises(ValueError, match="text_positions"):
+        MaskGCTConfig(**SMALL, text_positions="diagonal")
+    model = semantic_model(text_positions="stretched")
+    g = torch.Generator().manual_seed(2)
+    text, tokens = torch.randint(5, 200, (2, 12), generator=g), torch.randint(0, 17, (2, 30), generator=g)
+    text_lens, lens, prompt_lens = torch.tensor([12, 5]), torch.tensor([30, 11]), torch.tensor([8, 3])
+    both = model.t2s(text, text_lens, tokens, lens, prompt_lens)
+    alone = model.t2s(text[1:, :5], text_lens[1:], tokens[1:, :11], lens[1:], prompt_lens[1:])
+    assert torch.allclose(both[1, :11], alone[0], atol=1e-5)
+    seen = []
+    original = model.t2s.encoder.forward
+    model.t2s.encoder.forward = lambda x, mask, positions=None: seen.append(positions) or original(x, mask, positions)
+    model.t2s(text[1:, :5], text_lens[1:], tokens[1:, :11], lens[1:], prompt_lens[1:])
+    expected = [(j + 0.5) * 11 / 5 - 0.5 for j in range(5)] + list(range(11))  # 5 phonemes over 11 tokens
+    assert torch.allclose(seen[0][0], torch.tensor(expected))
+    model.t2s.encoder.forward = original
+    seen.clear()
+    plain = semantic_model()  # MaskGCT's own positions: none given, the encoder counts 0..s-1
+    own = plain.t2s.encoder.forward
+    plain.t2s.encoder.forward = lambda x, mask, positions=None: seen.append(positions) or own(x, mask, positions)
+    plain.t2s(text, text_lens, tokens, lens, prompt_lens)
+    assert seen == [None]
+    prompts = [torch.randint(0, 32, (3, 12), generator=g), torch.randint(0, 32, (3, 8), generator=g)]
+    prompt_sem = [torch.randint(0, 16, (3,), generator=g), torch.randint(0, 16, (2,), generator=g)]
+    pph, tph = [[7, 8, 9], [10, 11]], [[20, 21, 22, 23], [30, 31, 32]]
+    opts = MaskGCTSampling(steps=3, s2a_steps=1, seed=4, cfg=1.5)
+    batch = synthesize(model, prompts, pph, tph, opts, prompt_semantic=prompt_sem)
+    for i in range(2):
+        alone = synthesize(model, prompts[i:i + 1], pph[i:i + 1], tph[i:i + 1], opts, prompt_semantic=prompt_sem[i:i + 1])
+        assert torch.equal(alone[0], batch[i])

@@ -64,6 +64,7 @@ def test_train_and_export_name_codec_and_tokenizer(trained, semantic_setup):
     config = build_model(info, MaskGCT, MaskGCTConfig, "MaskGCT").config
     assert (config.semantic_source, config.semantic_clusters, config.semantic_hop, config.first_acoustic) == \
         ("aligner", 8, 4, 0)
+    assert config.text_positions == "stretched"  # tiny_semantic.yaml's
     card = (export / "README.md").read_text()
     assert "fills the semantic tokens of `tok`" in card and "| semantic tokenizer |" in card
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()

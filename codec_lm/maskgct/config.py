@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SEMANTIC_SOURCES = ("codebook1", "aligner")
+TEXT_POSITIONS = ("sequence", "stretched")
 LAYER_WEIGHTS = ("linear", "uniform")
 
 
@@ -35,6 +36,14 @@ class MaskGCTConfig:
             tokenizer over a 93.75 Hz codec; ``"codebook1"``: 1).
     Text:
         vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is padding.
+        text_positions: T2S's rotary positions of the phonemes. ``"sequence"`` (MaskGCT's):
+            phonemes then semantic tokens on one axis, ``0..l-1`` then ``l..l+s-1``.
+            ``"stretched"``: both start at 0 and the phonemes are spread evenly over the
+            tokens' span (phoneme ``j`` of ``l`` at ``(j + 0.5) s / l - 0.5``), so that a
+            token and the phonemes said at about its time are near in position: a
+            diagonal prior on T2S's attention, which the model must otherwise discover
+            from data (the prompt's and the target's text and tokens are spread together,
+            as the target's length follows the prompt's rate).
         separator_id: phoneme id between the prompt's and the target's phonemes at
             inference (4, the word boundary of ``PhonemeVocab``); ``-1``: none.
     Transformers:
@@ -63,6 +72,7 @@ class MaskGCTConfig:
     semantic_hop: int = 1
     vocab_size: int = 500
     separator_id: int = 4
+    text_positions: str = "sequence"
     dim: int = 256
     heads: int = 4
     ff_mult: int = 4
@@ -118,6 +128,8 @@ class MaskGCTConfig:
         if self.drop_all_prob + self.drop_prompt_prob >= 1.0:
             raise ValueError("MaskGCTConfig.drop_all_prob + drop_prompt_prob must be < 1: some items must keep "
                              "their prompt")
+        if self.text_positions not in TEXT_POSITIONS:
+            raise ValueError(f"MaskGCTConfig.text_positions must be one of {TEXT_POSITIONS}, got {self.text_positions!r}")
         if self.s2a_layer_weights not in LAYER_WEIGHTS:
             raise ValueError(f"MaskGCTConfig.s2a_layer_weights must be one of {LAYER_WEIGHTS}, "
                              f"got {self.s2a_layer_weights!r}")

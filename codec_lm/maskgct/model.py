@@ -59,6 +59,7 @@ class TextToSemantic(nn.Module):
         self.kind = nn.Embedding(3, c.dim)
         self.encoder = Encoder(c.dim, c.heads, c.t2s_layers, c.ff_mult, c.dropout)
         self.head = nn.Linear(c.dim, c.semantic_size)
+        self.stretched = c.text_positions == "stretched"
 
     def forward(self, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor, lens: torch.Tensor,
                 prompt_lens: torch.Tensor) -> torch.Tensor:
@@ -80,7 +81,12 @@ class TextToSemantic(nn.Module):
         text = text.clamp(0, self.vocab_size - 1)
         ids, total = pack(text, text_lens, speech, lens)
         segs, _ = pack(torch.zeros_like(text), text_lens, kinds.expand(len(tokens), -1), lens)
-        h = self.encoder(self.embed(ids) + self.kind(segs), lengths_to_mask(total, ids.shape[1]))
+        positions = None
+        if self.stretched:  # phonemes spread over the tokens' span (MaskGCTConfig.text_positions)
+            j = torch.arange(text.shape[1], device=text.device)[None] + 0.5
+            spread = j * (lens / text_lens.clamp(min=1))[:, None] - 0.5
+            positions, _ = pack(spread, text_lens, frame.float().expand(len(tokens), -1), lens)
+        h = self.encoder(self.embed(ids) + self.kind(segs), lengths_to_mask(total, ids.shape[1]), positions)
         return self.head(unpack(h, text_lens, n))
 
 
