@@ -72,21 +72,64 @@ class PhoneAligner(nn.Module):
         self._priors: dict[tuple[int, int], torch.Tensor] = {}
 
     # ------------------------------------------------------------------ encoders
-    def encode_speech(self, mel: torch.Tensor, mel_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
-                                                                                   torch.Tensor]:
-        """``mel [B, C, N]`` -> ``(local [B, N, D], context [B, N2, D], context_lens [B])``."""
+    def _local(self, mel: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
+        """``mel [B, C, N]`` -> the conv front's output ``[B, N, D]`` at the full frame rate (zero on padding)."""
         c = self.config
         mask = lengths_to_mask(mel_lens, mel.shape[-1])[..., None].to(mel.dtype)  # [B, N, 1]
         x = self.mel_in(((mel - c.mel_mean) / c.mel_std).transpose(1, 2)) * mask
         for block in self.front:
             x = block(x, mask)
-        h = self.down(x.transpose(1, 2))  # [B, D, N2]
+        return x
+
+    def _downsample(self, local: torch.Tensor, mel_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                   torch.Tensor]:
+        """``local [B, N, D]`` -> the transformer's input ``[B, N2, D]``, its lengths ``[B]`` and mask ``[B, N2]``."""
+        h = self.down(local.transpose(1, 2))  # [B, D, N2]
         ctx_lens = (mel_lens + 1) // 2
         ctx_mask = lengths_to_mask(ctx_lens, h.shape[-1])
-        h = (h + self.pos(h)).transpose(1, 2) * ctx_mask[..., None]
+        return (h + self.pos(h)).transpose(1, 2) * ctx_mask[..., None], ctx_lens, ctx_mask
+
+    def encode_speech(self, mel: torch.Tensor, mel_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                   torch.Tensor]:
+        """``mel [B, C, N]`` -> ``(local [B, N, D], context [B, N2, D], context_lens [B])``."""
+        x = self._local(mel, mel_lens)
+        h, ctx_lens, ctx_mask = self._downsample(x, mel_lens)
         if self.context is not None:
             h = self.context(h, src_key_padding_mask=~ctx_mask)
         return x, self.context_norm(h) * ctx_mask[..., None], ctx_lens
+
+    def speech_stages(self) -> list[str]:
+        """Names of the speech encoder's stages, input to output: ``front`` (conv blocks, full
+        rate), ``down`` (after the stride-2 conv, half rate), ``layer1``.. (each transformer
+        layer's output, half rate; the residual stream, before the final norm) and
+        ``context`` (the normalized output the heads read)."""
+        return ["front", "down", *(f"layer{i + 1}" for i in range(self.config.layers)), "context"]
+
+    def speech_hidden(self, mel: torch.Tensor, mel_lens: torch.Tensor, stage: str) -> tuple[torch.Tensor,
+                                                                                                torch.Tensor]:
+        """One stage of the speech encoder (see :meth:`speech_stages`): ``(hidden [B, M, D], lens [B])``,
+        zero on padding; ``M = N`` for ``front``, ``ceil(N / 2)`` for the others.
+
+        Why: the semantic tokenizer (``aligner.semantic``) quantizes an intermediate stage,
+        chosen by how well its clusters predict the phones. Runs only as far as needed.
+
+        Raises:
+            ValueError: an unknown stage.
+        """
+        stages = self.speech_stages()
+        if stage not in stages:
+            raise ValueError(f"Unknown speech-encoder stage {stage!r}; this aligner has {', '.join(stages)}")
+        x = self._local(mel, mel_lens)
+        if stage == "front":
+            return x, mel_lens
+        h, ctx_lens, ctx_mask = self._downsample(x, mel_lens)
+        layers = self.config.layers if stage == "context" else stages.index(stage) - stages.index("down")
+        for i in range(layers):
+            # The stack's own layers, one by one: the computation of self.context(h, ...).
+            h = self.context.layers[i](h, src_key_padding_mask=~ctx_mask)
+        if stage == "context":
+            h = self.context_norm(h)
+        return h * ctx_mask[..., None], ctx_lens
 
     def ctc_log_probs(self, context: torch.Tensor) -> torch.Tensor:
         """``[B, N2, V]`` log-probabilities of the phone symbols; id 0 is the blank."""

@@ -25,6 +25,13 @@ class Rotary(nn.Module):
         emb = torch.cat([freqs, freqs], dim=-1)  # [n, e]
         return emb.cos(), emb.sin()
 
+    def at(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(cos, sin)`` of given (fractional) positions ``[b, n]``, each ``[b, 1, n, e]``: per item,
+        broadcast over the heads by :func:`apply_rotary`."""
+        freqs = positions.float()[..., None] * self.inv_freq.to(positions.device)  # [b, n, e/2]
+        emb = torch.cat([freqs, freqs], dim=-1)[:, None]  # [b, 1, n, e]
+        return emb.cos(), emb.sin()
+
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate ``x [b, h, n, e]`` by position (rotate-half convention), with ``cos, sin`` from :class:`Rotary`.

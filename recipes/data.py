@@ -4,7 +4,8 @@
   (phonemes plus audio, stored mels or codes) from ``cuts_<split>.jsonl.gz``.
 - :class:`CodesDataModule` (maskgct; valle adds prompts in ``recipes/valle/data.py``):
   the same over the code manifests ``tts prepare features --kind codes`` writes, saying
-  how to make them when they are missing.
+  how to make them when they are missing; with ``semantic``, over the manifests
+  ``tts prepare features --kind semantic`` writes from those (codes and semantic tokens).
 
 Batches are filled up to ``max_duration`` seconds of speech from buckets of similar
 length (little padding), and the ``DataLoader`` runs with ``batch_size=None`` since
@@ -95,26 +96,35 @@ class TTSDataModule(L.LightningDataModule):
 
 class CodesDataModule(TTSDataModule):
     """Code batches (``features`` is always ``"codes"``): ``phonemes``, ``phoneme_lens``,
-    ``codes [B, Q, N]`` padded with -1, ``code_lens``.
+    ``codes [B, Q, N]`` padded with -1, ``code_lens``; with ``semantic``, also
+    ``semantic [B, S]`` padded with -1 and ``semantic_lens``.
 
     Args (those of :class:`TTSDataModule` but ``features`` and ``loudness``):
         train_cuts, val_cuts: code manifests, by default where
             ``tts prepare features --kind codes --out DATA/codes`` writes them (of the
-            ``*_aligned`` manifests for ``durations``).
+            ``*_aligned`` manifests for ``durations``); with ``semantic``, the manifests
+            ``tts prepare features --kind semantic`` wrote from them.
+        semantic: batches carry the stored semantic tokens (MaskGCT with a semantic tokenizer).
     """
 
     def __init__(self, data_dir: str, train_cuts: str = "codes/cuts_train_codes.jsonl.gz",
                  val_cuts: str = "codes/cuts_dev_codes.jsonl.gz", language: str = "en-us", sample_rate: int = 24000,
                  max_duration: float = 40.0, num_buckets: int = 8, min_duration: float = 0.5,
                  max_utterance_duration: float = 20.0, num_workers: int = 2, with_stress: bool = True,
-                 seed: int = 0, durations: bool = False) -> None:
+                 seed: int = 0, durations: bool = False, semantic: bool = False) -> None:
         super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, features="codes", language=language,
                          sample_rate=sample_rate, max_duration=max_duration, num_buckets=num_buckets,
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
                          num_workers=num_workers, with_stress=with_stress, seed=seed, durations=durations)
+        self.semantic = self.dataset.semantic = semantic  # an attribute: subclasses save their own hparams
 
     def _cuts(self, name: str):
         path = self._path(name)
+        if not path.is_file() and self.semantic:
+            raise RecipeError(
+                f"Semantic manifest '{path}' does not exist. Make it from a code manifest with `tts prepare features "
+                f"--cuts {self.data_dir}/codes/cuts_<split>_codes.jsonl.gz --kind semantic --tokenizer TOKENIZER --out "
+                f"{path.parent}` (or point data.train_cuts / data.val_cuts at yours).")
         if not path.is_file():
             raise RecipeError(
                 f"Code manifest '{path}' does not exist. Make it with `tts prepare features --cuts "
@@ -124,4 +134,8 @@ class CodesDataModule(TTSDataModule):
         if not next(iter(cuts)).has_custom("codes"):
             raise RecipeError(f"'{path}' holds no codec codes: give the manifest written by "
                               "`tts prepare features --kind codes` (its name ends in _codes.jsonl.gz).")
+        if self.semantic and not next(iter(cuts)).has_custom("semantic"):
+            raise RecipeError(f"'{path}' holds no semantic tokens (data.semantic: true): make them with `tts prepare "
+                              f"features --cuts {path} --kind semantic --tokenizer TOKENIZER --out "
+                              f"{self.data_dir}/semantic` and train on the manifest it writes.")
         return cuts

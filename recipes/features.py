@@ -49,10 +49,12 @@ class CodecRecipe:
     codec_dir: Path
 
     def _build_on_codec(self, codec: str, model_cls: type, config_cls: type, overrides: dict | None,
-                        section: str) -> None:
+                        section: str, more_fixed=None, source: str = "the codec and the vocabulary") -> None:
         """Set ``vocab``, ``codec_dir``, ``config`` (``config_cls`` from ``model.<section>`` and the
         codec's settings) and ``model``. The codec is loaded to check the folder and its vocoder
-        now, not after training; only its description is kept (it is not part of the model)."""
+        now, not after training; only its description is kept (it is not part of the model).
+        ``more_fixed(codec) -> dict``: settings another model fixes (MaskGCT's semantic tokenizer),
+        named in ``source`` for messages."""
         from text_frontend import PhonemeVocab
         from tts.codecs import load_codec
 
@@ -61,9 +63,8 @@ class CodecRecipe:
         self.codec_dir = loaded.path
         fixed = {"n_codebooks": int(loaded.n_codebooks), "codebook_size": int(loaded.codebook_size),
                  "frame_rate": float(loaded.frame_rate), "sample_rate": int(loaded.sample_rate),
-                 "vocab_size": len(self.vocab)}
-        self.config = merged_config(config_cls, overrides, fixed, section=section, label=section,
-                                    source="the codec and the vocabulary")
+                 "vocab_size": len(self.vocab), **(more_fixed(loaded) if more_fixed else {})}
+        self.config = merged_config(config_cls, overrides, fixed, section=section, label=section, source=source)
         self.model = model_cls(self.config)
         self._checked = False  # the first batch is checked against the codec
 

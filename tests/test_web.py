@@ -246,4 +246,4 @@ def test_models_offered_are_the_tts_models_of_tts_models():
     listed = {r["name"]: r["family"] for r in find_models()}
     assert set(offered) == {n for n, f in listed.items() if f in ("flow", "valle", "maskgct")}
     assert offered["tiny-flow"].can_edit and not offered["tiny-valle"].can_edit
-    assert not {"tiny-vocos", "tiny-melrvq", "tiny-aligner"} & set(offered)
+    assert not {"tiny-vocos", "tiny-melrvq", "tiny-aligner", "tiny-semantic"} & set(offered)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEMANTIC_SOURCES = ("codebook1",)
+SEMANTIC_SOURCES = ("codebook1", "aligner")
+TEXT_POSITIONS = ("sequence", "stretched")
 LAYER_WEIGHTS = ("linear", "uniform")
 
 
@@ -23,13 +24,26 @@ class MaskGCTConfig:
         sample_rate: the codec's audio sample rate.
     Semantic stream:
         semantic_source: where the "semantic" tokens of stage 1 come from. MaskGCT
-            uses w2v-BERT 2.0 features quantized to 8192 entries; this version uses
-            the codec's first codebook (``"codebook1"``), the coarsest residual stream,
-            so no second tokenizer is needed. A semantic tokenizer would add a source
-            here with its own vocabulary (:attr:`semantic_size`); S2A would then
-            predict all ``Q`` codebooks instead of ``2..Q`` (:attr:`first_acoustic`).
+            uses w2v-BERT 2.0 features quantized to 8192 entries.
+            ``"codebook1"``: the codec's first codebook, the coarsest residual stream
+            (no second tokenizer; S2A predicts codebooks ``2..Q``). ``"aligner"``: the
+            tokens of a semantic tokenizer (``aligner.semantic``: k-means of the phone
+            aligner's speech features), with their own vocabulary of
+            ``semantic_clusters`` entries at one token per ``semantic_hop`` code frames;
+            S2A then predicts all ``Q`` codebooks (:attr:`first_acoustic` = 0).
+        semantic_clusters: the tokenizer's vocabulary (``"aligner"`` only; 0 otherwise).
+        semantic_hop: code frames per semantic token (``"aligner"``: 4 for a 23.4375 Hz
+            tokenizer over a 93.75 Hz codec; ``"codebook1"``: 1).
     Text:
         vocab_size: phoneme vocabulary size (``len(PhonemeVocab)``); id 0 is padding.
+        text_positions: T2S's rotary positions of the phonemes. ``"sequence"`` (MaskGCT's):
+            phonemes then semantic tokens on one axis, ``0..l-1`` then ``l..l+s-1``.
+            ``"stretched"``: both start at 0 and the phonemes are spread evenly over the
+            tokens' span (phoneme ``j`` of ``l`` at ``(j + 0.5) s / l - 0.5``), so that a
+            token and the phonemes said at about its time are near in position: a
+            diagonal prior on T2S's attention, which the model must otherwise discover
+            from data (the prompt's and the target's text and tokens are spread together,
+            as the target's length follows the prompt's rate).
         separator_id: phoneme id between the prompt's and the target's phonemes at
             inference (4, the word boundary of ``PhonemeVocab``); ``-1``: none.
     Transformers:
@@ -54,8 +68,11 @@ class MaskGCTConfig:
     frame_rate: float = 93.75
     sample_rate: int = 24000
     semantic_source: str = "codebook1"
+    semantic_clusters: int = 0
+    semantic_hop: int = 1
     vocab_size: int = 500
     separator_id: int = 4
+    text_positions: str = "sequence"
     dim: int = 256
     heads: int = 4
     ff_mult: int = 4
@@ -82,6 +99,17 @@ class MaskGCTConfig:
         if self.semantic_source not in SEMANTIC_SOURCES:
             raise ValueError(f"MaskGCTConfig.semantic_source must be one of {SEMANTIC_SOURCES} in this version, "
                              f"got {self.semantic_source!r}")
+        for name in ("semantic_clusters", "semantic_hop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"MaskGCTConfig.{name} must be an integer, got {value!r}")
+        if self.semantic_source == "codebook1" and (self.semantic_clusters, self.semantic_hop) != (0, 1):
+            raise ValueError("MaskGCTConfig.semantic_clusters and semantic_hop belong to semantic_source 'aligner'; "
+                             f"with 'codebook1' they must stay 0 and 1, got {self.semantic_clusters}, "
+                             f"{self.semantic_hop}")
+        if self.semantic_source == "aligner" and (self.semantic_clusters < 2 or self.semantic_hop < 1):
+            raise ValueError("MaskGCTConfig with semantic_source 'aligner' needs semantic_clusters >= 2 and "
+                             f"semantic_hop >= 1 (the tokenizer's), got {self.semantic_clusters}, {self.semantic_hop}")
         if self.acoustic_codebooks and self.s2a_layers == 0:
             raise ValueError(f"MaskGCTConfig.s2a_layers must be > 0 with {self.n_codebooks} codebooks: S2A "
                              f"predicts codebooks {self.first_acoustic + 1}..{self.n_codebooks}")
@@ -100,6 +128,8 @@ class MaskGCTConfig:
         if self.drop_all_prob + self.drop_prompt_prob >= 1.0:
             raise ValueError("MaskGCTConfig.drop_all_prob + drop_prompt_prob must be < 1: some items must keep "
                              "their prompt")
+        if self.text_positions not in TEXT_POSITIONS:
+            raise ValueError(f"MaskGCTConfig.text_positions must be one of {TEXT_POSITIONS}, got {self.text_positions!r}")
         if self.s2a_layer_weights not in LAYER_WEIGHTS:
             raise ValueError(f"MaskGCTConfig.s2a_layer_weights must be one of {LAYER_WEIGHTS}, "
                              f"got {self.s2a_layer_weights!r}")
@@ -107,7 +137,7 @@ class MaskGCTConfig:
     @property
     def semantic_size(self) -> int:
         """Entries of the semantic vocabulary (the first codebook's for ``codebook1``)."""
-        return self.codebook_size
+        return self.codebook_size if self.semantic_source == "codebook1" else self.semantic_clusters
 
     @property
     def first_acoustic(self) -> int:

@@ -5,15 +5,21 @@ Legend: b = batch, l = phonemes, q = codebooks, a = acoustic codebooks, n = fram
 
 1. **Length.** The target's frames are the prompt's frames per phoneme times the
    target's phoneme count, divided by ``speed`` (or given per item: a duration).
+   With a semantic tokenizer (``semantic_source="aligner"``) the unit is the semantic
+   token (``semantic_hop`` code frames): the prompt is cut to whole tokens and the
+   target is generated as whole tokens, then cut to the frames asked for.
 2. **Stage 1 (T2S).** The text is ``prompt phonemes + separator + target phonemes``,
    the canvas is ``[prompt semantic tokens, n_target x MASK]``, and
    :func:`~codec_lm.maskgct.sampling.iterative_decode` fills it in ``steps`` calls.
    With guidance, each call also runs the unconditional input (no text, no prompt:
    the target frames alone), in one batch of ``2b`` items on accelerators.
-3. **Stage 2 (S2A).** Codebooks 2..Q are filled one after the other, each
-   conditioned on the semantic stream and every lower codebook, with the prompt's
-   frames carrying all codebooks; ``s2a_steps`` calls per codebook (the last value
-   repeats for the upper ones, which need few: one step is a greedy pass).
+3. **Stage 2 (S2A).** The acoustic codebooks (2..Q for ``codebook1``, all Q for
+   ``aligner``, whose tokens are repeated to the code frame rate) are filled one after
+   the other, each conditioned on the semantic stream and every lower codebook, with
+   the prompt's frames carrying all codebooks; ``s2a_steps`` calls per codebook (the
+   last value repeats for the upper ones, which need few: one step is a greedy pass).
+   :func:`synthesize_acoustic` runs this stage alone from given semantic tokens (the
+   S2A check: resynthesis from the tokens of real speech).
 """
 
 from __future__ import annotations
@@ -142,25 +148,29 @@ def s2a_logits(model: MaskGCT, semantic: torch.Tensor, acoustic: torch.Tensor, l
 
 
 @torch.inference_mode()
-def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, codes: torch.Tensor,
+def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, codes: torch.Tensor | None,
                       prompt_lens: torch.Tensor, target_lens: torch.Tensor, options: MaskGCTSampling,
-                      generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+                      generators: Sequence[torch.Generator | None],
+                      semantic: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 1: the semantic tokens of each target span.
 
     Args:
         text: ``[b, l]`` phoneme ids of prompt and target transcripts; ``text_lens [b]``.
-        codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
-        target_lens: ``[b]`` frames to generate after each prompt.
+        codes: ``codebook1``: ``[b, q, n]`` canvas holding the prompt codes on the first
+            ``prompt_lens`` frames (``aligner``: unused).
+        prompt_lens, target_lens: ``[b]`` semantic tokens of the prompt, and to generate after it.
         generators: per-item generators (shared with stage 2, so a seed fixes both).
+        semantic: ``aligner``: ``[b, s]`` canvas holding the prompt's tokens on the first
+            ``prompt_lens`` positions.
 
     Returns:
-        ``[b, n]`` semantic tokens: the prompt's, then the generated ones.
+        ``[b, s]`` semantic tokens: the prompt's, then the generated ones.
     """
     lens = prompt_lens + target_lens
     return iterative_decode(
         lambda tok: t2s_logits(model, text, text_lens, tok, lens, prompt_lens, options.cfg, options.cfg_rescale),
-        model.semantic_tokens(codes).clamp(min=0), prompt_lens, target_lens, model.t2s.mask_id, options.steps,
-        options.temperature, options.top_k, options.confidence_noise, generators)
+        model.semantic_tokens(codes, semantic).clamp(min=0), prompt_lens, target_lens, model.t2s.mask_id,
+        options.steps, options.temperature, options.top_k, options.confidence_noise, generators)
 
 
 @torch.inference_mode()
@@ -170,7 +180,8 @@ def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tenso
     """Stage 2: the acoustic codebooks of each target span, lowest first.
 
     Args:
-        semantic: ``[b, n]`` semantic tokens of prompt and target frames.
+        semantic: ``[b, n]`` semantic tokens of prompt and target frames, at the code frame
+            rate (``MaskGCT.upsample``).
         codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
 
     Returns:
@@ -194,17 +205,39 @@ def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tenso
     return acoustic
 
 
+def _canvas(prompt: torch.Tensor, prompt_lens: torch.Tensor, n: int) -> torch.Tensor:
+    """``[b, ..., n]`` of -1 holding ``prompt [b, ..., p]`` on each item's first ``prompt_lens`` positions."""
+    out = torch.full((*prompt.shape[:-1], n), -1, dtype=torch.long, device=prompt.device)
+    p = min(prompt.shape[-1], n)
+    keep = lengths_to_mask(prompt_lens, n)[:, :p].view(len(prompt), *([1] * (prompt.dim() - 2)), p)
+    out[..., :p] = torch.where(keep, prompt[..., :p].long(), -1)
+    return out
+
+
+def _whole_tokens(model: MaskGCT, prompt_lens: torch.Tensor, target_lens: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                                   torch.Tensor]:
+    """Prompt and target lengths in semantic tokens (the prompt must be whole tokens)."""
+    hop = model.config.semantic_hop
+    if bool((prompt_lens % hop).any()):
+        raise ValueError(f"The prompt codes must be whole semantic tokens ({hop} frames each), got "
+                         f"{prompt_lens.tolist()} frames; cut them (synthesize does)")
+    return prompt_lens // hop, model.semantic_lengths(target_lens)
+
+
 @torch.inference_mode()
 def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
-             prompt_lens: torch.Tensor, target_lens: torch.Tensor,
-             options: MaskGCTSampling | None = None) -> torch.Tensor:
+             prompt_lens: torch.Tensor, target_lens: torch.Tensor, options: MaskGCTSampling | None = None,
+             prompt_semantic: torch.Tensor | None = None) -> torch.Tensor:
     """Generate target codes for a padded batch (stage 1, then stage 2).
 
     Args:
         text: ``[b, l]`` phoneme ids of prompt and target transcripts; ``text_lens [b]``.
-        prompt: ``[b, q, p]`` prompt codes (padding anything); ``prompt_lens [b]`` (may be 0).
+        prompt: ``[b, q, p]`` prompt codes (padding anything); ``prompt_lens [b]`` (may be 0;
+            ``aligner``: a multiple of ``semantic_hop``).
         target_lens: ``[b]`` frames to generate per item (>= 1).
         options: sampling options.
+        prompt_semantic: ``aligner`` only: ``[b, ps]`` the prompt's semantic tokens (at least
+            ``prompt_lens / semantic_hop`` per item; padding anything).
 
     Returns:
         ``[b, q, n]`` codes of prompt + target per item (``n = max(prompt + target)``),
@@ -214,22 +247,81 @@ def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt
     b, q, _ = prompt.shape
     lens = prompt_lens + target_lens
     n = int(lens.max())
-    in_prompt = lengths_to_mask(prompt_lens, n)
-    codes = torch.full((b, q, n), -1, dtype=torch.long, device=prompt.device)
-    p = min(prompt.shape[-1], n)
-    codes[..., :p] = torch.where(in_prompt[:, None, :p], prompt[..., :p].long(), -1)
     gens = make_generators(options.seed, b, prompt.device)
-    semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target_lens, options, gens)
-    codes[:, 0] = semantic  # codebook 1 is the semantic stream (semantic_source="codebook1")
-    if model.s2a is not None:
-        codes[:, model.config.first_acoustic:] = generate_acoustic(model, semantic, codes, prompt_lens, target_lens,
-                                                                   options, gens)
-    return codes.masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
+    if model.config.semantic_source == "codebook1":
+        codes = _canvas(prompt, prompt_lens, n)
+        semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target_lens, options, gens)
+        codes[:, 0] = semantic  # codebook 1 is the semantic stream
+        if model.s2a is not None:
+            codes[:, 1:] = generate_acoustic(model, semantic, codes, prompt_lens, target_lens, options, gens)
+        return codes.masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
+    if prompt_semantic is None:
+        raise ValueError("semantic_source 'aligner' needs prompt_semantic: the prompt's semantic tokens")
+    sem_prompt, sem_target = _whole_tokens(model, prompt_lens, target_lens)
+    canvas = _canvas(prompt_semantic, sem_prompt, int((sem_prompt + sem_target).max()))
+    semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas)
+    codes = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens)
+    return codes[..., :n].masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
+
+
+def _acoustic_from_semantic(model: MaskGCT, semantic: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
+                            sem_target: torch.Tensor, options: MaskGCTSampling,
+                            generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+    """Stage 2 over whole target tokens: ``[b, q, prompt_lens + hop * sem_target]`` codes (-1 after).
+
+    Args:
+        semantic: ``[b, s]`` semantic tokens of prompt and target (the prompt's are whole tokens).
+        prompt: ``[b, q, p]`` prompt codes; ``prompt_lens [b]`` (``hop`` times its tokens).
+        sem_target: ``[b]`` target tokens.
+    """
+    hop = model.config.semantic_hop
+    full = prompt_lens + hop * sem_target
+    n = int(full.max())
+    codes = _canvas(prompt, prompt_lens, n)
+    up = model.upsample(semantic, n)
+    acoustic = generate_acoustic(model, up, codes, prompt_lens, hop * sem_target, options, generators)
+    if model.config.first_acoustic:  # codebook1: the semantic stream is codebook 1 itself
+        codes[:, 0] = up
+        codes[:, 1:] = acoustic
+    else:
+        codes = acoustic
+    return codes.masked_fill(~lengths_to_mask(full, n)[:, None], -1)
+
+
+def _batch(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_semantic: Sequence[torch.Tensor] | None):
+    """Checked prompts as a padded batch: ``(prompts [b, q, p], prompt_lens [b], semantic [b, ps] or None,
+    the prompts' tokens [b], the prompts as used)``; with a tokenizer (``aligner``) each prompt is
+    cut to whole semantic tokens (at most ``hop - 1`` frames, 32 ms at 93.75 Hz, are dropped)."""
+    c = model.config
+    device = next(model.parameters()).device
+    for pr in prompts:
+        if pr.dim() != 2 or pr.shape[0] != c.n_codebooks:
+            raise ValueError(f"Each prompt must be codes [{c.n_codebooks}, frames], got {list(pr.shape)}")
+    sem = None
+    if c.semantic_source == "aligner":
+        if prompt_semantic is None or len(prompt_semantic) != len(prompts):
+            raise ValueError("semantic_source 'aligner' needs prompt_semantic: one 1-D tensor of semantic tokens per "
+                             "prompt (tts.semantic.tokenize_audio of the prompt's audio)")
+        whole = [min(len(s), pr.shape[-1] // c.semantic_hop) for pr, s in zip(prompts, prompt_semantic)]
+        prompts = [pr[:, : k * c.semantic_hop] for pr, k in zip(prompts, whole)]
+        sem = torch.full((len(prompts), max(max(whole), 1)), -1, dtype=torch.long, device=device)
+        for i, (s, k) in enumerate(zip(prompt_semantic, whole)):
+            sem[i, :k] = s[:k].to(device)
+        tokens = torch.tensor(whole, device=device)
+    p = max(pr.shape[-1] for pr in prompts)
+    batch = torch.full((len(prompts), c.n_codebooks, max(p, 1)), -1, dtype=torch.long, device=device)
+    for i, pr in enumerate(prompts):
+        batch[i, :, : pr.shape[-1]] = pr.to(device)
+    prompt_lens = torch.tensor([pr.shape[-1] for pr in prompts], device=device)
+    if sem is None:
+        tokens = prompt_lens
+    return batch, prompt_lens, sem, tokens, prompts
 
 
 def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], options: MaskGCTSampling | None = None,
-               frames: Sequence[int | None] | None = None) -> list[torch.Tensor]:
+               frames: Sequence[int | None] | None = None,
+               prompt_semantic: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Generate codes for a batch of (prompt, text) pairs.
 
     Args:
@@ -238,6 +330,9 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
         target_phonemes: phoneme ids of each text to speak.
         options: sampling options (``speed`` applies to estimated lengths only).
         frames: frames to generate per item (None: estimated from the prompt's rate).
+        prompt_semantic: ``semantic_source="aligner"`` only: each prompt's semantic tokens
+            ``[s_i]`` (``tts.semantic.tokenize_audio`` of its audio); the prompt is cut to
+            whole tokens and the estimated length is counted in tokens.
 
     Returns:
         Generated codes (prompt excluded), each ``[q, n_i]`` on the CPU.
@@ -246,23 +341,60 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
     if not (len(prompts) == len(prompt_phonemes) == len(target_phonemes)):
         raise ValueError("prompts, prompt_phonemes and target_phonemes need one entry per item")
     frames = list(frames) if frames is not None else [None] * len(prompts)
-    device = next(model.parameters()).device
     c = model.config
-    for pr in prompts:
-        if pr.dim() != 2 or pr.shape[0] != c.n_codebooks:
-            raise ValueError(f"Each prompt must be codes [{c.n_codebooks}, frames], got {list(pr.shape)}")
-    n_gen = [int(f) if f is not None else estimate_frames(pr.shape[-1], len(pp), len(tp), options.speed)
-             for pr, pp, tp, f in zip(prompts, prompt_phonemes, target_phonemes, frames)]
+    prompt, prompt_lens, sem, tokens, prompts = _batch(model, prompts, prompt_semantic)
+    device = prompt.device
+    # Estimated in the unit T2S generates (code frames, or semantic tokens of hop frames each).
+    n_gen = [int(f) if f is not None else c.semantic_hop * estimate_frames(int(k), len(pp), len(tp), options.speed)
+             for k, pp, tp, f in zip(tokens, prompt_phonemes, target_phonemes, frames)]
     if min(n_gen) < 1:
         raise ValueError(f"Every item needs at least one frame to generate, got {n_gen}")
     texts = [torch.tensor(join_phonemes(pp, tp, c.separator_id), dtype=torch.long)
              for pp, tp in zip(prompt_phonemes, target_phonemes)]
     text = torch.nn.utils.rnn.pad_sequence(texts, batch_first=True).to(device)
     text_lens = torch.tensor([len(t) for t in texts], device=device)
-    p = max(pr.shape[-1] for pr in prompts)
-    prompt = torch.full((len(prompts), c.n_codebooks, max(p, 1)), -1, dtype=torch.long, device=device)
-    for i, pr in enumerate(prompts):
-        prompt[i, :, : pr.shape[-1]] = pr.to(device)
-    prompt_lens = torch.tensor([pr.shape[-1] for pr in prompts], device=device)
-    out = generate(model, text, text_lens, prompt, prompt_lens, torch.tensor(n_gen, device=device), options)
+    out = generate(model, text, text_lens, prompt, prompt_lens, torch.tensor(n_gen, device=device), options,
+                   prompt_semantic=sem)
     return [out[i, :, pr.shape[-1]: pr.shape[-1] + g].cpu() for i, (pr, g) in enumerate(zip(prompts, n_gen))]
+
+
+@torch.inference_mode()
+def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
+                        options: MaskGCTSampling | None = None,
+                        prompt_semantic: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+    """Stage 2 alone: the codes of given target semantic tokens in each prompt's voice.
+
+    The S2A check: with the semantic tokens of real speech as ``targets``, the output says
+    what that speech said, so its WER and speaker similarity measure S2A (and the codec)
+    without T2S.
+
+    Args:
+        prompts: prompt codes, each ``[q, p_i]``.
+        targets: the target's semantic tokens, each ``[s_i]`` (``codebook1``: the codec's
+            first codebook, one per frame).
+        options: sampling options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``, ``seed``).
+        prompt_semantic: ``aligner``: each prompt's semantic tokens (``codebook1``: unused,
+            the prompt's first codebook is its semantic stream).
+
+    Returns:
+        Codes of each target (prompt excluded), ``[q, hop * s_i]`` on the CPU.
+    """
+    options = options or MaskGCTSampling()
+    if len(prompts) != len(targets):
+        raise ValueError("prompts and targets need one entry per item")
+    if model.s2a is None:
+        raise ValueError("This model has no S2A stage (one codebook): there is nothing to resynthesize")
+    if min(len(t) for t in targets) < 1:
+        raise ValueError("Every target needs at least one semantic token")
+    hop = model.config.semantic_hop
+    prompt, prompt_lens, sem, tokens, prompts = _batch(model, prompts, prompt_semantic)
+    if sem is None:  # codebook1: the prompt's own first codebook
+        sem = prompt[:, 0]
+    sem_target = torch.tensor([len(t) for t in targets], device=prompt.device)
+    semantic = _canvas(sem, tokens, int((tokens + sem_target).max()))
+    for i, t in enumerate(targets):
+        semantic[i, int(tokens[i]): int(tokens[i]) + len(t)] = t.to(prompt.device)
+    gens = make_generators(options.seed, len(prompts), prompt.device)
+    out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens)
+    return [out[i, :, pr.shape[-1]: pr.shape[-1] + hop * len(t)].cpu()
+            for i, (pr, t) in enumerate(zip(prompts, targets))]

@@ -6,18 +6,21 @@ codebooks (those S2A predicts), k = codebook entries, d = width, s = packed leng
 Stage 1, **T2S** (text to semantic): a bidirectional transformer reads
 ``[phonemes, prompt tokens, target tokens]`` packed per item and predicts the masked
 target tokens of the semantic stream. MaskGCT's semantic stream is w2v-BERT 2.0
-features quantized to 8192 entries; here it is **the codec's first codebook**
-(``semantic_source="codebook1"``), the coarsest stream of the residual quantizer.
-:meth:`MaskGCT.semantic_tokens` is the seam where a semantic tokenizer would plug
-in (with its own vocabulary, and S2A then predicting every codebook).
+features quantized to 8192 entries. Here it is either **the codec's first codebook**
+(``semantic_source="codebook1"``, the coarsest stream of the residual quantizer, one
+token per code frame), or the tokens of a **semantic tokenizer**
+(``semantic_source="aligner"``: k-means of the phone aligner's speech features, one
+token per ``semantic_hop`` code frames, given with the batch).
 
 Stage 2, **S2A** (semantic to acoustic, SoundStorm-like): a second bidirectional
-transformer over frames, whose input per frame is the sum of the semantic token's
-embedding and the embeddings of the codebooks known so far, predicts the acoustic
-codebooks one at a time (2..Q), each conditioned on all lower ones; the prompt's
-frames carry every codebook.
+transformer over code frames, whose input per frame is the sum of the semantic token's
+embedding (each token repeated ``semantic_hop`` times, plus the frame's place within
+its token when ``semantic_hop > 1``) and the embeddings of the codebooks known so far,
+predicts the acoustic codebooks one at a time (2..Q for ``codebook1``, 1..Q for
+``aligner``), each conditioned on all lower ones; the prompt's frames carry every codebook.
 
-Training is MaskGIT's objective: the prompt is a random prefix of the utterance,
+Training is MaskGIT's objective: the prompt is a random prefix of the utterance
+(a whole number of semantic tokens, so that both stages split it at the same time),
 a share ``cos(pi/2 * u)``, ``u ~ U(0, 1)``, of the remaining target frames is
 replaced by a [MASK] token, and the loss is the cross-entropy on masked positions
 only. Text and prompt are dropped at random for classifier-free guidance. No
@@ -56,6 +59,7 @@ class TextToSemantic(nn.Module):
         self.kind = nn.Embedding(3, c.dim)
         self.encoder = Encoder(c.dim, c.heads, c.t2s_layers, c.ff_mult, c.dropout)
         self.head = nn.Linear(c.dim, c.semantic_size)
+        self.stretched = c.text_positions == "stretched"
 
     def forward(self, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor, lens: torch.Tensor,
                 prompt_lens: torch.Tensor) -> torch.Tensor:
@@ -77,7 +81,12 @@ class TextToSemantic(nn.Module):
         text = text.clamp(0, self.vocab_size - 1)
         ids, total = pack(text, text_lens, speech, lens)
         segs, _ = pack(torch.zeros_like(text), text_lens, kinds.expand(len(tokens), -1), lens)
-        h = self.encoder(self.embed(ids) + self.kind(segs), lengths_to_mask(total, ids.shape[1]))
+        positions = None
+        if self.stretched:  # phonemes spread over the tokens' span (MaskGCTConfig.text_positions)
+            j = torch.arange(text.shape[1], device=text.device)[None] + 0.5
+            spread = j * (lens / text_lens.clamp(min=1))[:, None] - 0.5
+            positions, _ = pack(spread, text_lens, frame.float().expand(len(tokens), -1), lens)
+        h = self.encoder(self.embed(ids) + self.kind(segs), lengths_to_mask(total, ids.shape[1]), positions)
         return self.head(unpack(h, text_lens, n))
 
 
@@ -97,6 +106,9 @@ class SemanticToAcoustic(nn.Module):
         self.mask_id = c.codebook_size
         self.absent = self.n_acoustic * (c.codebook_size + 1)
         self.semantic = nn.Embedding(c.semantic_size, c.dim)
+        # Where a frame sits within its semantic token: without it, the frames of a run of
+        # equal tokens look alike to S2A (rotary attention sees only relative positions).
+        self.phase = nn.Embedding(c.semantic_hop, c.dim) if c.semantic_hop > 1 else None
         self.acoustic = nn.Embedding(self.absent + 1, c.dim, padding_idx=self.absent)
         self.layer = nn.Embedding(self.n_acoustic, c.dim)
         self.kind = nn.Embedding(2, c.dim)
@@ -110,7 +122,8 @@ class SemanticToAcoustic(nn.Module):
         """Logits of acoustic codebook ``layer[i]`` at every frame.
 
         Args:
-            semantic: ``[b, n]`` semantic tokens (padding anything).
+            semantic: ``[b, n]`` semantic tokens at the code frame rate (each token repeated
+                ``semantic_hop`` times; padding anything).
             acoustic: ``[b, a, n]`` acoustic codes; ``mask_id`` = masked, ``-1`` = absent.
             lens: ``[b]`` frames (prompt + target).
             prompt_lens: ``[b]`` prompt frames at the start.
@@ -124,6 +137,8 @@ class SemanticToAcoustic(nn.Module):
         target = torch.arange(n, device=semantic.device)[None] >= prompt_lens[:, None]
         x = (self.semantic(semantic.clamp(0, self.semantic.num_embeddings - 1)) + self.acoustic(ids).sum(1)
              + self.layer(layer)[:, None] + self.kind(target.long()))
+        if self.phase is not None:
+            x = x + self.phase(torch.arange(n, device=semantic.device) % self.phase.num_embeddings)[None]
         h = self.encoder(x, lengths_to_mask(lens, n))
         return torch.einsum("bnd,bdk->bnk", h, self.head_weight[layer]) + self.head_bias[layer][:, None]
 
@@ -163,13 +178,34 @@ class MaskGCT(nn.Module):
         self.s2a = SemanticToAcoustic(config) if config.acoustic_codebooks else None
         self.apply(init_weights)
 
-    def semantic_tokens(self, codes: torch.Tensor) -> torch.Tensor:
-        """The semantic stream of codes ``[b, q, n]`` -> ``[b, n]``: the codec's first codebook.
+    def semantic_tokens(self, codes: torch.Tensor, semantic: torch.Tensor | None = None) -> torch.Tensor:
+        """The semantic stream ``[b, s]``: the codec's first codebook of ``codes [b, q, n]``
+        (``codebook1``, ``s = n``), or the tokenizer's tokens ``semantic`` (``aligner``).
 
-        This is the seam for a semantic tokenizer (MaskGCT: w2v-BERT 2.0 + k-means);
-        it would read audio features here instead of the codes.
+        Raises:
+            ValueError: ``aligner`` without ``semantic``, or ``codebook1`` with it.
         """
-        return codes[:, 0]
+        if self.config.semantic_source == "codebook1":
+            if semantic is not None:
+                raise ValueError("semantic_source 'codebook1' takes its tokens from the codes; do not pass semantic")
+            return codes[:, 0]
+        if semantic is None:
+            raise ValueError("semantic_source 'aligner' needs the semantic tokens [b, s] of each utterance "
+                             "(tts prepare features --kind semantic)")
+        return semantic
+
+    def semantic_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
+        """Semantic tokens of utterances of ``code_lens [b]`` code frames: ``ceil(n / semantic_hop)``."""
+        hop = self.config.semantic_hop
+        return torch.div(code_lens + hop - 1, hop, rounding_mode="floor")
+
+    def upsample(self, semantic: torch.Tensor, n: int) -> torch.Tensor:
+        """Semantic tokens ``[b, s]`` at the code frame rate: each repeated ``semantic_hop`` times, ``[b, n]``."""
+        hop = self.config.semantic_hop
+        up = semantic if hop == 1 else semantic.repeat_interleave(hop, dim=1)
+        if up.shape[1] < n:
+            up = torch.nn.functional.pad(up, (0, n - up.shape[1]), value=-1)
+        return up[:, :n]
 
     def acoustic_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """The codebooks S2A predicts: ``[b, q, n]`` -> ``[b, a, n]``."""
@@ -182,7 +218,7 @@ class MaskGCT(nn.Module):
         return torch.ones(a, device=device)
 
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, codes: torch.Tensor,
-                code_lens: torch.Tensor) -> dict[str, torch.Tensor]:
+                code_lens: torch.Tensor, semantic: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """MaskGIT losses of a batch of whole utterances.
 
         Args:
@@ -190,6 +226,8 @@ class MaskGCT(nn.Module):
             phoneme_lens: ``[b]``.
             codes: ``[b, q, n]`` codec codes, padded with -1.
             code_lens: ``[b]``.
+            semantic: ``[b, s]`` semantic tokens (``semantic_source="aligner"`` only), at
+                least ``ceil(code_lens / semantic_hop)`` per item, padded with -1.
 
         Returns:
             ``loss`` (T2S + S2A), ``t2s_loss``, ``t2s_acc``, ``s2a_loss``, ``s2a_acc``
@@ -198,24 +236,32 @@ class MaskGCT(nn.Module):
         c = self.config
         b, _, n = codes.shape
         device = codes.device
+        sem = self.semantic_tokens(codes, semantic)
+        sem_lens = self.semantic_lengths(code_lens)
+        if sem.shape[1] < int(sem_lens.max()):
+            raise ValueError(f"{sem.shape[1]} semantic tokens for {n} code frames: at least {int(sem_lens.max())} "
+                             f"are needed (one per {c.semantic_hop} frames)")
+        s = sem.shape[1]
         # Guidance dropout: one draw per item picks "drop text and prompt", "drop prompt" or neither.
         u = torch.rand(b, device=device)
         drop_all = u < c.drop_all_prob
         drop_prompt = u < c.drop_all_prob + c.drop_prompt_prob
         frac = torch.empty(b, device=device).uniform_(c.prompt_min_fraction, c.prompt_max_fraction)
-        prompt_lens = torch.minimum((frac * code_lens).long(), code_lens - 1).clamp(min=0)
-        prompt_lens = prompt_lens.masked_fill(drop_prompt, 0)
+        # The prompt is a whole number of semantic tokens (code frames: hop times that, < code_lens).
+        sem_prompt = torch.minimum((frac * sem_lens).long(), sem_lens - 1).clamp(min=0)
+        sem_prompt = sem_prompt.masked_fill(drop_prompt, 0)
+        prompt_lens = sem_prompt * c.semantic_hop
         text_lens = phoneme_lens.masked_fill(drop_all, 0)
         valid = lengths_to_mask(code_lens, n)
 
-        semantic = self.semantic_tokens(codes)
-        mask = random_mask(prompt_lens, code_lens, n, cosine_ratio(b, device))
-        tokens = semantic.masked_fill(mask, self.t2s.mask_id)
-        logits = self.t2s(phonemes, text_lens, tokens, code_lens, prompt_lens)
-        t2s_loss, t2s_acc = masked_loss(logits, semantic, mask)
+        mask = random_mask(sem_prompt, sem_lens, s, cosine_ratio(b, device))
+        tokens = sem.masked_fill(mask, self.t2s.mask_id)
+        logits = self.t2s(phonemes, text_lens, tokens, sem_lens, sem_prompt)
+        t2s_loss, t2s_acc = masked_loss(logits, sem, mask)
         out = {"t2s_loss": t2s_loss, "t2s_acc": t2s_acc}
         loss = t2s_loss
         if self.s2a is not None:
+            semantic = self.upsample(sem, n)
             acoustic = self.acoustic_codes(codes)
             layer = torch.multinomial(self._layer_weights(device), b, replacement=True)
             mask = random_mask(prompt_lens, code_lens, n, cosine_ratio(b, device))

@@ -89,9 +89,12 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList(Block(dim, heads, ff_mult, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``x [b, s, d]``, ``mask [b, s]`` (True on real positions) -> ``[b, s, d]``."""
-        rope = self.rotary(x.shape[1], x.device)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """``x [b, s, d]``, ``mask [b, s]`` (True on real positions) -> ``[b, s, d]``.
+
+        ``positions [b, s]``: each item's rotary positions (default ``0..s-1`` for all).
+        """
+        rope = self.rotary(x.shape[1], x.device) if positions is None else self.rotary.at(positions)
         for block in self.blocks:
             x = block(x, rope, mask)
         return self.norm(x)

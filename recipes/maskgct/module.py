@@ -3,6 +3,11 @@
 The codec folder fixes the codes (its ``n_codebooks``, ``codebook_size``,
 ``frame_rate`` and ``sample_rate`` become the model's), and the phoneme vocabulary
 fixes ``vocab_size``; everything else comes from ``model.maskgct`` in the YAML.
+With ``model.maskgct.semantic_source: aligner`` the semantic tokenizer folder
+(``model.semantic_tokenizer``) fixes ``semantic_clusters`` and ``semantic_hop`` (code
+frames per token), the batches carry its stored tokens (``data.semantic: true``, the
+manifests of ``tts prepare features --kind semantic``), and the export names it as the
+dependency ``semantic`` (synthesis tokenizes the prompt's audio with it).
 Batches are whole utterances from :class:`recipes.data.CodesDataModule`; the model
 draws each item's prompt prefix, mask ratio (cosine schedule), masked frames, S2A
 codebook and guidance dropout itself, and scores masked frames only.
@@ -13,7 +18,7 @@ metric is ``val_loss``), computed with a fixed seed so that the validation curve
 comparable across evaluations. EMA weights come from the ``WarmupEMA`` callback in
 the YAML; they are what the checkpoint's ``state_dict`` and the export hold.
 
-Shapes: B batch, L phonemes, Q codebooks, N frames.
+Shapes: B batch, L phonemes, Q codebooks, N frames, S semantic tokens.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
     """Args:
         codec: codec checkpoint folder (MelRVQ) or shipped codec name; the codes of the
             data must come from it (``tts prepare features --kind codes --codec``).
+        semantic_tokenizer: ``semantic_source: aligner`` only: the semantic tokenizer
+            folder or shipped name whose tokens the data holds (``tts prepare features
+            --kind semantic --tokenizer``).
         maskgct: overrides of :class:`codec_lm.maskgct.MaskGCTConfig` (``dim``, ``heads``,
             ``t2s_layers``, ``s2a_layers``, ``ff_mult``, ``dropout``, prompt fractions,
             guidance dropout...).
@@ -52,14 +60,46 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
     family = "maskgct"
     dependency = "codec"
 
-    def __init__(self, codec: str, maskgct: dict[str, Any] | None = None, learning_rate: float = 5e-4,
-                 weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 1000,
-                 grad_clip: float | None = 1.0, val_seed: int = 1234):
+    def __init__(self, codec: str, semantic_tokenizer: str | None = None, maskgct: dict[str, Any] | None = None,
+                 learning_rate: float = 5e-4, weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98),
+                 warmup_steps: int = 1000, grad_clip: float | None = 1.0, val_seed: int = 1234):
         super().__init__()
         from codec_lm.maskgct import MaskGCT, MaskGCTConfig
 
         self.save_hyperparameters()
-        self._build_on_codec(codec, MaskGCT, MaskGCTConfig, maskgct, section="maskgct")
+        self.semantic_dir = None
+        source = (maskgct or {}).get("semantic_source", "codebook1")
+        if source != "aligner":
+            if semantic_tokenizer:
+                raise RecipeError("model.semantic_tokenizer is read only with model.maskgct.semantic_source: aligner "
+                                  f"(this config says {source!r}): remove it or set the source.")
+            self._build_on_codec(codec, MaskGCT, MaskGCTConfig, maskgct, section="maskgct")
+            return
+        if not semantic_tokenizer:
+            raise RecipeError("model.maskgct.semantic_source: aligner needs model.semantic_tokenizer (a folder made by "
+                              "`tts prepare semantic-tokenizer`, e.g. tiny-semantic).")
+        self._build_on_codec(codec, MaskGCT, MaskGCTConfig, maskgct, section="maskgct",
+                             more_fixed=lambda loaded: self._use_tokenizer(semantic_tokenizer, loaded),
+                             source="the codec, the semantic tokenizer and the vocabulary")
+
+    def _use_tokenizer(self, name: str, codec) -> dict[str, int]:
+        """Check the tokenizer folder now (not after training); its vocabulary and rate fix the model's."""
+        from tts.semantic import load_semantic_tokenizer
+
+        tokenizer = load_semantic_tokenizer(name)
+        self.semantic_dir = tokenizer.path
+        hop = float(codec.frame_rate) / tokenizer.frame_rate
+        if abs(hop - round(hop)) > 1e-6 or round(hop) < 1:
+            raise RecipeError(f"Semantic tokenizer '{tokenizer.path}' makes {tokenizer.frame_rate:g} tokens/s, which "
+                              f"is not a whole number of the codec's {float(codec.frame_rate):g} frames/s: fit it "
+                              "with a --pool that divides them (4 for a 93.75 Hz codec).")
+        return {"semantic_clusters": int(tokenizer.config.clusters), "semantic_hop": int(round(hop))}
+
+    def export_dependencies(self) -> dict[str, Path]:
+        deps = super().export_dependencies()
+        if self.semantic_dir is not None:
+            deps["semantic"] = self.semantic_dir
+        return deps
 
     def _check(self, batch: dict) -> None:
         """Fail clearly on the first batch when the data does not fit the model."""
@@ -67,12 +107,31 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
             raise RecipeError("The maskgct recipe needs batches of codec codes (recipes.data.CodesDataModule, "
                               "or TTSDataModule with features: codes); check the data section of the config.")
         self._check_codes(batch["codes"])
+        if self.config.semantic_source == "aligner":
+            self._check_semantic(batch)
         self._checked = True
+
+    def _check_semantic(self, batch: dict) -> None:
+        """Semantic tokens of this tokenizer: one per ``semantic_hop`` code frames, entries below its
+        cluster count."""
+        if "semantic" not in batch:
+            raise RecipeError("model.maskgct.semantic_source: aligner trains on stored semantic tokens: set "
+                              "data.semantic: true and train on the manifests of `tts prepare features --kind "
+                              "semantic` (recipes/maskgct/configs/tiny_semantic.yaml does).")
+        need = self.model.semantic_lengths(batch["code_lens"])
+        have, k = batch["semantic_lens"], self.config.semantic_clusters
+        if not torch.equal(have, need) or int(batch["semantic"].max()) >= k:
+            raise RecipeError(
+                f"The semantic tokens in the manifest ({have.tolist()} tokens for {batch['code_lens'].tolist()} code "
+                f"frames, largest {int(batch['semantic'].max())}) do not come from tokenizer '{self.semantic_dir}' "
+                f"({k} clusters, one token per {self.config.semantic_hop} frames): run `tts prepare features --kind "
+                f"semantic --tokenizer {self.semantic_dir}` again, or pass the tokenizer they came from.")
 
     def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
         if not self._checked:
             self._check(batch)
-        return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"])
+        semantic = batch["semantic"] if self.config.semantic_source == "aligner" else None
+        return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"], semantic)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
@@ -98,17 +157,30 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []
+        semantic = None
+        if self.config.semantic_source == "aligner":  # each prompt's own tokens, as synthesis computes them
+            semantic = [batch["semantic"][i, : batch["semantic_lens"][i]] for i in range(len(prompts))]
         with evaluating(self.model):
-            out = synthesize(self.model, prompts, texts, targets, MaskGCTSampling(seed=seed, steps=8))
+            out = synthesize(self.model, prompts, texts, targets, MaskGCTSampling(seed=seed, steps=8),
+                             prompt_semantic=semantic)
         return self._probe_mels(out), targets
 
     def export_card(self, directory: Path, steps: int) -> Card:
         cfg, total, t2s = self.config, millions(self.model), millions(self.model.t2s)
-        return self._codec_card(
+        if cfg.semantic_source == "aligner":
+            stages = (f"T2S fills the semantic tokens of `{Path(self.semantic_dir).name}` ({cfg.semantic_clusters} "
+                      f"k-means clusters of the phone aligner's speech features, one per {cfg.semantic_hop} code "
+                      f"frames) by iterative unmasking, S2A all {cfg.n_codebooks} codebooks")
+        else:
+            stages = ("T2S fills codebook 1 (standing in for MaskGCT's semantic tokens) by iterative unmasking, S2A "
+                      f"codebooks 2..{cfg.n_codebooks}")
+        card = self._codec_card(
             directory, steps, "MaskGCT",
             f"A {total:.1f} M-parameter MaskGCT-style masked generative model ({t2s:.1f} M T2S, {total - t2s:.1f} M "
             f"S2A; {cfg.dim} wide, {cfg.t2s_layers} + {cfg.s2a_layers} layers) over {cfg.n_codebooks} x "
             f"{cfg.codebook_size} codec codes at {cfg.frame_rate:g} frames/s, trained with `recipes/maskgct` for "
-            f"{steps} steps. T2S fills codebook 1 (standing in for MaskGCT's semantic tokens) by iterative "
-            f"unmasking, S2A codebooks 2..{cfg.n_codebooks}; the length comes from the prompt's speaking rate or a "
-            "given duration; audio comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
+            f"{steps} steps. {stages}; the length comes from the prompt's speaking rate or a given duration; audio "
+            "comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
+        if self.semantic_dir is not None:
+            card.facts["semantic tokenizer"] = self.semantic_dir
+        return card

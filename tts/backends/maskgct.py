@@ -3,7 +3,10 @@
 The prompt is encoded by the checkpoint's codec (dependency ``codec``); the target
 length comes from the prompt's frames per phoneme (divided by ``speed``) or from
 ``duration``; T2S fills codebook 1 by iterative unmasking, S2A the other codebooks,
-and the codec decodes the new codes only.
+and the codec decodes the new codes only. A model with a semantic tokenizer
+(``semantic_source: aligner``) also loads the tokenizer its folder names (dependency
+``semantic``, which names its phone aligner): the prompt's semantic tokens come from
+its audio, T2S fills the target's, and S2A all the codebooks.
 
 Options (declared with their ranges in :mod:`tts.options`): ``steps`` (stage 1),
 ``s2a_steps`` (calls per acoustic codebook; an int applies to every codebook),
@@ -26,6 +29,30 @@ from .codec_model import CodecModelBackend
 class MaskGCTBackend(CodecModelBackend):
     family = "maskgct"
     label = "MaskGCT"
+    tokenizer = None  # aligner.semantic.SemanticTokenizer of semantic_source "aligner"
+
+    @classmethod
+    def load(cls, info, device: torch.device) -> "MaskGCTBackend":
+        from ..checkpoint import CheckpointError
+
+        backend = super().load(info, device)
+        config = backend.model.config
+        if config.semantic_source == "aligner":
+            from ..semantic import load_semantic_tokenizer
+
+            if "semantic" not in info.dependencies:
+                raise CheckpointError(f"MaskGCT checkpoint '{info.path}' reads semantic tokens but names no tokenizer "
+                                      "in model.yaml (dependencies: semantic): it cannot tokenize a prompt.")
+            tokenizer = load_semantic_tokenizer(info.dependencies["semantic"], device)
+            rate = tokenizer.frame_rate * config.semantic_hop
+            if tokenizer.config.clusters != config.semantic_clusters or abs(rate - config.frame_rate) > 1e-6:
+                raise CheckpointError(
+                    f"Semantic tokenizer '{tokenizer.path}' ({tokenizer.config.clusters} clusters, "
+                    f"{tokenizer.frame_rate:g} tokens/s) is not the one MaskGCT '{info.path}' was trained on "
+                    f"({config.semantic_clusters} clusters, one token per {config.semantic_hop} of "
+                    f"{config.frame_rate:g} frames/s).")
+            backend.tokenizer = tokenizer
+        return backend
 
     @classmethod
     def model_classes(cls) -> tuple[type, type]:
@@ -67,6 +94,11 @@ class MaskGCTBackend(CodecModelBackend):
         device = next(self.model.parameters()).device
         codes = self.codec.encode(prompt.float()[None].to(device))[0]  # [Q, P]
         frames = self.frames_for(targets, options["duration"]) if options.get("duration") is not None else None
+        semantic = None
+        if self.tokenizer is not None:
+            from ..semantic import tokenize_audio
+
+            semantic = tokenize_audio(self.tokenizer, [prompt.float()], self.sample_rate) * len(targets)
         out = synthesize(self.model, [codes] * len(targets), [list(prompt_ids)] * len(targets),
-                         [list(t) for t in targets], sampling, frames=frames)
+                         [list(t) for t in targets], sampling, frames=frames, prompt_semantic=semantic)
         return [self.codec.decode(g[None].to(device))[0].float().cpu() for g in out]

@@ -6,6 +6,9 @@
     tts eval codec --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/melrvq
     tts eval align --aligner tiny-aligner --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --out eval/aligner
     tts eval repetition --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/repetition
+    tts eval semantic --tokenizer tiny-semantic --cuts data/tinyvoices/cuts_dev_aligned.jsonl.gz --out eval/semantic
+    tts eval semantic --cuts data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz --out eval/codebook1   # baseline
+    tts eval s2a --model MASKGCT --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 30 --out eval/s2a
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .options import add_model_options, model_options
 
 SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", "WER of ground truth", "{:.3f}"),
                 ("sim", "SIM", "{:.3f}"), ("sim_ref", "SIM of ground truth", "{:.3f}"),
+                ("sim_original", "SIM to the original", "{:.3f}"),
                 ("dnsmos_ovrl", "DNSMOS OVRL", "{:.2f}"), ("dnsmos_ovrl_ref", "DNSMOS OVRL of original", "{:.2f}"),
                 ("mel_l1", "mel L1", "{:.3f}"), ("rtf", "RTF", "{:.3f}"), ("encode_rtf", "encode RTF", "{:.4f}"),
                 ("decode_rtf", "decode RTF", "{:.4f}"), ("peak_memory_mib", "peak memory (MiB)", "{:.0f}"))
@@ -27,10 +31,14 @@ SUMMARY_ROWS = (("items", "items", "{}"), ("wer", "WER", "{:.3f}"), ("ref_wer", 
 def register(sub) -> None:
     ev = sub.add_parser("eval", help="WER, speaker similarity, DNSMOS and RTF of a model, ground truth or codec",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition"), default="model",
+    ev.add_argument("what", nargs="?", choices=("model", "codec", "align", "repetition", "semantic", "s2a"),
+                    default="model",
                     help="'model' (default): zero-shot TTS evaluation; 'codec': resynthesis quality; 'align': "
                          "a phone aligner's PER and (TinyVoices espeak-ng items) boundary errors; 'repetition': how "
-                         "often VALL-E's repetition-aware sampling fires on the codes of a manifest")
+                         "often VALL-E's repetition-aware sampling fires on the codes of a manifest; 'semantic': "
+                         "phone purity of a semantic tokenizer (or, without --tokenizer, of the stored codes' first "
+                         "codebook) on an aligned manifest; 's2a': a MaskGCT model's S2A stage alone, resynthesizing "
+                         "test utterances from their own semantic tokens")
     ev.add_argument("--model", help="shipped model name or checkpoint folder (omit: evaluate the ground truth)")
     ev.add_argument("--cuts", help="test manifest, e.g. DIR/cuts_test_unseen.jsonl.gz")
     ev.add_argument("--manifest", help="JSONL of generated audio: {id, audio, text, prompt, reference?}")
@@ -39,6 +47,10 @@ def register(sub) -> None:
     ev.add_argument("--codebooks", help="codec mode: decode from the first k codebooks only; a comma-separated "
                     "list (e.g. 1,2,4,8) writes one report per k in OUT/q<k> and a table of them (default: all)")
     ev.add_argument("--aligner", default="tiny-aligner", help="align mode: aligner checkpoint folder or shipped name")
+    ev.add_argument("--tokenizer", help="semantic: a semantic tokenizer folder or shipped name")
+    ev.add_argument("--prompt", choices=("other", "prefix"), default="other",
+                    help="s2a: the prompt is another utterance of the speaker (default) or the utterance's own start")
+    ev.add_argument("--prefix-seconds", type=float, default=3.0, help="s2a --prompt prefix: the prompt's seconds")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -198,6 +210,65 @@ def _run_codec(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_semantic(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..data.semantic import codebook_purity, semantic_purity
+    from ..eval.zero_shot import prepare_out_dir
+
+    if not args.cuts:
+        raise TTSError("`tts eval semantic` needs --cuts: an aligned manifest (tts prepare align), e.g. "
+                       "DIR/cuts_dev_aligned.jsonl.gz (without --tokenizer: its code manifest).")
+    out = prepare_out_dir(args.out, args.overwrite)
+    if args.tokenizer:
+        from ..semantic import load_semantic_tokenizer
+
+        tokenizer = load_semantic_tokenizer(args.tokenizer, args.device or "cpu")
+        bar, update = _progress()
+        with bar:
+            result = semantic_purity(args.cuts, tokenizer, limit=args.limit,
+                                     progress=lambda d, t: update("tokenize", d, t))
+        result["tokenizer"] = str(tokenizer.path)
+    else:
+        result = codebook_purity(args.cuts, limit=args.limit)
+        result["tokenizer"] = "codebook 1 of the stored codes"
+    result["cuts_path"] = args.cuts
+    table = Table(title=f"phone purity of {result['tokenizer']} on {result['cuts']} utterances")
+    for name in ("scored per", "frames", "purity", "PNMI", "clusters used"):
+        table.add_column(name, justify="left" if name == "scored per" else "right")
+    for key, label in (("frame", "mel frame (93.75 Hz)"), ("token", "token (its majority phone)")):
+        if key in result:
+            r = result[key]
+            table.add_row(label, str(r["frames"]), f"{r['purity']:.3f}", f"{r['pnmi']:.3f}", str(r["clusters"]))
+    console().print(table)
+    (out / "purity.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result))
+    return 0
+
+
+def _run_s2a(args: argparse.Namespace) -> int:
+    from ..data.manifests import load_cuts
+    from ..eval.s2a import run_s2a_check
+    from ..synthesizer import Synthesizer
+    from .synth import check_model
+
+    if not args.cuts or not args.model:
+        raise TTSError("`tts eval s2a` needs --model (a MaskGCT model) and --cuts (e.g. "
+                       "DIR/cuts_test_unseen.jsonl.gz).")
+    if not args.prefix_seconds > 0:
+        raise TTSError(f"--prefix-seconds must be positive, got {args.prefix_seconds}.")
+    _, options = check_model(args.model, model_options(args))  # fail before any work
+    synthesizer = Synthesizer.from_pretrained(args.model, device=args.device)
+    bar, update = _progress()
+    with bar:
+        report = run_s2a_check(load_cuts(args.cuts), synthesizer, args.out, prompt=args.prompt,
+                               prefix_seconds=args.prefix_seconds, limit=args.limit, evaluator=_evaluator(args),
+                               seed=args.seed, options=options, overwrite=args.overwrite, progress=update)
+    _print(report, args.out)
+    print(json.dumps({k: v for k, v in report.summary.items() if not isinstance(v, (dict, list))}))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
 
@@ -205,6 +276,10 @@ def run(args: argparse.Namespace) -> int:
         return _run_align(args)
     if args.what == "repetition":
         return _run_repetition(args)
+    if args.what == "semantic":
+        return _run_semantic(args)
+    if args.what == "s2a":
+        return _run_s2a(args)
     if args.what == "codec":
         return _run_codec(args)
     if args.manifest:

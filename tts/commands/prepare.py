@@ -48,15 +48,42 @@ def register(sub) -> None:
     fo.add_argument("--seed", type=int, default=0)
     fo.set_defaults(func=run_folder)
 
-    fe = kinds.add_parser("features", help="Vocos log-mel frames or codec codes for a cut manifest")
-    fe.add_argument("--cuts", required=True, help="a cuts_<split>.jsonl.gz manifest")
-    fe.add_argument("--kind", required=True, choices=("mel", "codes"))
+    fe = kinds.add_parser("features", help="Vocos log-mel frames, codec codes or semantic tokens for a cut manifest")
+    fe.add_argument("--cuts", required=True, help="a cuts_<split>.jsonl.gz manifest (semantic: a code manifest, so "
+                                                  "that its cuts carry both)")
+    fe.add_argument("--kind", required=True, choices=("mel", "codes", "semantic"))
     fe.add_argument("--codec", help="codes: a codec checkpoint folder or shipped name")
+    fe.add_argument("--tokenizer", help="semantic: a semantic tokenizer folder or shipped name "
+                                        "(tts prepare semantic-tokenizer)")
     fe.add_argument("--vocoder", help="mel: a Vocos folder whose feature settings to use (default: Vocos 24 kHz)")
     fe.add_argument("--out", required=True, help="folder for the feature storage and the new manifest")
     fe.add_argument("--batch-duration", type=float, default=60.0, help="seconds of audio per batch")
     fe.add_argument("--device", default="cpu")
     fe.set_defaults(func=run_features)
+
+    st = kinds.add_parser("semantic-tokenizer", help="fit a semantic tokenizer: k-means of a phone aligner's features",
+                          description="Fit MaskGCT's semantic tokenizer on a training manifest: features of one stage "
+                                      "of a phone aligner's speech encoder, averaged over --pool mel frames (4: one "
+                                      "token per 4 MelRVQ codec frames, 23.4375 tokens/s), k-means with --clusters "
+                                      "centroids; written as a checkpoint folder (with its model card) that names "
+                                      "the aligner.")
+    st.add_argument("--cuts", required=True, help="the training manifest, e.g. DATA/cuts_train.jsonl.gz")
+    st.add_argument("--aligner", default="tiny-aligner", help="aligner checkpoint folder or shipped name")
+    st.add_argument("--out", required=True, help="the tokenizer folder to write")
+    st.add_argument("--clusters", type=int, default=512, help="k-means clusters: the token vocabulary (default 512)")
+    st.add_argument("--stage", default="context",
+                    help="the speech-encoder stage: front, down, layer1..layerN or context (default context)")
+    st.add_argument("--pool", type=int, default=4, help="mel frames per token (default 4)")
+    st.add_argument("--standardize", action="store_true", help="scale each feature dimension to zero mean and unit "
+                                                               "variance before k-means (default: raw features)")
+    st.add_argument("--max-tokens", type=int, default=200_000, help="feature rows k-means sees (default 200000)")
+    st.add_argument("--iterations", type=int, default=30, help="Lloyd iterations at most (default 30)")
+    st.add_argument("--eval-cuts", help="an aligned manifest (tts prepare align) to measure phone purity on, for the "
+                                        "card, e.g. DATA/cuts_dev_aligned.jsonl.gz")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    st.add_argument("--device", default="cpu")
+    st.set_defaults(func=run_semantic_tokenizer)
 
     al = kinds.add_parser("align", help="per-phoneme durations from a phone aligner, written into the manifests",
                           description="Align each cut's phonemes to its audio with a phone aligner and write "
@@ -147,10 +174,47 @@ def run_features(args: argparse.Namespace) -> int:
     with Progress(*columns, console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("features", total=None)
         summary = prepare_features(
-            args.cuts, args.out, kind=args.kind, codec=args.codec, vocoder=args.vocoder,
+            args.cuts, args.out, kind=args.kind, codec=args.codec, vocoder=args.vocoder, tokenizer=args.tokenizer,
             batch_duration=args.batch_duration, device=args.device,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    print(json.dumps(summary))
+    return 0
+
+
+def run_semantic_tokenizer(args: argparse.Namespace) -> int:
+    import shlex
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..data.semantic import fit_semantic_tokenizer
+    from ..errors import TTSError
+
+    for name in ("clusters", "pool", "max_tokens", "iterations"):
+        if getattr(args, name) < 1:
+            raise TTSError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}.")
+    # The card's command, spelled from the settings (every one, defaults included: it stays true if they change).
+    words = ["tts", "prepare", "semantic-tokenizer", "--cuts", args.cuts, "--aligner", args.aligner, "--clusters",
+             str(args.clusters), "--stage", args.stage, "--pool", str(args.pool), "--max-tokens", str(args.max_tokens),
+             "--iterations", str(args.iterations), "--seed", str(args.seed)]
+    words += ["--standardize"] if args.standardize else []
+    words += ["--eval-cuts", args.eval_cuts] if args.eval_cuts else []
+    command = shlex.join([*words, "--out", args.out])
+    err = console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = fit_semantic_tokenizer(
+            args.cuts, args.aligner, args.out, clusters=args.clusters, stage=args.stage, pool=args.pool,
+            standardize=args.standardize, max_tokens=args.max_tokens, iterations=args.iterations,
+            seed=args.seed, eval_cuts=args.eval_cuts, command=command, overwrite=args.overwrite, device=args.device,
+            progress=update)
     print(json.dumps(summary))
     return 0
 

@@ -23,12 +23,21 @@ mel_lens        LongTensor [B]
 codes           LongTensor [B, Q, N]    ``features="codes"``: codec indices, padded with -1
 code_lens       LongTensor [B]
 durations       LongTensor [B, L]       ``durations=True``: frames per phoneme, padded with 0
+semantic        LongTensor [B, S]       ``semantic=True``: semantic tokens, padded with -1
+semantic_lens   LongTensor [B]
 =============== ======================= =========================================
 
 With ``durations=True`` the cuts must carry phone alignments (``tts prepare align``);
 ``phonemes`` are then the aligned, boundary-wrapped sequence (``[" "] + phonemes +
 [" "]``) and ``durations[b, :phoneme_lens[b]]`` sums exactly to the item's frame count
 (``mel_lens`` / ``code_lens``; for audio, the Vocos frame count ``T // hop + 1``).
+
+With ``semantic=True`` the cuts must carry semantic tokens (``tts prepare features --kind
+semantic``, run over a code manifest so that they carry codes too), one per ``pool``
+code frames: ``semantic_lens = ceil(code_lens / pool)``, ``pool`` being the ratio of the
+two frame shifts. (lhotse loads ``round(duration / frame_shift)`` frames of each array,
+which for the two rates can differ by a token from that; the stored tokens are read
+whole and cut, or the last one repeated, to fit the codes.)
 """
 
 from __future__ import annotations
@@ -62,11 +71,13 @@ class TTSDataset(torch.utils.data.Dataset):
         hop_length: samples per frame, for durations of ``features="audio"`` (Vocos: 256).
         loudness: ``features="audio"``: scale each utterance to this loudness (LUFS), as
             synthesis does with its prompts (-20); None keeps the corpus' own level.
+        semantic: also return the stored semantic tokens (``semantic``, ``semantic_lens``).
     """
 
     def __init__(self, features: str = "audio", language: str = "en-us", sample_rate: int = 24000,
                  vocab: PhonemeVocab | None = None, with_stress: bool = True, cache_size: int = 100_000,
-                 durations: bool = False, hop_length: int = 256, loudness: float | None = None) -> None:
+                 durations: bool = False, hop_length: int = 256, loudness: float | None = None,
+                 semantic: bool = False) -> None:
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
         self.features = features
@@ -78,6 +89,7 @@ class TTSDataset(torch.utils.data.Dataset):
         self.durations = durations
         self.hop_length = hop_length
         self.loudness = loudness
+        self.semantic = semantic
         self._frontends: dict[str, Frontend] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[str, tuple[int, ...]]] = OrderedDict()
 
@@ -130,6 +142,22 @@ class TTSDataset(torch.utils.data.Dataset):
         array = torch.from_numpy(cut.load_custom(self.features))  # [N, C], time first
         return array.T.contiguous().long() if self.features == "codes" else array.T.contiguous()
 
+    def _semantic(self, cut, n_frames: int) -> torch.Tensor:
+        """The cut's semantic tokens ``[ceil(n_frames / pool)]`` for its ``n_frames`` code frames."""
+        if not cut.has_custom("semantic"):
+            raise DataError(f"Cut {cut.id!r} has no stored semantic tokens: run `tts prepare features --kind semantic "
+                            "--tokenizer TOKENIZER` over the code manifest and train on the manifest it writes.")
+        if self.features != "codes":
+            raise DataError("Semantic tokens are read beside codec codes: use features='codes'.")
+        pool = round(cut.semantic.frame_shift / cut.codes.frame_shift)
+        need = -(-n_frames // pool)
+        tokens = torch.from_numpy(cut.semantic.load()).reshape(-1).long()  # all stored tokens, [S, 1] -> [S]
+        if not need - 1 <= len(tokens) <= need + 1:
+            raise DataError(f"Cut {cut.id!r} has {len(tokens)} semantic tokens for {n_frames} code frames ({need} "
+                            "expected): they were made from other audio; run `tts prepare features --kind semantic` "
+                            "again over this code manifest.")
+        return torch.cat([tokens, tokens[-1:]])[:need] if len(tokens) < need else tokens[:need]
+
     def aligned(self, cut, n_frames: int) -> tuple[list[int], list[int]]:
         """The stored alignment of a cut as ``(symbol ids, frame counts summing to n_frames)``."""
         from .alignment import ALIGNMENT_KEY, frame_durations
@@ -170,4 +198,7 @@ class TTSDataset(torch.utils.data.Dataset):
         batch[name], batch[lens_name] = pad_stack(feats, pad)
         if self.durations:
             batch["durations"] = pad_stack(durations, 0)[0]
+        if self.semantic:
+            tokens = [self._semantic(c, f.shape[-1]) for c, f in zip(cuts, feats)]
+            batch["semantic"], batch["semantic_lens"] = pad_stack(tokens, CODE_PAD)
         return batch

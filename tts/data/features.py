@@ -1,4 +1,4 @@
-"""``prepare_features``: Vocos log-mel frames or codec codes for every cut, stored with
+"""``prepare_features``: Vocos log-mel frames, codec codes or semantic tokens for every cut, stored with
 lhotse's feature storage so that training reads them instead of audio.
 
 Each output cut carries a custom ``TemporalArray`` (time first):
@@ -6,9 +6,12 @@ Each output cut carries a custom ``TemporalArray`` (time first):
 * ``cut.mel``: ``float32 [N, n_mels]``, exactly the Vocos feature extractor's output
   (``MelSpectrogramFeatures``; default: the official 24 kHz settings, 100 mels, hop
   256), ``frame_shift = hop / sample_rate``;
-* ``cut.codes``: ``int16 [N, Q]`` codec indices, ``frame_shift = 1 / frame_rate``.
+* ``cut.codes``: ``int16 [N, Q]`` codec indices, ``frame_shift = 1 / frame_rate``;
+* ``cut.semantic``: ``int16 [S, 1]`` semantic tokens (``tts.semantic``), ``frame_shift =
+  pool * hop / sample_rate`` (4 x 256 / 24000 s: 23.4375 tokens/s). Made from a code
+  manifest, its cuts carry both, as MaskGCT's semantic recipe reads them.
 
-Load them with ``cut.load_custom("mel")`` / ``cut.load_custom("codes")``. Arrays are
+Load them with ``cut.load_custom("mel")`` (or ``"codes"``, ``"semantic"``). Arrays are
 lossless ``.npy`` files (``NumpyFilesWriter``) and the manifest is written one cut at a
 time (``CutSet.open_writer(overwrite=False)``), so an interrupted run resumes where it
 stopped. Audio is processed in batches of ``batch_duration`` seconds, sorted by length
@@ -101,6 +104,32 @@ class CodecFeatures:
         return self.codec.encode(wav)
 
 
+class SemanticFeatures:
+    """Semantic tokens: ``wav [B, T]``, ``lens [B]`` -> ``tokens [B, 1, S]`` through a
+    :class:`aligner.semantic.SemanticTokenizer` (``S = ceil(mel frames / pool)``; each item's
+    mel is computed alone, so its tokens do not depend on the batch)."""
+
+    name = "semantic"
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.sample_rate = tokenizer.aligner.config.sample_rate
+        self.hop = tokenizer.aligner.config.hop_length
+
+    @property
+    def frame_shift(self) -> float:
+        return self.tokenizer.config.pool * self.hop / self.sample_rate
+
+    def num_frames(self, num_samples: int) -> int:
+        return self.tokenizer.num_tokens(num_samples // self.hop + 1)  # Vocos' centred mel frames
+
+    def __call__(self, wav: torch.Tensor, lens: list[int]) -> torch.Tensor:
+        from ..semantic import tokenize_audio
+
+        tokens = tokenize_audio(self.tokenizer, [w[:n] for w, n in zip(wav.cpu(), lens)], self.sample_rate)
+        return torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=-1)[:, None]
+
+
 def _batches(cuts: list, batch_duration: float):
     batch, total = [], 0.0
     for cut in sorted(cuts, key=lambda c: c.duration):
@@ -116,16 +145,19 @@ def _batches(cuts: list, batch_duration: float):
 def prepare_features(
     cuts_path: str | os.PathLike, out: str | os.PathLike, kind: str = "mel", codec=None,
     vocoder: str | os.PathLike | None = None, batch_duration: float = 60.0, device: str = "cpu",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, tokenizer=None,
 ) -> dict:
     """Extract features for every cut of a manifest; resumable.
 
     Args:
-        cuts_path: input ``cuts_<split>.jsonl.gz``.
+        cuts_path: input ``cuts_<split>.jsonl.gz`` (for ``semantic``, typically a code
+            manifest: its cuts keep their ``codes`` and gain ``semantic``).
         out: folder for ``<kind>/`` array storage and ``<manifest stem>_<kind>.jsonl.gz``.
-        kind: ``"mel"`` or ``"codes"``.
+        kind: ``"mel"``, ``"codes"`` or ``"semantic"``.
         codec: for codes, a ``Codec`` object or a checkpoint folder/shipped name.
         vocoder: for mel, a Vocos folder whose feature settings to use.
+        tokenizer: for semantic, a ``SemanticTokenizer`` or a tokenizer folder/shipped name
+            (``cut.semantic``: ``int16 [S, 1]``, ``frame_shift = pool * hop / sample_rate``).
 
     Returns:
         Summary: output manifest, cuts written now and before, frames, seconds.
@@ -146,8 +178,17 @@ def prepare_features(
 
             codec = load_codec(codec, device=device)
         extractor = CodecFeatures(codec)
+    elif kind == "semantic":
+        if tokenizer is None:
+            raise DataError("--kind semantic needs --tokenizer (a semantic tokenizer folder or shipped name, made by "
+                            "`tts prepare semantic-tokenizer`).")
+        if isinstance(tokenizer, (str, os.PathLike)):
+            from ..semantic import load_semantic_tokenizer
+
+            tokenizer = load_semantic_tokenizer(tokenizer, device=device)
+        extractor = SemanticFeatures(tokenizer)
     else:
-        raise DataError(f"Unknown feature kind {kind!r}: use 'mel' or 'codes'.")
+        raise DataError(f"Unknown feature kind {kind!r}: use 'mel', 'codes' or 'semantic'.")
     cuts_path = Path(cuts_path)
     out = Path(out)
     stem = cuts_path.name.removesuffix(".jsonl.gz").removesuffix(".jsonl")
@@ -170,11 +211,14 @@ def prepare_features(
             padded = torch.zeros(len(wavs), max(lens))
             for i, w in enumerate(wavs):
                 padded[i, : w.numel()] = w
-            feats = extractor(padded.to(device)).cpu()  # [B, C, N]
+            if kind == "semantic":
+                feats = extractor(padded, lens)  # [B, 1, S]
+            else:
+                feats = extractor(padded.to(device)).cpu()  # [B, C, N]
             for cut, n, f in zip(batch, lens, feats):
                 n_frames = min(extractor.num_frames(n), f.shape[-1])
                 array = f[:, :n_frames].T.contiguous().numpy()  # time first: [N, C]
-                if kind == "codes":
+                if kind in ("codes", "semantic"):
                     array = array.astype("int16")
                 setattr(cut, kind, storage.store_array(cut.id, array, frame_shift=extractor.frame_shift,
                                                        temporal_dim=0, start=cut.start))

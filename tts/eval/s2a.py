@@ -1,0 +1,155 @@
+"""The S2A check of a MaskGCT model: resynthesis from the semantic tokens of real speech.
+
+T2S and S2A fail differently: a model that babbles may have a T2S that does not read
+its text, or an S2A that cannot turn even right tokens into speech. This check runs
+S2A alone (``codec_lm.maskgct.synthesize_acoustic``) on the ground-truth semantic
+tokens of each test utterance (the tokenizer's tokens of its audio, or the codec's
+first codebook for ``codebook1`` models), decodes with the codec, and scores:
+
+* WER (Whisper) of the resynthesis and of the original;
+* SIM of the resynthesis to the original recording (``sim_original``: does the voice
+  survive?) and to the prompt (``sim``, as in zero-shot evaluation; ``sim_ref`` is the
+  original's to the same prompt);
+* DNSMOS, and the real-time factor of S2A plus decoding.
+
+The prompt (``prompt="other"``, the default) is another 3-5 s utterance of the same
+speaker (:func:`tts.eval.cases.build_cases`); the output is the whole utterance, so its
+WER is against its whole transcript. With ``prompt="prefix"`` the prompt is the first
+``prefix_seconds`` of the utterance itself and S2A makes the rest; the scored audio is
+then the prompt's codes (decoded as they are) followed by the generated ones, so its WER
+over the whole transcript is partly the codec's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .cases import build_cases, save_cut_audio
+from .errors import EvalError
+from .manifest import EvalItem, write_manifest
+from .zero_shot import prepare_out_dir
+
+PROMPTS = ("other", "prefix")
+
+
+def _wav(cut, sample_rate: int) -> torch.Tensor:
+    return torch.from_numpy(cut.resample(sample_rate).load_audio()[0])
+
+
+def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "other", prefix_seconds: float = 3.0,
+                  limit: int | None = None, evaluator=None, seed: int = 0, options: dict[str, Any] | None = None,
+                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None):
+    """Resynthesize every case's target from its own semantic tokens with S2A, and evaluate.
+
+    Args:
+        cuts: a test split's cuts (speaker-labelled, transcribed).
+        synthesizer: a loaded :class:`tts.Synthesizer` of a MaskGCT model.
+        out_dir: report folder (``prompts/``, ``reference/``, ``audio/``, manifest, report).
+        prompt: ``"other"`` or ``"prefix"`` (see the module docstring).
+        prefix_seconds: ``"prefix"``: the prompt's length (utterances shorter than twice this are skipped).
+        seed: case ``k`` is sampled with ``seed + k``.
+        options: MaskGCT options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``).
+
+    Returns:
+        The :class:`EvalReport`; its rows also hold ``sim_original`` and its summary their mean.
+
+    Raises:
+        EvalError: not a MaskGCT model, an unknown prompt mode, or no case to evaluate.
+    """
+    from codec_lm.maskgct import synthesize_acoustic
+
+    from ..semantic import tokenize_audio
+    from .report import Evaluator
+    from .resynthesis import _mean
+
+    backend = synthesizer.backend
+    if synthesizer.family != "maskgct":
+        raise EvalError(f"The S2A check runs MaskGCT models; '{synthesizer.info.path}' is a "
+                        f"{synthesizer.family!r} model: pass a maskgct model with --model.")
+    if prompt not in PROMPTS:
+        raise EvalError(f"Unknown prompt mode {prompt!r}: use one of {', '.join(PROMPTS)}.")
+    sr = backend.sample_rate
+    if prompt == "other":
+        pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
+    else:
+        from .cases import _text, spread_over_speakers
+
+        long_enough = sorted((c for c in cuts if c.duration >= 2 * prefix_seconds and _text(c)), key=lambda c: c.id)
+        if limit is not None and limit < len(long_enough):
+            speaker = lambda c: c.supervisions[0].speaker if c.supervisions else ""  # noqa: E731
+            long_enough = sorted(spread_over_speakers(long_enough, limit, key=speaker), key=lambda c: c.id)
+        pairs = [(c, None, _text(c)) for c in long_enough]
+    if not pairs:
+        raise EvalError(f"No utterance of at least {2 * prefix_seconds:g} s with a transcript: lower --prefix-seconds."
+                        if prompt == "prefix" else "No evaluation case.")
+    out = prepare_out_dir(out_dir, overwrite)
+    for sub in ("prompts", "reference", "audio"):
+        (out / sub).mkdir(exist_ok=True)
+    model, codec, tokenizer = backend.model, backend.codec, backend.tokenizer
+    sampling = backend._sampling(None, options or {})
+    hop = model.config.semantic_hop
+    device = next(model.parameters()).device
+    items = []
+    for k, (target, prompt_cut, text) in enumerate(pairs):
+        ref = save_cut_audio(target, out / "reference" / f"{target.id}.wav", sr)
+        wav = _wav(target, sr)
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            codes = codec.encode(wav[None].to(device))[0]  # [Q, N]
+            if prompt == "other":
+                prompt_wav = _wav(prompt_cut, sr)
+                prompt_codes = codec.encode(prompt_wav[None].to(device))[0]
+                target_codes = codes
+            else:
+                frames = int(prefix_seconds * model.config.frame_rate) // hop * hop
+                prompt_wav = wav[: frames * int(round(sr / model.config.frame_rate))]
+                prompt_codes, target_codes = codes[:, :frames], codes[:, frames:]
+            if tokenizer is not None:
+                sem = tokenize_audio(tokenizer, [wav], sr)[0]
+                prompt_sem = (tokenize_audio(tokenizer, [prompt_wav], sr)[0] if prompt == "other"
+                              else sem[: frames // hop])
+                target_sem = sem if prompt == "other" else sem[frames // hop:]
+            else:  # codebook1: the semantic stream is the codes' first codebook
+                prompt_sem, target_sem = None, target_codes[0]
+            sampling.seed = seed + k
+            gen = synthesize_acoustic(model, [prompt_codes], [target_sem], sampling,
+                                      prompt_semantic=None if prompt_sem is None else [prompt_sem])[0]
+            gen = gen[:, : target_codes.shape[-1]]
+            if prompt == "prefix":
+                gen = torch.cat([prompt_codes.cpu(), gen], dim=-1)
+            audio = codec.decode(gen[None].to(device))[0].float().cpu()
+            elapsed = time.perf_counter() - t0
+        prompt_path = (save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr) if prompt == "other"
+                       else _save(out / "prompts" / f"{target.id}.wav", prompt_wav, sr))
+        path = _save(out / "audio" / f"{target.id}.wav", audio, sr)
+        items.append(EvalItem(target.id, audio=path, text=text, prompt=prompt_path, reference=ref,
+                              rtf=elapsed / (wav.numel() / sr)))
+        if progress:
+            progress("resynthesize", k + 1, len(pairs))
+    write_manifest(items, out / "manifest.jsonl")
+    evaluator = evaluator or Evaluator()
+    report = evaluator.evaluate(items, progress=(lambda d, t, _i: progress("evaluate", d, t)) if progress else None)
+    if evaluator.speaker is not None:
+        from .similarity import cosine_similarity
+
+        for row, item in zip(report.rows, items):
+            row["sim_original"] = cosine_similarity(evaluator.speaker.embed(item.audio, sr),
+                                                    evaluator.speaker.embed(item.reference, sr))
+    report.summary["sim_original"] = _mean(report.rows, "sim_original")
+    report.summary["model"] = str(synthesizer.info.path)
+    report.summary["s2a_check"] = {"prompt": prompt, "semantic": model.config.semantic_source,
+                                   "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg}
+    report.write(out, items)
+    return report
+
+
+def _save(path, wav: torch.Tensor, sample_rate: int) -> str:
+    from ..audio import save
+
+    save(path, wav, sample_rate, overwrite=True)
+    return str(path)
