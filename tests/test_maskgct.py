@@ -261,3 +261,7 @@ def test_bench_maskgct_reports_stages_steps_and_decode(monkeypatch, capsys):
     text = capsys.readouterr().out
     assert "25 (default)" in text and "codec decode excluded" in text
     assert main(["bench", "maskgct", "--steps-list", "0,x"]) == 2
+    # Semantic tokens at a quarter of the frame rate: T2S writes 8 tokens for 28 frames (whole tokens: 32)
+    assert main(["bench", "maskgct", "--seconds", "0.3", "--steps-list", "2", "--semantic", "aligner", "--json"]) == 0
+    sem = json.loads(capsys.readouterr().out)
+    assert sem["semantic"] == "aligner" and sem["prompt_frames"] % 4 == 0 and sem["default"]["t2s_seconds"] > 0

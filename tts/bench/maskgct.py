@@ -9,8 +9,14 @@ divided by the audio duration; the **codec decode is reported separately** (rand
 MelRVQ 8 x 1024 on the official Vocos mel architecture, the shipped codec's
 architecture) and added only in the "with decode" figure of the default row.
 
-Sizes: ``default`` is ``MaskGCTConfig()`` (the tiny recipe's model), ``paper`` is
+Sizes: ``default`` is ``MaskGCTConfig()`` (the tiny recipe's model), ``medium`` 512
+wide with 12 + 12 layers (``tts bench valle``'s medium width and depth), ``paper`` is
 MaskGCT's width and depth (1024 wide, 16 + 16 layers) on the same codec.
+
+Semantic streams: ``codebook1`` (T2S writes the codec's first codebook, one token per
+code frame, and S2A codebooks 2..Q) or ``aligner`` (T2S writes a semantic tokenizer's
+tokens, one per 4 code frames = 23.4 per second, as ``tiny-semantic``'s 512 clusters,
+and S2A all Q codebooks from them): the T2S sequence is 4x shorter.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-SIZES = {"default": {}, "paper": {"dim": 1024, "heads": 16, "t2s_layers": 16, "s2a_layers": 16}}
+SIZES = {"default": {}, "medium": {"dim": 512, "heads": 8, "t2s_layers": 12, "s2a_layers": 12},
+         "paper": {"dim": 1024, "heads": 16, "t2s_layers": 16, "s2a_layers": 16}}
+SEMANTIC = {"codebook1": {}, "aligner": {"semantic_source": "aligner", "semantic_clusters": 512, "semantic_hop": 4,
+                                         "text_positions": "stretched"}}
 PHONEMES_PER_SECOND = 15.0
 
 
@@ -54,6 +63,7 @@ class MaskGCTBenchResult:
     device: str
     threads: int
     runs: list[MaskGCTRun] = field(default_factory=list)
+    semantic: str = "codebook1"
 
     @property
     def decode_rtf(self) -> float:
@@ -77,27 +87,40 @@ def _sync(device: str) -> None:
 
 def _run(model, inputs, frames: int, options, device: str) -> tuple[float, float, torch.Tensor]:
     """Time stage 1 and stage 2 of one generation; return both times and the codes ``[1, q, n]``."""
-    from codec_lm.maskgct.generate import generate_acoustic, generate_semantic
+    from codec_lm.maskgct.generate import _acoustic_from_semantic, _canvas, generate_acoustic, generate_semantic
     from codec_lm.maskgct.sampling import make_generators
 
     text, text_lens, codes, prompt_lens = inputs
     target = torch.tensor([frames], device=device)
     gens = make_generators(options.seed, 1, device)
     codes = codes.clone()
+    cfg = model.config
     _sync(device)
     t0 = time.perf_counter()
-    semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target, options, gens)
-    _sync(device)
-    t1 = time.perf_counter()
-    codes[:, 0] = semantic
-    codes[:, model.config.first_acoustic:] = generate_acoustic(model, semantic, codes, prompt_lens, target, options,
-                                                               gens)
+    if cfg.semantic_source == "codebook1":
+        semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target, options, gens)
+        _sync(device)
+        t1 = time.perf_counter()
+        codes[:, 0] = semantic
+        codes[:, cfg.first_acoustic:] = generate_acoustic(model, semantic, codes, prompt_lens, target, options, gens)
+    else:  # the prompt's tokens: random, like its codes; the target is whole tokens
+        hop = cfg.semantic_hop
+        sem_prompt, sem_target = prompt_lens // hop, model.semantic_lengths(target)
+        prompt_tokens = torch.randint(0, cfg.semantic_size, (1, int(sem_prompt[0])),
+                                      generator=torch.Generator().manual_seed(1)).to(device)
+        canvas = _canvas(prompt_tokens, sem_prompt, int((sem_prompt + sem_target)[0]))
+        semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas)
+        _sync(device)
+        t1 = time.perf_counter()
+        codes = _acoustic_from_semantic(model, semantic, codes[..., : int(prompt_lens[0])], prompt_lens, sem_target,
+                                        options, gens)
     _sync(device)
     return t1 - t0, time.perf_counter() - t1, codes
 
 
 def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tuple[int, ...] = (5, 10, 25, 50),
-                  prompt_seconds: float = 3.0, device: str = "cpu", progress=None) -> MaskGCTBenchResult:
+                  prompt_seconds: float = 3.0, device: str = "cpu", progress=None,
+                  semantic: str = "codebook1") -> MaskGCTBenchResult:
     """Time MaskGCT synthesis of ``seconds`` of speech at the default options and at other step counts.
 
     Args:
@@ -106,9 +129,10 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
         steps_list: stage-1 step counts to time (stage 2 at its default); the default
             options (25 steps, guidance 2.5) are always timed, with and without guidance,
             and stage 2 with 1 step per codebook and with (16, 4, 1).
-        prompt_seconds: prompt length.
+        prompt_seconds: prompt length (``aligner``: rounded down to whole tokens).
         device: torch device.
         progress: optional callable ``(stage) -> None``.
+        semantic: the semantic stream, ``codebook1`` or ``aligner`` (see the module docstring).
 
     Returns:
         Per-stage times of every run and the codec decode time (separately).
@@ -119,13 +143,16 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
+    if semantic not in SEMANTIC:
+        raise ValueError(f"unknown semantic stream {semantic!r}; use one of {', '.join(SEMANTIC)}")
     if seconds <= 0 or not steps_list or min(steps_list) < 1:
         raise ValueError("seconds must be positive and every step count at least 1")
     torch.manual_seed(0)
-    model = MaskGCT(MaskGCTConfig(**SIZES[size], dropout=0.0)).to(device).eval()
+    model = MaskGCT(MaskGCTConfig(**SIZES[size], **SEMANTIC[semantic], dropout=0.0)).to(device).eval()
     cfg = model.config
     frames = max(1, round(seconds * cfg.frame_rate))
-    prompt_frames = max(1, round(prompt_seconds * cfg.frame_rate))
+    hop = cfg.semantic_hop
+    prompt_frames = max(hop, round(prompt_seconds * cfg.frame_rate) // hop * hop)
     phonemes = round((seconds + prompt_seconds) * PHONEMES_PER_SECOND)
     g = torch.Generator().manual_seed(0)
     codes = torch.full((1, cfg.n_codebooks, prompt_frames + frames), -1, dtype=torch.long)
@@ -165,4 +192,4 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
     return MaskGCTBenchResult(size=size, parameters=sum(p.numel() for p in model.parameters()),
                               audio_seconds=seconds, frames=frames, prompt_frames=prompt_frames, phonemes=phonemes,
                               default=runs[0], decode_seconds=decode, device=str(device),
-                              threads=torch.get_num_threads(), runs=runs)
+                              threads=torch.get_num_threads(), runs=runs, semantic=semantic)

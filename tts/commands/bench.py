@@ -39,9 +39,13 @@ def register(sub) -> None:
                    "0: skip)")
     v.add_argument("--skip-uncached", action="store_true", help="valle: time only the KV-cached path")
     m = b.add_argument_group("maskgct", "maskgct also reads --seconds (generated audio), --size "
-                             "(default = the tiny recipe's model, paper = MaskGCT's width and depth) and --device")
+                             "(default = the tiny recipe's model, medium = 512 wide with 12 + 12 layers, paper = "
+                             "MaskGCT's width and depth) and --device")
     m.add_argument("--steps-list", default="5,10,25,50",
                    help="maskgct: comma-separated stage-1 step counts to time (default 5,10,25,50)")
+    m.add_argument("--semantic", default="codebook1", choices=("codebook1", "aligner"),
+                   help="maskgct: T2S over the codec's first codebook (93.75 tokens/s) or over a semantic "
+                        "tokenizer's tokens (23.4 tokens/s, as tiny-semantic) (default: codebook1)")
     f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device. The same synthesis side "
                              "by side with F5-TTS's at equal dims: scripts/bench_f5.py in a checkout (README, Benchmarks)")
     f.add_argument("--model", help="flow: a flow checkpoint (default: the tiny architecture, random weights)")
@@ -194,13 +198,16 @@ def _maskgct(args: argparse.Namespace) -> int:
     with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("MaskGCT", total=None)
         r = bench_maskgct(args.size, seconds=args.seconds, steps_list=steps, device=args.device,
-                          progress=lambda stage: progress.update(task, description=f"MaskGCT, {stage}"))
+                          progress=lambda stage: progress.update(task, description=f"MaskGCT, {stage}"),
+                          semantic=args.semantic)
     if args.json:
         print(json.dumps(r.as_dict(), indent=1))
         return 0
     from rich.table import Table
 
-    table = Table(title=f"MaskGCT synthesis, {r.size} size ({r.parameters / 1e6:.1f} M parameters, random weights), "
+    stream = "codebook 1" if r.semantic == "codebook1" else "semantic tokens at 23.4 Hz"
+    table = Table(title=f"MaskGCT synthesis, T2S over {stream}, {r.size} size ({r.parameters / 1e6:.1f} M "
+                        "parameters, random weights), "
                         f"{r.audio_seconds:g} s ({r.frames} frames) after a {r.prompt_frames}-frame prompt, "
                         f"{r.phonemes} phonemes, batch 1, {r.device} ({r.threads} threads)")
     for col in ("stage-1 steps", "stage-2 steps", "cfg", "T2S s", "S2A s", "RTF"):
