@@ -11,10 +11,11 @@ from tts.checkpoint import build_config, load_state_dict, read_checkpoint
 pytest.importorskip("lightning")
 
 
-def tiny_args(corpus, root, codec, run_dir, max_steps, *extra):
-    return ["--config", "tiny", "--data.data_dir", str(corpus), "--model.codec", str(codec),
-            "--data.train_cuts", str(root / "codes" / "cuts_train_codes.jsonl.gz"),
-            "--data.val_cuts", str(root / "codes" / "cuts_test_seen_codes.jsonl.gz"),
+def tiny_args(corpus, root, codec, run_dir, max_steps, *extra, config="tiny",
+              cuts=("codes/cuts_train_codes.jsonl.gz", "codes/cuts_test_seen_codes.jsonl.gz")):
+    """CLI arguments of a few CPU steps of a 32-wide model; ``cuts``: train and val manifests under ``root``."""
+    return ["--config", config, "--data.data_dir", str(corpus), "--model.codec", str(codec),
+            "--data.train_cuts", str(root / cuts[0]), "--data.val_cuts", str(root / cuts[1]),
             "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
             "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
             "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",

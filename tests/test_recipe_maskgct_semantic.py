@@ -4,6 +4,8 @@ tokens, export naming codec and tokenizer, the Synthesizer, the S2A check, and t
 import pytest
 import torch
 
+from test_recipe_maskgct import tiny_args as codebook1_args
+
 from tts.checkpoint import read_checkpoint
 
 pytest.importorskip("lightning")
@@ -27,18 +29,10 @@ def semantic_setup(codes_setup, random_aligner, tmp_path_factory):
 
 
 def tiny_args(corpus, root, codec, tokenizer, run_dir, max_steps, *extra):
-    return ["--config", "tiny_semantic", "--data.data_dir", str(corpus), "--model.codec", str(codec),
-            "--model.semantic_tokenizer", str(tokenizer),
-            "--data.train_cuts", str(root / "semantic" / "cuts_train_codes_semantic.jsonl.gz"),
-            "--data.val_cuts", str(root / "semantic" / "cuts_test_seen_codes_semantic.jsonl.gz"),
-            "--trainer.default_root_dir", str(run_dir), "--trainer.logger.init_args.save_dir", str(run_dir),
-            "--trainer.max_steps", str(max_steps), "--trainer.val_check_interval", "3",
-            "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-            "--trainer.callbacks.init_args.every_n_train_steps", "2", "--model.warmup_steps", "2",
-            "--model.maskgct.dim", "32", "--model.maskgct.heads", "2", "--model.maskgct.t2s_layers", "1",
-            "--model.maskgct.s2a_layers", "1", "--model.maskgct.ff_mult", "2",
-            "--data.max_duration", "12", "--data.num_workers", "0", *extra]
+    """The codebook-1 recipe test's arguments on the semantic config and manifests."""
+    return codebook1_args(corpus, root, codec, run_dir, max_steps, "--model.semantic_tokenizer", str(tokenizer), *extra,
+                          config="tiny_semantic", cuts=("semantic/cuts_train_codes_semantic.jsonl.gz",
+                                                        "semantic/cuts_test_seen_codes_semantic.jsonl.gz"))
 
 
 @pytest.fixture(scope="module")
