@@ -27,6 +27,22 @@ def tone(seconds: float, sr: int = 24000, freq: float = 220.0, amp: float = 0.3)
 
 
 @pytest.fixture
+def single_thread():
+    """Torch on one thread for the test (a module opts in with
+    ``pytestmark = pytest.mark.usefixtures("single_thread")``): tiny matrices gain nothing
+    from a second thread, and on a busy 2-core machine the thread synchronization makes
+    each step many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture
 def write_wav(tmp_path):
     """``write_wav(name, data, sr)`` -> path of a file written with soundfile."""
 

@@ -14,14 +14,7 @@ from codec_lm.maskgct.sampling import guide
 SMALL = dict(n_codebooks=3, codebook_size=32, dim=32, heads=2, t2s_layers=1, s2a_layers=1, ff_mult=2, dropout=0.0)
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny matrices gain nothing from a second thread, and on a busy 2-core machine the
-    thread synchronization makes each step many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def random_model(seed=0, **kw):

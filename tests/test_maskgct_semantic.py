@@ -13,12 +13,7 @@ SMALL = dict(n_codebooks=3, codebook_size=32, dim=32, heads=2, t2s_layers=1, s2a
 SEMANTIC = dict(semantic_source="aligner", semantic_clusters=16, semantic_hop=4)
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def semantic_model(seed=0, **kw):

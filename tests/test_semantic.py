@@ -14,13 +14,7 @@ from aligner.metrics import phone_purity
 from aligner.semantic import SemanticConfig, SemanticTokenizer, pool_frames
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Small matrices gain nothing from a second thread on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_kmeans_finds_separated_clusters_and_reseeds_empty_ones():

@@ -1,6 +1,5 @@
 """codec_lm.valle: losses, KV-cached decoding, sampling, length bounds, batching, candidates, overfitting."""
 
-import contextlib
 import math
 import subprocess
 import sys
@@ -15,22 +14,7 @@ from codec_lm.valle.sampling import filter_logits, inverse_cdf, sample_tokens
 SMALL = dict(n_codebooks=4, codebook_size=64, dim=64, heads=2, ar_layers=2, nar_layers=2, dropout=0.0)
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Tiny matrices gain nothing from a second thread, and on a busy 2-core machine the
-    thread synchronization makes each step many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def random_model(seed=0, **kw):

@@ -10,16 +10,12 @@ from codec_lm.valle import (VallE, VallEConfig, VallESampling, generate_ar_align
                             synthesize, ungroup_codes)
 from codec_lm.valle.alignment import advance_targets, align_batch
 from codec_lm.valle.sampling import repetition_rate
-from test_valle import one_thread
 
 SMALL = dict(n_codebooks=4, codebook_size=64, dim=64, heads=2, ar_layers=2, nar_layers=2, dropout=0.0,
              alignment="monotonic", group_size=2)
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def random_model(seed=0, **kw):
