@@ -102,9 +102,8 @@ def main() -> int:
         order = (("ours", ours), ("gpt2", gpt2)) if r % 2 == 0 else (("gpt2", gpt2), ("ours", ours))
         for name, run in order:
             times[name].append(_timed(run, args.tokens))
-        c0 = time.process_time()
-        floors.append(weight_floor_seconds(ar, "cpu", repeats=50))
-        cpu_floors.append((time.process_time() - c0) / 51)  # 50 timed passes and one warm-up
+        floors.append(weight_floor_seconds(ar, "cpu"))
+        cpu_floors.append(weight_floor_seconds(ar, "cpu", clock=time.process_time))
     med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
     floor, cpu_floor = statistics.median(floors), statistics.median(cpu_floors)
     result = {"fused": not args.unfused, "dim": args.dim, "layers": args.layers, "heads": heads, "tokens": args.tokens, "rounds": args.rounds,
