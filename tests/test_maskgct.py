@@ -118,14 +118,21 @@ def test_forward_losses_and_gradients():
     assert model.s2a.head_weight.grad.abs().sum() > 0
 
 
-def test_padding_does_not_change_an_items_logits():
-    model = random_model()
-    g = torch.Generator().manual_seed(2)
-    text, tokens = torch.randint(5, 200, (2, 12), generator=g), torch.randint(0, 33, (2, 30), generator=g)
+def assert_t2s_ignores_padding(model, tokens_high, g):
+    """T2S gives the second item of a padded batch of 2 the logits it gets alone (tokens in [0, tokens_high),
+    drawn from the generator ``g``).
+
+    Returns the batch: ``text, text_lens, tokens, lens, prompt_lens``."""
+    text, tokens = torch.randint(5, 200, (2, 12), generator=g), torch.randint(0, tokens_high, (2, 30), generator=g)
     text_lens, lens, prompt_lens = torch.tensor([12, 5]), torch.tensor([30, 11]), torch.tensor([8, 3])
     both = model.t2s(text, text_lens, tokens, lens, prompt_lens)
     alone = model.t2s(text[1:, :5], text_lens[1:], tokens[1:, :11], lens[1:], prompt_lens[1:])
     assert torch.allclose(both[1, :11], alone[0], atol=1e-5)
+    return text, text_lens, tokens, lens, prompt_lens
+
+
+def test_padding_does_not_change_an_items_logits():
+    assert_t2s_ignores_padding(random_model(), 33, torch.Generator().manual_seed(2))
 
 
 def test_cfg_scale_zero_equals_the_conditional_prediction():

@@ -8,6 +8,7 @@ import torch
 from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling, generate, synthesize, synthesize_acoustic
 from codec_lm.maskgct.generate import generate_semantic
 from codec_lm.maskgct.sampling import make_generators
+from test_maskgct import assert_t2s_ignores_padding
 
 SMALL = dict(n_codebooks=3, codebook_size=32, dim=32, heads=2, t2s_layers=1, s2a_layers=1, ff_mult=2, dropout=0.0)
 SEMANTIC = dict(semantic_source="aligner", semantic_clusters=16, semantic_hop=4)
@@ -220,11 +221,7 @@ def test_stretched_text_positions():
         MaskGCTConfig(**SMALL, text_positions="diagonal")
     model = semantic_model(text_positions="stretched")
     g = torch.Generator().manual_seed(2)
-    text, tokens = torch.randint(5, 200, (2, 12), generator=g), torch.randint(0, 17, (2, 30), generator=g)
-    text_lens, lens, prompt_lens = torch.tensor([12, 5]), torch.tensor([30, 11]), torch.tensor([8, 3])
-    both = model.t2s(text, text_lens, tokens, lens, prompt_lens)
-    alone = model.t2s(text[1:, :5], text_lens[1:], tokens[1:, :11], lens[1:], prompt_lens[1:])
-    assert torch.allclose(both[1, :11], alone[0], atol=1e-5)
+    text, text_lens, tokens, lens, prompt_lens = assert_t2s_ignores_padding(model, 17, g)
     seen = []
     original = model.t2s.encoder.forward
     model.t2s.encoder.forward = lambda x, mask, positions=None: seen.append(positions) or original(x, mask, positions)
