@@ -126,3 +126,13 @@ def assert_missing_codec_is_clear(export, tmp_path, label: str) -> None:
     (copy / "model.yaml").write_text(yaml.safe_dump(meta))
     with pytest.raises(CheckpointError, match=f"{label} checkpoint .* names no codec"):
         Synthesizer.from_pretrained(copy, device="cpu")
+
+
+def assert_starts_from(record: dict, weights: dict) -> None:
+    """The module's model held exactly ``weights`` (a model state dict) when training started."""
+    import torch
+
+    state = {k[len("model."):]: v for k, v in record["state_dict"].items() if k.startswith("model.")}
+    assert set(state) == set(weights)
+    for k, v in weights.items():
+        assert torch.equal(state[k], v.to(state[k].dtype)), k

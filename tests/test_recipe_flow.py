@@ -287,3 +287,36 @@ def test_aligned_edit_regenerates_only_the_changed_words(aligned_export):
     assert torch.equal(out.wav[-tail:], source.wav[-tail:])
     with pytest.raises(TTSError, match="leave out --start/--end"):
         synth.edit(source, text, text.replace("smooth", "rough"), start=1.0, end=1.5)
+
+
+def test_fine_tuning_starts_from_the_given_weights_and_resumes_from_its_own(trained, tinyvoices, vocoder, tmp_path):
+    """model.init_from loads the weights before the first step (here with mel warping on);
+    --ckpt_path last then restores the fine-tuning run's own state over them."""
+    import recipe_probe
+    from recipes.cli import train
+
+    _, export, _ = trained
+    run_dir = tmp_path / "ft"
+    args = ("--model.init_from", str(export), "--model.mel_warp", "0.2", "--model.mel_warp_prob", "1.0",
+            "--trainer.callbacks+=recipe_probe.StateProbe")
+    recipe_probe.RECORDS.clear()
+    first = train("flow", tiny_args(tinyvoices, vocoder, run_dir, 2, *args))
+    recipe_probe.assert_starts_from(recipe_probe.RECORDS[0], load_state_dict(read_checkpoint(export)))
+    ckpt = torch.load(first["last"], map_location="cpu", weights_only=True)
+    result = train("flow", tiny_args(tinyvoices, vocoder, run_dir, 3, *args, "--ckpt_path", "last"))
+    recipe_probe.assert_same_state(recipe_probe.RECORDS[1], ckpt)
+    assert result["global_step"] == 3
+
+
+def test_fine_tuning_from_weights_of_another_shape_is_a_clear_error(trained, tinyvoices, vocoder, tmp_path):
+    from recipes.cli import train
+    from recipes.common import RecipeError
+
+    _, export, result = trained
+    for source in (export, result["last"]):
+        with pytest.raises(RecipeError, match="do not fit this model.*model.flow"):
+            train("flow", tiny_args(tinyvoices, vocoder, tmp_path / "bad", 1, "--model.init_from", str(source),
+                                    "--model.flow.dim", "32"))
+    with pytest.raises(RecipeError, match="does not exist"):
+        train("flow", tiny_args(tinyvoices, vocoder, tmp_path / "bad", 1, "--model.init_from",
+                                str(tmp_path / "nothing.ckpt")))

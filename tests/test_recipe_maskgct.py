@@ -178,3 +178,16 @@ def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):
 
     _, export, _ = trained
     recipe_probe.assert_missing_codec_is_clear(export, tmp_path, "MaskGCT")
+
+
+def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, codes_setup, tmp_path):
+    import recipe_probe
+    from recipes.cli import train
+
+    root, codec = codes_setup
+    _, export, result = trained
+    for i, source in enumerate((export, result["last"])):  # an exported folder or a run's .ckpt
+        recipe_probe.RECORDS.clear()
+        train("maskgct", tiny_args(tinyvoices, root, codec, tmp_path / f"ft{i}", 1, "--model.init_from", str(source),
+                               "--trainer.callbacks+=recipe_probe.StateProbe"))
+        recipe_probe.assert_starts_from(recipe_probe.RECORDS[0], load_state_dict(read_checkpoint(export)))

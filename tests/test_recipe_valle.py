@@ -405,3 +405,16 @@ def test_text_gap_fails_for_a_model_that_ignores_the_aligned_phonemes(aligned_co
         model.eval()
         gaps[reads_text] = text_gap(Probe(), [batch], seed=0)
     assert abs(gaps[False]) < 1e-4 and gaps[True] > 0.1, gaps
+
+
+def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, codes_setup, tmp_path):
+    import recipe_probe
+    from recipes.cli import train
+
+    root, codec = codes_setup
+    _, export, result = trained
+    for i, source in enumerate((export, result["last"])):  # an exported folder or a run's .ckpt
+        recipe_probe.RECORDS.clear()
+        train("valle", tiny_args(tinyvoices, root, codec, tmp_path / f"ft{i}", 1, "--model.init_from", str(source),
+                               "--trainer.callbacks+=recipe_probe.StateProbe"))
+        recipe_probe.assert_starts_from(recipe_probe.RECORDS[0], load_state_dict(read_checkpoint(export)))

@@ -49,6 +49,13 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
         val_seed: seed of the noise, times and masks of the validation loss.
+        init_from: start from these weights (a checkpoint folder, a shipped name such as
+            ``tiny-flow``, or a run's ``.ckpt``) instead of random ones: fine-tuning
+            (``recipes.finetune``). The config in ``model.flow`` must be theirs.
+        mel_warp: training items' mel frequency axes are scaled by a factor drawn
+            log-uniformly from ``[1 / (1 + mel_warp), 1 + mel_warp]`` (VTLP,
+            ``recipes.augment``): more voices from the same corpus. 0 = off.
+        mel_warp_prob: the share of training items that are warped.
     """
 
     family = "flow"
@@ -56,7 +63,8 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def __init__(self, vocoder: str, flow: dict[str, Any] | None = None, learning_rate: float = 7.5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.99), warmup_steps: int = 1000,
-                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None):
+                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None,
+                 init_from: str | None = None, mel_warp: float = 0.0, mel_warp_prob: float = 0.5):
         super().__init__()
         from flow import FlowConfig, FlowTTS
         from text_frontend import PhonemeVocab
@@ -70,13 +78,28 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                                     source="the vocoder and the vocabulary")
         self.model = FlowTTS(self.config)
         self.aligner_dir = aligner_dependency(aligner, self.model.aligned, "model.flow.text_conditioning: aligned")
+        if not (mel_warp >= 0 and 0 <= mel_warp_prob <= 1):
+            raise RecipeError(f"model.mel_warp must be >= 0 and model.mel_warp_prob in [0, 1] (got {mel_warp}, "
+                              f"{mel_warp_prob}): e.g. mel_warp: 0.2, mel_warp_prob: 0.5.")
+
+    def setup(self, stage: str) -> None:
+        # Before Lightning restores a --ckpt_path: a resumed fine-tuning continues from its own state.
+        if stage == "fit" and self.hparams.init_from:
+            from ..finetune import load_initial_weights
+
+            load_initial_weights(self.model, self.hparams.init_from, "flow", "flow")
 
     def export_dependencies(self):
         deps = super().export_dependencies()
         return {**deps, "aligner": self.aligner_dir} if self.aligner_dir is not None else deps
 
-    def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
+    def _losses(self, batch: dict, augment: bool = False) -> dict[str, torch.Tensor]:
         mel, lens = self._mels(batch)
+        if augment and self.hparams.mel_warp > 0:
+            from ..augment import random_warp_factors, warp_mels
+
+            factors = random_warp_factors(mel.shape[0], self.hparams.mel_warp, self.hparams.mel_warp_prob)
+            mel = warp_mels(mel, factors, self.config.sample_rate)
         if self.model.aligned and "durations" not in batch:
             raise RecipeError("An aligned flow model trains on phone alignments: set data.durations: true and "
                               "train on the *_aligned manifests of `tts prepare align`.")
@@ -94,7 +117,7 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         return mel, lens
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        out = self._losses(batch)
+        out = self._losses(batch, augment=True)
         b = batch["phonemes"].shape[0]
         self.log("train/loss", out["loss"].detach(), prog_bar=True, batch_size=b)
         for key in ("flow_loss", "duration_loss"):

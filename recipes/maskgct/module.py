@@ -55,6 +55,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
         val_seed: seed of the prompts, masks and dropout drawn for the validation loss.
+        init_from: start from these weights (a checkpoint folder, a shipped name, or a
+            run's ``.ckpt``) instead of random ones: fine-tuning (``recipes.finetune``).
     """
 
     family = "maskgct"
@@ -62,7 +64,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
 
     def __init__(self, codec: str, semantic_tokenizer: str | None = None, maskgct: dict[str, Any] | None = None,
                  learning_rate: float = 5e-4, weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98),
-                 warmup_steps: int = 1000, grad_clip: float | None = 1.0, val_seed: int = 1234):
+                 warmup_steps: int = 1000, grad_clip: float | None = 1.0, val_seed: int = 1234,
+                 init_from: str | None = None):
         super().__init__()
         from codec_lm.maskgct import MaskGCT, MaskGCTConfig
 
@@ -81,6 +84,12 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         self._build_on_codec(codec, MaskGCT, MaskGCTConfig, maskgct, section="maskgct",
                              more_fixed=lambda loaded: self._use_tokenizer(semantic_tokenizer, loaded),
                              source="the codec, the semantic tokenizer and the vocabulary")
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.init_from:  # before a --ckpt_path is restored over them
+            from ..finetune import load_initial_weights
+
+            load_initial_weights(self.model, self.hparams.init_from, "maskgct", "maskgct")
 
     def _use_tokenizer(self, name: str, codec) -> dict[str, int]:
         """Check the tokenizer folder now (not after training); its vocabulary and rate fix the model's."""

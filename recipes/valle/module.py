@@ -57,6 +57,8 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
         val_seed: seed of the NAR stages drawn for the validation loss.
+        init_from: start from these weights (a checkpoint folder, a shipped name, or a
+            run's ``.ckpt``) instead of random ones: fine-tuning (``recipes.finetune``).
     """
 
     family = "valle"
@@ -64,7 +66,8 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
 
     def __init__(self, codec: str, valle: dict[str, Any] | None = None, learning_rate: float = 5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.95), warmup_steps: int = 1000,
-                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None):
+                 grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None,
+                 init_from: str | None = None):
         super().__init__()
         from codec_lm.valle import VallE, VallEConfig
 
@@ -87,6 +90,10 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
             if value is not None and value != getattr(self.config, key):
                 raise RecipeError(f"data.{key} ({value}) differs from model.valle.{key} "
                                   f"({getattr(self.config, key)}): set both to the same value.")
+        if stage == "fit" and self.hparams.init_from:  # before a --ckpt_path is restored over them
+            from ..finetune import load_initial_weights
+
+            load_initial_weights(self.model, self.hparams.init_from, "valle", "valle")
 
     def _check(self, batch: dict) -> None:
         """Fail clearly on the first batch when the data does not fit the model."""

@@ -1,0 +1,35 @@
+"""recipes/augment: VTLP on log-mels moves spectral content by the warp factor and nothing else."""
+
+import torch
+
+from recipes.augment import mel_centers, random_warp_factors, warp_mels
+
+
+def test_factor_one_is_the_identity():
+    mel = torch.randn(2, 100, 7)
+    out = warp_mels(mel, torch.ones(2, dtype=torch.float64), 24000)
+    assert torch.allclose(out, mel, atol=1e-5)
+
+
+def test_a_peak_moves_to_the_bin_at_factor_times_its_frequency():
+    centers = mel_centers(100, 24000)
+    mel = torch.full((3, 100, 4), -5.0)
+    mel[:, 40] = 3.0  # one loud bin, all frames
+    factors = torch.tensor([1.0, 1.2, 1 / 1.2], dtype=torch.float64)
+    out = warp_mels(mel, factors, 24000)
+    for i, a in enumerate(factors.tolist()):
+        peak = int(out[i, :, 0].argmax())
+        expected = int((centers - a * centers[40]).abs().argmin())
+        assert abs(peak - expected) <= 1, (a, peak, expected)
+        assert torch.equal(out[i, :, 0], out[i, :, 3])  # the same warp in every frame
+    assert int(out[1, :, 0].argmax()) > 40 > int(out[2, :, 0].argmax())
+
+
+def test_random_factors_stay_in_range_and_respect_the_probability():
+    g = torch.Generator().manual_seed(0)
+    f = random_warp_factors(2000, 0.2, 0.5, generator=g)
+    assert f.min() >= 1 / 1.2 - 1e-9 and f.max() <= 1.2 + 1e-9
+    share = (f != 1).double().mean().item()
+    assert 0.45 < share < 0.55
+    assert (f > 1).sum() > 300 and (f < 1).sum() > 300
+    assert torch.equal(random_warp_factors(50, 0.2, 0.0, generator=g), torch.ones(50, dtype=torch.float64))
