@@ -84,6 +84,10 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
     card = module.export_card(directory, steps)
     card.facts.update({"data": data_dir or "unknown", "recipe command": f"`{command}`" if command else "unknown"})
     training = {"steps": steps, "data": data_dir, "command": command}
+    init_from = getattr(module, "hparams", {}).get("init_from")
+    if init_from:  # a fine-tuning: its steps count from these weights, not from random ones
+        card.facts["initialized from"] = f"`{init_from}` (model.init_from; steps counted from there)"
+        training["init_from"] = str(init_from)
     return module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
 
 

@@ -306,6 +306,11 @@ def test_fine_tuning_starts_from_the_given_weights_and_resumes_from_its_own(trai
     result = train("flow", tiny_args(tinyvoices, vocoder, run_dir, 3, *args, "--ckpt_path", "last"))
     recipe_probe.assert_same_state(recipe_probe.RECORDS[1], ckpt)
     assert result["global_step"] == 3
+    from recipes.export import export_from_checkpoint
+
+    out = export_from_checkpoint("flow", result["last"], tmp_path / "ft-export")
+    assert f"| initialized from | `{export}`" in (out / "README.md").read_text()
+    assert yaml.safe_load((out / "model.yaml").read_text())["training"]["init_from"] == str(export)
 
 
 def test_fine_tuning_from_weights_of_another_shape_is_a_clear_error(trained, tinyvoices, vocoder, tmp_path):
