@@ -82,6 +82,30 @@ def test_cfg_zero_equals_conditional_prediction():
     assert torch.equal(guided[:, :10], ctx[:, :10])
 
 
+@pytest.mark.parametrize("guidance, expected", [("full", 11 + 2 * 11), ("text", 11 + 2 * 10)])
+def test_guidance_combines_the_right_predictions(monkeypatch, guidance, expected):
+    """A stand-in field that reads only which conditions an item has: 1 for the prompt's audio,
+    10 for the text. "full" contrasts (text, audio) with nothing; "text" adds the direction
+    from nothing to (text, no audio) to the (text, audio) prediction."""
+    model = FlowTTS(FlowConfig(**TINY)).eval()
+
+    def velocity(x, context, text, t, mask=None, text_features=None):
+        has_audio = (context.abs().sum((1, 2)) > 0).float()
+        has_text = (text.abs().sum(1) > 0).float()
+        return (has_audio + 10 * has_text)[:, None, None].expand_as(x)
+
+    monkeypatch.setattr(model, "velocity", velocity)
+    ctx = torch.randn(1, 20, 100)
+    known = torch.zeros(1, 20, dtype=torch.bool)
+    known[:, :5] = True
+    text = torch.randint(5, 50, (1, 20))
+    out = sample(model, ctx, known, text, torch.tensor([20]), FlowSampling(nfe=4, cfg=2.0, guidance=guidance, seed=3))
+    y0 = torch.randn((20, 100), generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(out[0, 5:] - y0[5:], torch.full((15, 100), float(expected)), atol=1e-4)
+    with pytest.raises(ValueError, match="guidance"):
+        FlowSampling(guidance="prompt")
+
+
 def test_duration_and_speed_give_the_requested_length():
     model = FlowTTS(FlowConfig(**TINY)).eval()
     prompt, pp, tp = torch.randn(100, 120), torch.randint(5, 50, (40,)), torch.randint(5, 50, (60,))
