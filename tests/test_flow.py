@@ -82,11 +82,12 @@ def test_cfg_zero_equals_conditional_prediction():
     assert torch.equal(guided[:, :10], ctx[:, :10])
 
 
-@pytest.mark.parametrize("guidance, expected", [("full", 11 + 2 * 11), ("text", 11 + 2 * 10)])
-def test_guidance_combines_the_right_predictions(monkeypatch, guidance, expected):
+@pytest.mark.parametrize("cfg_audio, expected", [(None, 11 + 2 * 11), (2.0, 11 + 2 * 11), (0.0, 11 + 2 * 10),
+                                                 (1.0, 11 + 1 * 1 + 2 * 10)])
+def test_guidance_combines_the_right_predictions(monkeypatch, cfg_audio, expected):
     """A stand-in field that reads only which conditions an item has: 1 for the prompt's audio,
-    10 for the text. "full" contrasts (text, audio) with nothing; "text" adds the direction
-    from nothing to (text, no audio) to the (text, audio) prediction."""
+    10 for the text. The field is v(text, audio) + cfg_audio * (v(text, audio) - v(text, none))
+    + cfg * (v(text, none) - v(none)); cfg_audio None or equal to cfg is classic CFG."""
     model = FlowTTS(FlowConfig(**TINY)).eval()
 
     def velocity(x, context, text, t, mask=None, text_features=None):
@@ -99,11 +100,11 @@ def test_guidance_combines_the_right_predictions(monkeypatch, guidance, expected
     known = torch.zeros(1, 20, dtype=torch.bool)
     known[:, :5] = True
     text = torch.randint(5, 50, (1, 20))
-    out = sample(model, ctx, known, text, torch.tensor([20]), FlowSampling(nfe=4, cfg=2.0, guidance=guidance, seed=3))
+    out = sample(model, ctx, known, text, torch.tensor([20]), FlowSampling(nfe=4, cfg=2.0, cfg_audio=cfg_audio, seed=3))
     y0 = torch.randn((20, 100), generator=torch.Generator().manual_seed(3))
     assert torch.allclose(out[0, 5:] - y0[5:], torch.full((15, 100), float(expected)), atol=1e-4)
-    with pytest.raises(ValueError, match="guidance"):
-        FlowSampling(guidance="prompt")
+    with pytest.raises(ValueError, match="cfg_audio"):
+        FlowSampling(cfg_audio=-1.0)
 
 
 def test_duration_and_speed_give_the_requested_length():

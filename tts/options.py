@@ -114,8 +114,8 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("nfe", int, "ODE function evaluations (more: slower, smoother)", 16, low=1, high=1000),
         Option("solver", str, "ODE solver", "euler", choices=("euler", "midpoint")),
         _cfg(2.0),
-        Option("guidance", str, "what guidance contrasts: full (text and prompt vs nothing) or text (the text's "
-               "direction without the prompt; 1.5x the work)", "full", choices=("full", "text")),
+        Option("cfg_audio", float, "guidance scale of the prompt's voice apart from the text's (default: --cfg's; "
+               "another value costs 1.5x the work)", None, low=0.0, high=20.0),
         Option("sway", float, "sway-sampling coefficient (0: uniform time steps)", -1.0, low=-1.0, high=1.0),
         _speed("speaking-rate factor (1.0: as the prompt, 2.0: twice as fast)"),
         _DURATION,

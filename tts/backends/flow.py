@@ -1,7 +1,7 @@
 """Backend for flow-matching checkpoints (family ``flow``): mel flow model + Vocos.
 
 Options (declared with their ranges in :mod:`tts.options`): ``nfe``, ``solver``, ``cfg``,
-``guidance``, ``sway``, ``speed``, ``duration``. Speech editing infills a span.
+``cfg_audio``, ``sway``, ``speed``, ``duration``. Speech editing infills a span.
 
 An aligned model (``text_conditioning: aligned``) also loads the phone aligner named
 in its model.yaml (dependency ``aligner``): it measures the prompt's per-phoneme
@@ -70,7 +70,7 @@ class FlowBackend(Backend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from flow import FlowSampling
 
-        kw = {k: options[k] for k in ("nfe", "solver", "cfg", "guidance", "speed") if options.get(k) is not None}
+        kw = {k: options[k] for k in ("nfe", "solver", "cfg", "cfg_audio", "speed") if options.get(k) is not None}
         if "sway" in options and options["sway"] is not None:
             kw["sway"] = options["sway"] or None
         return FlowSampling(seed=seed, **kw)
