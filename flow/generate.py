@@ -91,7 +91,6 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
     mask = lengths_to_mask(lens, n)
     ctx = context.masked_fill(~known[..., None], 0.0)
     y0 = _noise(lens, n, c, options.seed, context.device, context.dtype)
-    guided = options.cfg > 0
     # The text path does not depend on the ODE state: encode it once (both CFG halves), not
     # at every step. And with no padding (one item, or equal lengths) attention needs no mask,
     # which keeps it on the fused kernel.

@@ -53,6 +53,14 @@ def initial_weights(source: str | os.PathLike, family: str) -> dict[str, torch.T
     return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
 
+def init_from_setting(module, stage: str) -> None:
+    """A recipe module's ``setup`` hook: load ``model.init_from`` into ``module.model`` when
+    fitting. Lightning calls ``setup`` before it restores a ``--ckpt_path``, so a resumed
+    fine-tuning continues from its own state, not from these weights."""
+    if stage == "fit" and module.hparams.get("init_from"):
+        load_initial_weights(module.model, module.hparams.init_from, module.family, module.family)
+
+
 def load_initial_weights(model: torch.nn.Module, source: str | os.PathLike, family: str, section: str) -> None:
     """Copy the weights of ``source`` into ``model``; every tensor must be there, in its shape.
 

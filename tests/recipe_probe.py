@@ -136,3 +136,22 @@ def assert_starts_from(record: dict, weights: dict) -> None:
     assert set(state) == set(weights)
     for k, v in weights.items():
         assert torch.equal(state[k], v.to(state[k].dtype)), k
+
+
+def assert_fine_tuning_starts_from(recipe: str, make_args, export, last_ckpt, tmp_path) -> None:
+    """``model.init_from`` an exported folder, then a run's ``.ckpt``: each run's model holds
+    that source's weights when training starts. ``make_args(run_dir, *extra)`` gives the
+    recipe's CLI arguments for a one-step run."""
+    import torch
+
+    from recipes.cli import train
+    from tts.checkpoint import load_state_dict, read_checkpoint
+
+    ckpt = torch.load(last_ckpt, map_location="cpu", weights_only=True)  # its own weights: other tests may train on
+    from_ckpt = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    for i, (source, weights) in enumerate(((export, load_state_dict(read_checkpoint(export))),
+                                           (last_ckpt, from_ckpt))):
+        RECORDS.clear()
+        train(recipe, make_args(tmp_path / f"ft{i}", "--model.init_from", str(source),
+                                "--trainer.callbacks+=recipe_probe.StateProbe"))
+        assert_starts_from(RECORDS[0], weights)

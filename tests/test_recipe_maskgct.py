@@ -182,15 +182,9 @@ def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):
 
 def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, codes_setup, tmp_path):
     import recipe_probe
-    from recipes.cli import train
 
     root, codec = codes_setup
     _, export, result = trained
-    ckpt = torch.load(result["last"], map_location="cpu", weights_only=True)  # other tests may train it on
-    from_ckpt = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    for i, (source, weights) in enumerate(((export, load_state_dict(read_checkpoint(export))),
-                                           (result["last"], from_ckpt))):  # an exported folder or a run's .ckpt
-        recipe_probe.RECORDS.clear()
-        train("maskgct", tiny_args(tinyvoices, root, codec, tmp_path / f"ft{i}", 1, "--model.init_from", str(source),
-                               "--trainer.callbacks+=recipe_probe.StateProbe"))
-        recipe_probe.assert_starts_from(recipe_probe.RECORDS[0], weights)
+    recipe_probe.assert_fine_tuning_starts_from(
+        "maskgct", lambda run_dir, *extra: tiny_args(tinyvoices, root, codec, run_dir, 1, *extra), export,
+        result["last"], tmp_path)

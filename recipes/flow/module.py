@@ -33,6 +33,7 @@ from ..common import RecipeError, aligner_dependency, merged_config, seeded
 from ..cards import Card, millions, synthesizer_usage
 from ..export import Exportable
 from ..features import MelRecipe
+from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import evaluating
 
@@ -83,11 +84,7 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                               f"{mel_warp_prob}): e.g. mel_warp: 0.2, mel_warp_prob: 0.5.")
 
     def setup(self, stage: str) -> None:
-        # Before Lightning restores a --ckpt_path: a resumed fine-tuning continues from its own state.
-        if stage == "fit" and self.hparams.init_from:
-            from ..finetune import load_initial_weights
-
-            load_initial_weights(self.model, self.hparams.init_from, "flow", "flow")
+        init_from_setting(self, stage)
 
     def export_dependencies(self):
         deps = super().export_dependencies()

@@ -33,6 +33,7 @@ from ..common import RecipeError, log_metrics, seeded
 from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
+from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes, evaluating
 
@@ -86,10 +87,7 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
                              source="the codec, the semantic tokenizer and the vocabulary")
 
     def setup(self, stage: str) -> None:
-        if stage == "fit" and self.hparams.init_from:  # before a --ckpt_path is restored over them
-            from ..finetune import load_initial_weights
-
-            load_initial_weights(self.model, self.hparams.init_from, "maskgct", "maskgct")
+        init_from_setting(self, stage)
 
     def _use_tokenizer(self, name: str, codec) -> dict[str, int]:
         """Check the tokenizer folder now (not after training); its vocabulary and rate fix the model's."""

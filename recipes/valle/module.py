@@ -36,6 +36,7 @@ from ..common import RecipeError, aligner_dependency, log_metrics
 from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
+from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes, evaluating
 
@@ -90,10 +91,7 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
             if value is not None and value != getattr(self.config, key):
                 raise RecipeError(f"data.{key} ({value}) differs from model.valle.{key} "
                                   f"({getattr(self.config, key)}): set both to the same value.")
-        if stage == "fit" and self.hparams.init_from:  # before a --ckpt_path is restored over them
-            from ..finetune import load_initial_weights
-
-            load_initial_weights(self.model, self.hparams.init_from, "valle", "valle")
+        init_from_setting(self, stage)
 
     def _check(self, batch: dict) -> None:
         """Fail clearly on the first batch when the data does not fit the model."""
