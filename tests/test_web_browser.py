@@ -112,7 +112,19 @@ def page(browser, server):
 
 
 def _fill(page, elem_id: str, text: str) -> None:
-    page.locator(f"#{elem_id} textarea, #{elem_id} input").first.fill(text)
+    """Type ``text`` into a field and make sure it stays there.
+
+    The widgets of an accordion are mounted when it opens, and a fill in that moment can be
+    overwritten by the widget's initial value (Gradio 6: one fill in ~10 right after the
+    click was lost, and the request then ran with the default), so it fills again until the
+    value holds."""
+    field = page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+    for _ in range(5):
+        field.fill(text)
+        page.wait_for_timeout(200)
+        if field.input_value() == text:
+            return
+    pytest.fail(f"#{elem_id} does not keep the value {text!r}: it shows {field.input_value()!r}")
 
 
 def _upload(page, elem_id: str, path: Path) -> None:
@@ -181,8 +193,13 @@ def test_a_bad_option_shows_the_cli_message_in_the_page(page):
     page.locator("#synth-options").get_by_text("Model options").click()
     _fill(page, "synth-flow-nfe", "0")
     page.locator("#synth-button").click()
+    page.wait_for_function(
+        """() => {
+            const info = document.querySelector('#synth-info textarea, #synth-info input');
+            return document.querySelector('.toast-body') || (info && info.value.length > 0);
+        }""", timeout=RESULT_TIMEOUT_MS)
     toast = page.locator(".toast-body").first
-    toast.wait_for(timeout=30_000)
+    assert toast.count(), "the page synthesized instead of showing the error for --nfe 0"
     text = toast.inner_text()
     assert "--nfe must be an integer in [1, 1000], got 0." in text and "Traceback" not in text, text
     assert page.locator("#synth-info textarea, #synth-info input").first.input_value() == ""
