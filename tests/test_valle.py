@@ -298,16 +298,26 @@ def test_bench_valle_cache_is_faster_and_cli_reports(capsys):
     assert r.steps_per_audio_second == 93.75 and r.batch == 2 and r.batch_tokens_per_s > 0
     # The floor only reads the weights once per step: a real step cannot beat it by much.
     assert 0.0 < r.floor_fraction < 1.5
+    # The cache floor adds the keys and values read: 100 phonemes + 281 prompt frames + the
+    # mean 24.5 steps of 48, 2 tensors of 256 per layer and position, 6 layers, float32.
+    from codec_lm.valle import VallE, VallEConfig
+    from tts.bench.valle import kv_cache_bytes_per_step, weight_floor_bytes
+
+    kv = kv_cache_bytes_per_step(VallEConfig(), 381, 48)
+    assert kv == 2 * 6 * 256 * (381 + 24.5) * 4
+    ratio = r.floor_tokens_per_s / r.kv_floor_tokens_per_s
+    assert ratio == pytest.approx(1 + kv / weight_floor_bytes(VallE(VallEConfig()).ar))
+    assert r.kv_floor_fraction == pytest.approx(r.floor_fraction * ratio)
     mono = bench_valle(tokens=21, batch=0, uncached=False, alignment="monotonic")
     assert mono.group_size == 2 and mono.steps_per_audio_second == pytest.approx(46.875)
     assert mono.batch_tokens_per_s is None and mono.uncached_tokens_per_s is None
     assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["tokens"] == 4 and out["uncached_tokens_per_s"] is None and out["speedup"] is None
-    assert out["floor_fraction"] > 0 and out["batch_tokens_per_s"] is None
+    assert out["floor_fraction"] > 0 and out["kv_floor_fraction"] > 0 and out["batch_tokens_per_s"] is None
     assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "2", "--alignment", "monotonic"]) == 0
     text = capsys.readouterr().out
-    assert "VALL-E R" in text and "weight floor" in text and "batch 2" in text
+    assert "VALL-E R" in text and "weight floor" in text and "KV-cache floor" in text and "batch 2" in text
     assert main(["bench", "valle", "--group", "0"]) == 2
     assert "--group must be an integer in [1, 16], got 0." in capsys.readouterr().err
 
@@ -324,3 +334,18 @@ def test_bench_gpt2_script_runs_both_sides():
     r = json.loads(out.stdout)
     assert r["ours_tokens_per_s"] > 0 and r["gpt2_tokens_per_s"] > 0 and r["floor_tokens_per_s"] > 0
     assert r["ratio_wall"] == pytest.approx(r["gpt2_tokens_per_s"] / r["ours_tokens_per_s"])
+
+
+def test_bench_decode_step_script_times_each_cache_length():
+    """scripts/bench_decode_step.py (README's step times as the cache grows) at a tiny size."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_decode_step.py"
+    out = subprocess.run([sys.executable, str(script), "--dim", "64", "--layers", "2", "--heads", "2", "--keys",
+                          "1,40", "--steps", "2"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("64 wide, 2 layers") and "weight floor" in lines[0]
+    assert len(lines) == 3 and "1 cached positions" in lines[1] and "40 cached positions" in lines[2]
+    # 2 tensors x 2 layers x 64 x 40 positions x 4 bytes = 0.04 MiB
+    assert "(  0.0 MiB" in lines[2] and "of the weight floor" in lines[2]

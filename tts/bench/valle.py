@@ -18,6 +18,10 @@ so it cannot be faster than reading those weights once: the floor is the time of
 pass of ``x @ W`` over all of them (pre-transposed ``[in, out]`` copies, the faster
 layout), averaged over 50 passes right before and right after the run. It leaves out what a real step adds:
 reading the KV cache (which grows with the sequence), embeddings, norms, sampling.
+The KV cache is memory a step must read too (at 512 wide and 12 layers, 48 KiB per
+position: 10 s of audio after a 3 s prompt ends at 40 % of the weights' bytes), so the
+bench also gives a **weight + cache floor**: the weights' and the run's mean cache bytes
+per step, read at the bandwidth the weight pass measured.
 
 Sizes: ``default`` is ``VallEConfig()`` (256 wide, 6 layers), ``medium`` 512 wide with
 12 layers (GPT-2 small's shape), ``paper`` the VALL-E paper's (1024 wide, 12 layers).
@@ -50,6 +54,7 @@ class ValleBenchResult:
     uncached_tokens_per_s: float | None
     uncached_peak_mib: float | None
     floor_tokens_per_s: float
+    kv_floor_tokens_per_s: float
     batch: int
     batch_tokens_per_s: float | None
     memory_kind: str
@@ -84,11 +89,17 @@ class ValleBenchResult:
         """Cached batch-1 speed over the bandwidth floor's (1.0 = as fast as reading the weights)."""
         return self.cached_tokens_per_s / self.floor_tokens_per_s
 
+    @property
+    def kv_floor_fraction(self) -> float:
+        """Cached batch-1 speed over the weight + KV-cache floor's."""
+        return self.cached_tokens_per_s / self.kv_floor_tokens_per_s
+
     def as_dict(self) -> dict:
         return {**asdict(self), "speedup": self.speedup, "steps_per_audio_second": self.steps_per_audio_second,
                 "cached_audio_seconds_per_s": self.cached_audio_seconds_per_s,
                 "uncached_audio_seconds_per_s": self.uncached_audio_seconds_per_s,
-                "batch_audio_seconds_per_s": self.batch_audio_seconds_per_s, "floor_fraction": self.floor_fraction}
+                "batch_audio_seconds_per_s": self.batch_audio_seconds_per_s, "floor_fraction": self.floor_fraction,
+                "kv_floor_fraction": self.kv_floor_fraction}
 
 
 def _sync(device: str) -> None:
@@ -154,6 +165,24 @@ def _timed(inputs: _Inputs, tokens: int, use_cache: bool) -> tuple[float, float,
     return inputs.batch * frames / seconds, mem.increase_bytes / 2**20, mem.kind
 
 
+def _floor_matrices(ar) -> list[torch.Tensor]:
+    """The weight matrices a batch-1 step multiplies by (embedding tables excluded: a step reads one row)."""
+    return [p for name, p in ar.named_parameters()
+            if p.dim() == 2 and not name.endswith("embed.weight") and not name.startswith("phone.")]
+
+
+def weight_floor_bytes(ar) -> int:
+    """Bytes of the matrices :func:`weight_floor_seconds` reads."""
+    return sum(p.numel() * p.element_size() for p in _floor_matrices(ar))
+
+
+def kv_cache_bytes_per_step(config, prefix: int, steps: int, element_size: int = 4) -> float:
+    """Mean bytes of keys and values one batch-1 step reads over a run of ``steps`` steps after
+    ``prefix`` cached positions (step ``t`` attends to ``prefix + t + 1`` positions)."""
+    mean_positions = prefix + (steps + 1) / 2
+    return 2 * config.ar_layers * config.dim * mean_positions * element_size
+
+
 def weight_floor_seconds(ar, device: str, repeats: int = 50, clock=time.perf_counter) -> float:
     """Seconds of one pass of ``x @ W`` over every AR weight matrix (embedding tables excluded:
     a step reads one row of each), averaged over ``repeats`` passes like the run's steps are
@@ -161,8 +190,7 @@ def weight_floor_seconds(ar, device: str, repeats: int = 50, clock=time.perf_cou
 
     ``clock``: wall-clock by default; ``time.process_time`` gives CPU seconds. Only the
     passes are timed, not the making of the transposed copies."""
-    mats = [p.detach().t().contiguous() for name, p in ar.named_parameters()
-            if p.dim() == 2 and not name.endswith("embed.weight") and not name.startswith("phone.")]
+    mats = [p.detach().t().contiguous() for p in _floor_matrices(ar)]
     xs = [torch.randn(1, w.shape[0], device=device, dtype=w.dtype) for w in mats]
     with torch.inference_mode():
         for x, w in zip(xs, mats):  # warm-up
@@ -217,6 +245,10 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
     floor = weight_floor_seconds(model.ar, device)
     cached_tps, cached_mib, kind = _timed(one, tokens, True)
     floor = (floor + weight_floor_seconds(model.ar, device)) / 2  # before and after the run
+    steps = -(-tokens // group_size)
+    prefix = one.text.shape[1] + one.prompt.shape[1]  # phonemes + prompt steps, as the cache holds them
+    kv = kv_cache_bytes_per_step(model.config, prefix, steps, next(model.ar.parameters()).element_size())
+    kv_floor = floor * (1 + kv / weight_floor_bytes(model.ar))
     uncached_tps = uncached_mib = batch_tps = None
     if uncached:
         if progress:
@@ -231,6 +263,7 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
                             frame_rate=model.config.frame_rate, prompt_frames=frames, phonemes=phonemes,
                             cached_tokens_per_s=cached_tps, cached_peak_mib=cached_mib,
                             uncached_tokens_per_s=uncached_tps, uncached_peak_mib=uncached_mib,
-                            floor_tokens_per_s=group_size / floor, batch=batch if batch > 1 else 1,
+                            floor_tokens_per_s=group_size / floor,
+                            kv_floor_tokens_per_s=group_size / kv_floor, batch=batch if batch > 1 else 1,
                             batch_tokens_per_s=batch_tps, memory_kind=kind, device=str(device),
                             threads=torch.get_num_threads())

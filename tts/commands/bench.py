@@ -170,11 +170,13 @@ def _valle(args: argparse.Namespace) -> int:
     if r.batch_tokens_per_s:
         row(f"cached, batch {r.batch}", r.batch_tokens_per_s, None, r.batch)
     row("weight floor, batch 1", r.floor_tokens_per_s, None)
+    row("weight + KV-cache floor, batch 1", r.kv_floor_tokens_per_s, None)
     con = console()
     con.print(table)
     con.print("frames/s and audio s/s of a batch count all its items.")
-    con.print(f"Batch 1 reaches {r.floor_fraction:.2f} of the bandwidth floor (one pass of x @ W over the AR's "
-              "weights per step; the KV cache and sampling are not in it).")
+    con.print(f"Batch 1 reaches {r.floor_fraction:.2f} of the weight floor (one pass of x @ W over the AR's "
+              f"weights per step) and {r.kv_floor_fraction:.2f} of the weight + KV-cache floor (the run's mean "
+              "cache bytes per step added, at the bandwidth of that pass; sampling is in neither).")
     if r.speedup:
         con.print(f"KV cache speed-up: {r.speedup:.1f}x (target >= 5x)")
     con.print(f"Peak memory: rise during the run ({r.memory_kind}).")
