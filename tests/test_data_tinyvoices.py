@@ -11,7 +11,7 @@ from text_frontend import normalize_text
 from tts.cli import main
 from tts.data.manifests import SPLITS, DataError, load_cuts
 from tts.data.tinyvoices import RESERVED_VOICES, prepare_tinyvoices
-from tts.data.tinyvoices.plan import make_plan
+from tts.data.tinyvoices.plan import extend_train, make_plan
 from tts.data.tinyvoices.texts import clean_sentence, sentence_pool
 from tts.data.tinyvoices.voices import base_voices
 
@@ -76,6 +76,38 @@ def test_plan_is_deterministic():
     assert [j.to_dict() for j in a] != [j.to_dict() for j in c]
 
 
+def test_extra_training_speech_leaves_the_plan_as_it_was():
+    voices, pool = base_voices(), sentence_pool()
+    _, jobs = make_plan(0.5, 3, voices, pool)
+    extra = extend_train(jobs, 0.3, 3, pool)
+    assert [j.to_dict() for j in extend_train(jobs, 0.3, 3, pool)] == [j.to_dict() for j in extra]  # deterministic
+    assert extend_train(jobs, 0, 3, pool) == []
+    train_speakers = {j.speaker.id for j in jobs if j.split == "train"}
+    assert {j.split for j in extra} == {"train"} and {j.speaker.id for j in extra} <= train_speakers
+    assert len({j.speaker.id for j in extra}) > len(train_speakers) // 2  # spread over them, not one voice
+    assert not {j.text for j in extra} & {j.text for j in jobs} and len({j.text for j in extra}) == len(extra)
+    assert [j.id for j in extra] == [f"tv{i:06d}" for i in range(len(jobs), len(jobs) + len(extra))]
+    assert 0.2 < len(extra) * 5.0 / 3600 < 0.5  # ~5 s each by the planner's estimate
+    with pytest.raises(ValueError, match="must be >= 0"):
+        extend_train(jobs, -1, 3, pool)
+    with pytest.raises(ValueError, match="unused sentences left for --extra-train-hours 500"):
+        extend_train(jobs, 500, 3, pool)
+
+
+def test_corpus_with_extra_training_speech(tmp_path):
+    """The same test and dev utterances as without the extra hours; more training ones; a rerun
+    with other extra hours is refused."""
+    base = prepare_tinyvoices(tmp_path / "a", hours=0.02, seed=5, num_jobs=2)
+    more = prepare_tinyvoices(tmp_path / "b", hours=0.02, seed=5, num_jobs=2, extra_train_hours=0.01)
+    for split in ("test_unseen", "test_seen", "dev"):
+        a, b = load_cuts(tmp_path / "a" / f"cuts_{split}.jsonl.gz"), load_cuts(tmp_path / "b" / f"cuts_{split}.jsonl.gz")
+        assert [(c.id, c.supervisions[0].text) for c in a] == [(c.id, c.supervisions[0].text) for c in b]
+    assert more["splits"]["train"]["utterances"] > base["splits"]["train"]["utterances"]
+    assert more["extra_train_hours"] == 0.01 and base["extra_train_hours"] == 0.0
+    with pytest.raises(DataError, match="--hours 0.02 --seed 5 --extra-train-hours 0.01: rerun"):
+        prepare_tinyvoices(tmp_path / "b", hours=0.02, seed=5)
+
+
 def test_resume_recreates_missing_files_identically(tmp_path):
     out = tmp_path / "tv"
     first = prepare_tinyvoices(out, hours=0.02, seed=5, num_jobs=2)
@@ -126,3 +158,10 @@ def test_cli_prepare_tinyvoices(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "train" in out and "test_unseen" in out
     assert (tmp_path / "tv" / "cuts_train.jsonl.gz").is_file()
+
+
+def test_cli_refuses_negative_extra_hours(tmp_path, capsys):
+    assert main(["prepare", "tinyvoices", "--out", str(tmp_path / "tv"), "--hours", "0.01",
+                 "--extra-train-hours", "-1"]) == 2
+    assert "--extra-train-hours must be >= 0, got -1.0." in capsys.readouterr().err
+    assert not (tmp_path / "tv").exists()

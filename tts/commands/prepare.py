@@ -17,6 +17,9 @@ def register(sub) -> None:
     tv.add_argument("--out", required=True, help="output folder (new, or an earlier run to resume)")
     tv.add_argument("--hours", type=float, default=5.0, help="hours of speech over all splits (default 5)")
     tv.add_argument("--seed", type=int, default=0)
+    tv.add_argument("--extra-train-hours", type=float, default=0.0,
+                    help="more training speech from sentences the --hours plan leaves unused, read by its "
+                         "training speakers; test and dev splits stay those of --hours and --seed (default 0)")
     tv.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1, help="parallel engine processes")
     tv.set_defaults(func=run_tinyvoices)
 
@@ -133,7 +136,7 @@ def run_tinyvoices(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         summary = prepare_tinyvoices(args.out, hours=args.hours, seed=args.seed, num_jobs=args.num_jobs,
-                                     progress=update)
+                                     progress=update, extra_train_hours=args.extra_train_hours)
     _print_summary(summary, args.out)
     return 0
 
