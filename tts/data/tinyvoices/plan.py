@@ -70,6 +70,24 @@ def _hold_out(speakers: list[Speaker], seed: int) -> set[str]:
     return set(unseen)
 
 
+def _read_in_turn(pool: list[str], speakers: list[Speaker], split: str, jobs: list[Job], total: float,
+                  stop) -> float:
+    """Append ``split`` jobs to ``jobs`` until ``stop(seconds so far)`` or the pool runs out:
+    sentences popped from the end of ``pool``, given to ``speakers`` in turn. Returns ``total``
+    plus the estimated seconds added."""
+    k = 0
+    while pool and not stop(total):
+        sp = speakers[k % len(speakers)]
+        text = pool.pop()
+        est = estimate_seconds(text, _speed(sp), sp.base.engine)
+        if not MIN_SECONDS * 1.2 <= est <= MAX_SECONDS * 0.9:
+            continue  # likely outside 3-15 s at this speaker's rate; sentences are used once
+        jobs.append(Job(f"tv{len(jobs):06d}", sp, text, split))
+        total += est
+        k += 1
+    return total
+
+
 def make_plan(hours: float, seed: int, voices: list[BaseVoice], sentences: list[str]) -> tuple[list[Speaker], list[Job]]:
     """Plan about ``hours`` of speech.
 
@@ -111,24 +129,14 @@ def make_plan(hours: float, seed: int, voices: list[BaseVoice], sentences: list[
 
     def take(split: str, group: list[Speaker], stop) -> None:
         nonlocal total
-        order = rng.sample(group, len(group))
-        k = 0
-        while pool and not stop():
-            sp = order[k % len(order)]
-            text = pool.pop()
-            est = estimate_seconds(text, _speed(sp), sp.base.engine)
-            if not MIN_SECONDS * 1.2 <= est <= MAX_SECONDS * 0.9:
-                continue  # likely outside 3-15 s at this speaker's rate; sentences are used once
-            jobs.append(Job(f"tv{len(jobs):06d}", sp, text, split))
-            total += est
-            k += 1
+        total = _read_in_turn(pool, rng.sample(group, len(group)), split, jobs, total, stop)
 
     for split, group in (("test_unseen", unseen), ("test_seen", seen), ("dev", seen)):
         start = len(jobs)
-        take(split, group, lambda: len(jobs) - start >= counts[split])
+        take(split, group, lambda _: len(jobs) - start >= counts[split])
     n_eval = len(jobs)
     # Until the budget is spent, and in any case until train holds half of the corpus.
-    take("train", seen, lambda: total >= budget and len(jobs) - n_eval >= n_eval)
+    take("train", seen, lambda spent: spent >= budget and len(jobs) - n_eval >= n_eval)
     if sum(j.split == "train" for j in jobs) == 0 or (not pool and total < budget * 0.5):
         raise ValueError(f"Not enough sentences for {hours} h of speech (planned {total / 3600:.2f} h).")
     return speakers, jobs
@@ -153,18 +161,11 @@ def extend_train(jobs: list[Job], extra_hours: float, seed: int, sentences: list
     rng = random.Random(seed + 2)
     pool = [s for s in sentences if s not in used]
     rng.shuffle(pool)
-    order = rng.sample(speakers, len(speakers))
-    new: list[Job] = []
-    total, budget = 0.0, extra_hours * 3600 * 1.02
-    while pool and total < budget:
-        sp = order[len(new) % len(order)]
-        text = pool.pop()
-        est = estimate_seconds(text, _speed(sp), sp.base.engine)
-        if not MIN_SECONDS * 1.2 <= est <= MAX_SECONDS * 0.9:
-            continue
-        new.append(Job(f"tv{len(jobs) + len(new):06d}", sp, text, "train"))
-        total += est
+    budget = extra_hours * 3600 * 1.02
+    extended = list(jobs)
+    total = _read_in_turn(pool, rng.sample(speakers, len(speakers)), "train", extended, 0.0,
+                          lambda spent: spent >= budget)
     if total < budget * 0.5:
         raise ValueError(f"The sentence pool has only {total / 3600:.2f} h of unused sentences left for "
                          f"--extra-train-hours {extra_hours}: ask for less.")
-    return new
+    return extended[len(jobs):]
