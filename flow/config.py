@@ -30,6 +30,9 @@ class FlowConfig:
         dropout: dropout inside attention/MLP.
     Training:
         mask_min, mask_max: the infill span covers this fraction of the frames.
+        prompt_prob: probability that the span runs to the end of the utterance, so that
+            the context is a prefix only, as a synthesis prompt is (otherwise the span starts
+            anywhere and the context usually lies on both sides of it).
         drop_audio_prob: probability of dropping the audio context (CFG).
         drop_all_prob: probability of dropping audio context and text (CFG).
         duration_weight: weight of the duration model's loss (``"aligned"`` only).
@@ -56,6 +59,7 @@ class FlowConfig:
     dropout: float = 0.0
     mask_min: float = 0.7
     mask_max: float = 1.0
+    prompt_prob: float = 0.0
     drop_audio_prob: float = 0.3
     drop_all_prob: float = 0.2
     duration_weight: float = 1.0
@@ -81,6 +85,8 @@ class FlowConfig:
                              f"{self.text_conditioning!r}")
         if self.mel_std <= 0 or self.duration_weight < 0 or self.duration_dim <= 0 or self.duration_layers < 1:
             raise ValueError("FlowConfig needs mel_std > 0, duration_weight >= 0, duration_dim > 0, duration_layers >= 1")
+        if not 0.0 <= self.prompt_prob <= 1.0:
+            raise ValueError(f"FlowConfig.prompt_prob must be in [0, 1], got {self.prompt_prob}")
         for name in ("dropout", "drop_audio_prob", "drop_all_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"FlowConfig.{name} must be in [0, 1), got {getattr(self, name)}")

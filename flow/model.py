@@ -21,9 +21,10 @@ Legend: b = batch, n = mel frames, c = mel bins, l = phonemes, d = width.
 
 Training objective (optimal-transport conditional flow matching with infilling):
 ``x_t = (1 - t) x_0 + t x_1`` with ``x_0 ~ N(0, I)`` and ``x_1`` the mel, the model
-predicts ``x_1 - x_0`` on a contiguous span covering 70-100 % of the frames, given
-the frames outside the span as context; context (and text) are dropped at random
-for classifier-free guidance.
+predicts ``x_1 - x_0`` on a contiguous span covering ``mask_min``-``mask_max`` of the
+frames (70-100 % by default), given the frames outside the span as context; with
+probability ``prompt_prob`` the span runs to the end, so the context is a prefix as a
+synthesis prompt is. Context (and text) are dropped at random for classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -126,10 +127,17 @@ class FlowTTS(nn.Module):
         return self.final(h, emb)
 
     def infill_mask(self, lens: torch.Tensor, n: int) -> torch.Tensor:
-        """A random contiguous span of ``mask_min..mask_max`` of each item's frames: bool ``[b, n]``."""
+        """A random contiguous span of ``mask_min..mask_max`` of each item's frames: bool ``[b, n]``.
+
+        With probability ``prompt_prob`` an item's span runs to its last frame (its context is
+        a prefix, as at synthesis); otherwise the span starts anywhere.
+        """
         frac = torch.empty(len(lens), device=lens.device).uniform_(self.config.mask_min, self.config.mask_max)
         span = (frac * lens).long().clamp(min=1)
         start = (torch.rand(len(lens), device=lens.device) * (lens - span + 1).float()).long()
+        if self.config.prompt_prob > 0:
+            at_end = torch.rand(len(lens), device=lens.device) < self.config.prompt_prob
+            start = torch.where(at_end, lens - span, start)
         idx = torch.arange(n, device=lens.device)[None]
         return (idx >= start[:, None]) & (idx < (start + span)[:, None])
 

@@ -99,6 +99,8 @@ def test_rows_and_summary(evaluator, items):
     assert s["wer"] == pytest.approx(1 / 6)  # corpus: 1 error over 6 words
     assert s["wer_mean"] == pytest.approx(0.125)  # mean of 0.25 and 0
     assert s["ref_wer"] == 0.0 and s["rtf"] == pytest.approx(0.375) and s["dnsmos_ovrl"] == 3.0
+    assert s["missed_by_quarter"] == [0.0, 0.0, 0.0, 1.0]  # "black", the last of a's four words
+    assert s["ref_missed_by_quarter"] == [0.0, 0.0, 0.0, 0.0]
     assert report.config["asr"]["model"] == "stub" and report.config["speaker_encoder"] == "stub"
     assert summarize(report.rows) == s  # the summary can be recomputed from the rows
 

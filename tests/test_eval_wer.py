@@ -9,6 +9,7 @@ import pytest
 
 from tts.errors import TTSError
 from tts.eval import EvalError, normalize_text, wer
+from tts.eval.intelligibility import missed_by_position
 
 
 def test_normalization_makes_case_and_punctuation_irrelevant():
@@ -69,6 +70,18 @@ def test_bad_inputs_are_clear_errors(refs, hyps, match):
     with pytest.raises(EvalError, match=match) as info:
         wer(refs, hyps)
     assert isinstance(info.value, TTSError)
+
+
+def test_missed_words_by_position_in_the_sentence():
+    refs = ["the quick brown fox jumps over lazy dogs", "red green blue black"]
+    hyps = ["that we brown fox jumps over lazy dogs", "red green blue black white"]
+    # the first two words of the first sentence are missed; the inserted "white" is nobody's
+    assert missed_by_position(refs, hyps) == [2 / 3, 0.0, 0.0, 0.0]  # 2 + 1 words in the first quarters
+    assert missed_by_position(refs, hyps, 2) == [2 / 6, 0.0]
+    assert missed_by_position(["a b c"], [""], 1) == [1.0]  # nothing heard: every word missed
+    assert missed_by_position(["hello"], ["hello"], 4) == [1 - 1.0, None, None, None]  # no word in slices 2-4
+    with pytest.raises(EvalError, match="parts >= 1"):
+        missed_by_position(refs, hyps, 0)
 
 
 def test_import_tts_eval_is_light():

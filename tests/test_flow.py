@@ -39,7 +39,8 @@ def test_nfe_to_steps():
 
 
 @pytest.mark.parametrize("bad", [dict(dim=30, heads=4), dict(mask_min=0.9, mask_max=0.5), dict(conv_pos_kernel=4),
-                                 dict(drop_audio_prob=1.0), dict(depth=0)])
+                                 dict(drop_audio_prob=1.0), dict(depth=0),
+                                 dict(prompt_prob=1.5)])
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         FlowConfig(**bad)
@@ -61,6 +62,23 @@ def test_loss_only_on_masked_frames():
     torch.manual_seed(1)
     b = model(mel2, lens, torch.randint(5, 50, (2, 12)))["loss"]
     assert torch.allclose(a, b)
+
+
+def test_prompt_prob_puts_the_span_at_the_end():
+    lens = torch.tensor([50, 30, 41, 7] * 50)
+    torch.manual_seed(0)
+    always = FlowTTS(FlowConfig(**TINY, prompt_prob=1.0)).infill_mask(lens, 50)
+    idx = torch.arange(50)[None]
+    last = (always & (idx == (lens - 1)[:, None])).any(1)
+    assert last.all() and not (always & (idx >= lens[:, None])).any()  # ends on each item's last frame
+    torch.manual_seed(0)
+    never = FlowTTS(FlowConfig(**TINY)).infill_mask(lens, 50)
+    # the default places spans anywhere: many leave context after them
+    assert (~(never & (idx == (lens - 1)[:, None])).any(1)).float().mean() > 0.3
+    torch.manual_seed(0)
+    half = FlowTTS(FlowConfig(**TINY, prompt_prob=0.5)).infill_mask(lens, 50)
+    share = (half & (idx == (lens - 1)[:, None])).any(1).float().mean()
+    assert 0.5 < share < 0.95  # half at the end, plus the random spans that reach it anyway
 
 
 def test_cfg_zero_equals_conditional_prediction():

@@ -169,3 +169,37 @@ def wer(
     jiwer = require("jiwer")
     items = [_count(jiwer, r, h) for r, h in zip(refs, hyps)]
     return WERScores(corpus=_total(items), items=items, references=refs, hypotheses=hyps)
+
+
+def missed_by_position(references: Sequence[str], hypotheses: Sequence[str], parts: int = 4, *,
+                       language: str | None = "en") -> list[float | None]:
+    """Share of reference words not recognized, by where they stand in their sentence.
+
+    Each (normalized) reference word is counted as missed when the WER alignment does not
+    match it to an equal hypothesis word (substituted or deleted; insertions belong to no
+    reference word), and falls into one of ``parts`` equal slices of its sentence by
+    position. A synthesis that garbles the speech right after its prompt shows as a first
+    slice worse than the others, where a recording's misses are spread evenly.
+
+    Returns:
+        ``parts`` shares (``None`` for a slice that no word fell into).
+    """
+    if parts < 1:
+        raise EvalError(f"missed_by_position() needs parts >= 1, got {parts}.")
+    scores = wer(references, hypotheses, language=language)  # validates and normalizes
+    jiwer = require("jiwer")
+    counts = [[0, 0] for _ in range(parts)]  # [words, missed]
+    for ref, hyp in zip(scores.references, scores.hypotheses):
+        words = ref.split()
+        if not words:
+            continue
+        hit = [False] * len(words)
+        if hyp.split():
+            for chunk in jiwer.process_words(ref, hyp).alignments[0]:
+                if chunk.type == "equal":
+                    hit[chunk.ref_start_idx:chunk.ref_end_idx] = [True] * (chunk.ref_end_idx - chunk.ref_start_idx)
+        for i, ok in enumerate(hit):
+            part = counts[i * parts // len(words)]
+            part[0] += 1
+            part[1] += not ok
+    return [missed / n if n else None for n, missed in counts]

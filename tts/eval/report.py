@@ -56,10 +56,12 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
 
     Returns:
         ``{"items", "references", "audio_seconds", "wer", "wer_mean", "ref_wer",
-        "ref_wer_mean", "sim", "sim_std", "sim_ref", "dnsmos_*", "rtf"}``; a metric
-        that was not computed is ``None``.
+        "ref_wer_mean", "missed_by_quarter", "ref_missed_by_quarter", "sim", "sim_std",
+        "sim_ref", "dnsmos_*", "rtf"}``; a metric that was not computed is ``None``.
+        ``missed_by_quarter`` is :func:`~tts.eval.intelligibility.missed_by_position` in
+        four slices (the reference words Whisper did not hear, by place in the sentence).
     """
-    from .intelligibility import wer
+    from .intelligibility import missed_by_position, wer
 
     summary: dict[str, Any] = {
         "items": len(rows),
@@ -71,8 +73,11 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
         if scored:
             scores = wer([r[text_key] for r in scored], [r[hyp_key] for r in scored], language=language)
             summary[f"{prefix}wer"], summary[f"{prefix}wer_mean"] = scores.wer, scores.mean_item_wer
+            summary[f"{prefix}missed_by_quarter"] = missed_by_position(
+                [r[text_key] for r in scored], [r[hyp_key] for r in scored], 4, language=language)
         else:
             summary[f"{prefix}wer"] = summary[f"{prefix}wer_mean"] = None
+            summary[f"{prefix}missed_by_quarter"] = None
     for col in MEAN_COLUMNS:
         summary[col] = _mean([r.get(col) for r in rows])
     summary["sim_std"] = _std([r.get("sim") for r in rows])

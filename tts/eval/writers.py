@@ -101,6 +101,10 @@ def compare_markdown(reports: Mapping[str, "EvalReport"]) -> str:
     return _table(["model", "items"] + [h for _, h, _ in cols], body)
 
 
+def _quarters(shares: list) -> str:
+    return " / ".join("–" if v is None else f"{100 * v:.1f} %" for v in shares)
+
+
 def to_markdown(report: "EvalReport", title: str = "Evaluation", max_rows: int | None = None) -> str:
     """A summary table, the models used, and a per-item table.
 
@@ -121,6 +125,12 @@ def to_markdown(report: "EvalReport", title: str = "Evaluation", max_rows: int |
             f"WER is the corpus WER (all errors / all reference words) after Whisper's English "
             f"normalization; the mean of per-item WERs is {_fmt(s.get('wer_mean'), 'pct')} %"
             + (f" (ground truth: {_fmt(s.get('ref_wer_mean'), 'pct')} %)." if s.get("ref_wer") is not None else ".")
+        )
+    if s.get("missed_by_quarter"):
+        parts.append(
+            "Reference words not heard, by quarter of the sentence: " + _quarters(s["missed_by_quarter"])
+            + (f" (ground truth: {_quarters(s['ref_missed_by_quarter'])})" if s.get("ref_missed_by_quarter") else "")
+            + ". A first quarter worse than the rest points at the start of the synthesis, next to the prompt."
         )
     if s.get("sim") is not None:
         parts.append("SIM is the cosine of speaker embeddings, generated vs prompt; SIM GT is ground truth vs prompt.")
