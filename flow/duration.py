@@ -68,10 +68,12 @@ class DurationPredictor(nn.Module):
         drop = torch.rand(len(id_lens), device=id_lens.device) < self.drop_context_prob
         return masked | drop[:, None]
 
-    def forward(self, ids: torch.Tensor, id_lens: torch.Tensor, durations: torch.Tensor) -> torch.Tensor:
-        """L1 loss on ``log(1 + frames)`` of the masked symbols (scalar)."""
+    def forward(self, ids: torch.Tensor, id_lens: torch.Tensor, durations: torch.Tensor,
+                masked: torch.Tensor | None = None) -> torch.Tensor:
+        """L1 loss on ``log(1 + frames)`` of the masked symbols (scalar); ``masked`` (bool
+        ``[b, l]``) chooses them, or None draws spans (``span_mask``)."""
         valid = lengths_to_mask(id_lens, ids.shape[1])
-        masked = self.span_mask(id_lens, ids.shape[1]) & valid
+        masked = (self.span_mask(id_lens, ids.shape[1]) if masked is None else masked) & valid
         pred = self.log_durations(ids, id_lens, durations, valid & ~masked)
         err = F.l1_loss(pred, torch.log1p(durations.float()), reduction="none")
         return (err * masked).sum() / masked.sum().clamp(min=1)

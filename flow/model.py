@@ -142,7 +142,8 @@ class FlowTTS(nn.Module):
         return (idx >= start[:, None]) & (idx < (start + span)[:, None])
 
     def forward(self, mel: torch.Tensor, mel_lens: torch.Tensor, phonemes: torch.Tensor,
-                phoneme_lens: torch.Tensor | None = None, durations: torch.Tensor | None = None
+                phoneme_lens: torch.Tensor | None = None, durations: torch.Tensor | None = None,
+                infill: torch.Tensor | None = None, duration_mask: torch.Tensor | None = None
                 ) -> dict[str, torch.Tensor]:
         """Flow-matching loss of a batch (plus the duration model's, when aligned).
 
@@ -152,6 +153,9 @@ class FlowTTS(nn.Module):
             phonemes: ``[b, l]`` phoneme ids, 0-padded.
             phoneme_lens: ``[b]`` (aligned only).
             durations: ``[b, l]`` frames per phoneme, summing to ``mel_lens`` (aligned only).
+            infill: bool ``[b, n]``, the frames to predict; None draws spans (``infill_mask``).
+            duration_mask: bool ``[b, l]``, the symbols whose durations the duration model
+                predicts; None draws spans (aligned only).
 
         Returns:
             ``{"loss", "flow_loss", "masked_frames"}`` and, aligned, ``"duration_loss"``.
@@ -159,7 +163,7 @@ class FlowTTS(nn.Module):
         x1 = self.normalize(mel).transpose(1, 2)  # [b, n, c]
         b, n, _ = x1.shape
         valid = lengths_to_mask(mel_lens, n)
-        infill = self.infill_mask(mel_lens, n) & valid
+        infill = (self.infill_mask(mel_lens, n) if infill is None else infill) & valid
         x0 = torch.randn_like(x1)
         t = torch.rand(b, device=x1.device)
         xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * x1
@@ -178,6 +182,6 @@ class FlowTTS(nn.Module):
         if self.aligned:
             if phoneme_lens is None:
                 phoneme_lens = (phonemes != 0).sum(1)
-            out["duration_loss"] = self.duration(phonemes, phoneme_lens, durations)
+            out["duration_loss"] = self.duration(phonemes, phoneme_lens, durations, duration_mask)
             out["loss"] = loss + self.config.duration_weight * out["duration_loss"]
         return out

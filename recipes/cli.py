@@ -44,7 +44,7 @@ class Recipe:
 RECIPES = {
     "vocos": Recipe("recipes.vocos.module:VocosModule", "recipes.crops:AudioCropDataModule"),
     "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule"),
-    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.data:TTSDataModule"),
+    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.flow.data:FlowDataModule"),
     "valle": Recipe("recipes.valle.module:VallEModule", "recipes.valle.data:VallEDataModule"),
     "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.data:CodesDataModule"),
     "aligner": Recipe("recipes.aligner.module:AlignerModule", "recipes.data:TTSDataModule"),

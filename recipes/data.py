@@ -1,6 +1,6 @@
 """Data modules of the TTS recipes: lhotse ``DynamicBucketingSampler`` batches of a prepared corpus.
 
-- :class:`TTSDataModule` (flow): batches of :class:`tts.data.dataset.TTSDataset`
+- :class:`TTSDataModule` (aligner; flow adds speaker prompts in ``recipes/flow/data.py``): batches of :class:`tts.data.dataset.TTSDataset`
   (phonemes plus audio, stored mels or codes) from ``cuts_<split>.jsonl.gz``.
 - :class:`CodesDataModule` (maskgct; valle adds prompts in ``recipes/valle/data.py``):
   the same over the code manifests ``tts prepare features --kind codes`` writes, saying
@@ -16,6 +16,8 @@ must run with ``use_distributed_sampler: false`` (the recipe YAMLs set it).
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
 from pathlib import Path
 
 import lightning as L
@@ -25,6 +27,33 @@ from tts.data.dataset import TTSDataset
 from tts.data.manifests import load_cuts
 
 from .common import RecipeError
+
+
+def cuts_by_speaker(cuts) -> dict[str, list]:
+    """The cuts of each speaker (cuts without a speaker are left out)."""
+    out: dict[str, list] = defaultdict(list)
+    for cut in cuts:
+        speaker = cut.supervisions[0].speaker if cut.supervisions else None
+        if speaker is not None:
+            out[speaker].append(cut)
+    return out
+
+
+def speaker_partner(by_speaker: dict[str, list], cut, rng: random.Random, prompt_seconds: tuple[float, float],
+                    max_prompt_seconds: float):
+    """Another cut of ``cut``'s speaker to serve as its prompt, or None when there is none.
+
+    Cuts of ``prompt_seconds`` (min, max) are preferred (evaluation prompts are 3-5 s), then
+    those up to ``max_prompt_seconds``, then the shortest.
+    """
+    speaker = cut.supervisions[0].speaker if cut.supervisions else None
+    others = [c for c in by_speaker.get(speaker, ()) if c.id != cut.id]
+    if not others:
+        return None
+    lo, hi = prompt_seconds
+    fitting = [c for c in others if lo <= c.duration <= hi]
+    short = fitting or [c for c in others if c.duration <= max_prompt_seconds]
+    return rng.choice(short) if short else min(others, key=lambda c: c.duration)
 
 
 class TTSDataModule(L.LightningDataModule):

@@ -1,4 +1,5 @@
-"""recipes/flow: CPU training steps on TinyVoices, export -> checkpoint folder, resume, DDP on 2 processes."""
+"""recipes/flow: CPU training steps on TinyVoices, export -> checkpoint folder, resume, DDP on 2 processes,
+speaker prompts (recipes/flow/pairs.py, recipes/flow/data.py)."""
 
 import pytest
 import torch
@@ -325,3 +326,101 @@ def test_fine_tuning_from_weights_of_another_shape_is_a_clear_error(trained, tin
     with pytest.raises(RecipeError, match="does not exist"):
         train("flow", tiny_args(tinyvoices, vocoder, tmp_path / "bad", 1, "--model.init_from",
                                 str(tmp_path / "nothing.ckpt")))
+
+
+# ---------------------------------------------------------------- speaker prompts
+def _recipe_error():
+    from recipes.common import RecipeError
+
+    return RecipeError
+
+
+
+
+def _batch():
+    # two items: 6 frames (symbols " a b " with 2, 1, 2, 1 frames) and 4 frames (" c " 1, 2, 1)
+    mel = torch.arange(2 * 3 * 6, dtype=torch.float).reshape(2, 3, 6)
+    ph = torch.tensor([[4, 10, 11, 4], [4, 12, 4, 0]])
+    d = torch.tensor([[2, 1, 2, 1], [1, 2, 1, 0]])
+    return mel, torch.tensor([6, 4]), ph, torch.tensor([4, 3]), d
+
+
+def test_join_puts_the_prompt_before_the_target_without_its_opening_boundary():
+    from recipes.flow.pairs import join_prompts
+
+    mel, lens, ph, ph_lens, d = _batch()
+    pmel = -torch.ones(1, 3, 5)
+    pph, pd = torch.tensor([[4, 20, 4]]), torch.tensor([[1, 3, 1]])
+    j = join_prompts(mel, lens, ph, ph_lens, d, torch.tensor([0, -1]), pmel, torch.tensor([5]), pph,
+                     torch.tensor([3]), pd)
+    assert j.paired.tolist() == [True, False]
+    assert j.lens.tolist() == [5 + 6 - 2, 4]  # the target's 2 leading-boundary frames are left out
+    assert torch.equal(j.mel[0, :, :5], pmel[0]) and torch.equal(j.mel[0, :, 5:9], mel[0, :, 2:6])
+    assert torch.equal(j.mel[1, :, :4], mel[1, :, :4]) and (j.mel[1, :, 4:] == 0).all()
+    assert j.phonemes[0, :6].tolist() == [4, 20, 4, 10, 11, 4] and j.phoneme_lens.tolist() == [6, 3]
+    assert j.durations[0, :6].tolist() == [1, 3, 1, 1, 2, 1]
+    for b in range(2):  # durations still sum to the frames
+        assert int(j.durations[b, : j.phoneme_lens[b]].sum()) == int(j.lens[b])
+    assert j.infill[0].tolist() == [False] * 5 + [True] * 4 and not j.infill[1].any()
+    assert j.duration_mask[0].tolist() == [False] * 3 + [True] * 3 and not j.duration_mask[1].any()
+
+
+def test_durations_that_do_not_fit_the_frames_are_a_clear_error():
+    from recipes.flow.pairs import join_prompts
+
+    RecipeError = _recipe_error()
+    mel, lens, ph, ph_lens, d = _batch()
+    d[0, 0] = 5
+    with pytest.raises(RecipeError, match="_aligned manifests"):
+        join_prompts(mel, lens, ph, ph_lens, d, torch.tensor([-1, -1]), mel, lens, ph, ph_lens, d)
+
+
+def test_prompts_are_other_utterances_of_the_same_speaker(aligned):
+    from recipes.flow.data import SpeakerPromptDataset
+    from tts.data.dataset import TTSDataset
+    from tts.data.manifests import load_cuts
+
+    cuts = load_cuts(aligned / "cuts_train_aligned.jsonl.gz").to_eager()
+    ds = SpeakerPromptDataset(TTSDataset(features="audio", durations=True), cuts, prob=1.0, seed=0)
+    chosen = cuts.subset(first=4)
+    batch = ds[chosen]
+    idx = batch["prompt_index"].tolist()
+    assert len(idx) == 4 and any(i >= 0 for i in idx)
+    prompts = batch["prompt_batch"]
+    assert prompts["phonemes"].shape[0] == sum(i >= 0 for i in idx) and "durations" in prompts
+    speakers = {c.id: c.supervisions[0].speaker for c in cuts}
+    for cut, i in zip(chosen, idx):
+        if i < 0:  # only a speaker with no other utterance goes without
+            assert sum(s == cut.supervisions[0].speaker for s in speakers.values()) == 1
+    none = SpeakerPromptDataset(TTSDataset(features="audio", durations=True), cuts, prob=0.0)[chosen]
+    assert none["prompt_index"].tolist() == [-1] * 4 and "prompt_batch" not in none
+
+
+def test_speaker_prompts_need_alignments(tinyvoices):
+    from recipes.flow.data import FlowDataModule
+
+    RecipeError = _recipe_error()
+    with pytest.raises(RecipeError, match="data.durations: true"):
+        FlowDataModule(str(tinyvoices), speaker_prompt_prob=0.5)
+    with pytest.raises(RecipeError, match="speaker_prompt_prob must be in"):
+        FlowDataModule(str(tinyvoices), speaker_prompt_prob=1.5, durations=True)
+
+
+def test_aligned_training_with_speaker_prompts(aligned, vocoder, tmp_path, monkeypatch):
+    import recipes.flow.pairs as pairs
+    from recipes.cli import train
+
+    joined = []
+    real = pairs.join_prompts
+    monkeypatch.setattr(pairs, "join_prompts", lambda *a: joined.append(real(*a)) or joined[-1])
+
+    run_dir = tmp_path / "run"
+    args = tiny_args(aligned, vocoder, run_dir, 3)
+    args[1] = "tiny"
+    args[args.index("--data.val_cuts") + 1] = "cuts_test_seen_aligned.jsonl.gz"
+    result = train("flow", [*args, "--model.flow.duration_dim", "32", "--model.flow.duration_layers", "1",
+                            "--data.speaker_prompt_prob", "1.0"])
+    assert result["global_step"] == 3
+    assert len(joined) == 3 and all(j.paired.any() for j in joined)  # every training batch had prompts
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    assert "train/flow_loss" in metrics and "nan" not in metrics.lower()

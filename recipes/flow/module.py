@@ -100,7 +100,29 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         if self.model.aligned and "durations" not in batch:
             raise RecipeError("An aligned flow model trains on phone alignments: set data.durations: true and "
                               "train on the *_aligned manifests of `tts prepare align`.")
+        if "prompt_batch" in batch:
+            return self._prompted_losses(batch, mel, lens)
         return self.model(mel, lens, batch["phonemes"], batch["phoneme_lens"], batch.get("durations"))
+
+    def _prompted_losses(self, batch: dict, mel: torch.Tensor, lens: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Items with a speaker prompt (``recipes.flow.data``) are trained as synthesis runs: that
+        prompt, then the whole item to predict; the others keep the random spans."""
+        from .pairs import join_prompts
+
+        if not self.model.aligned:
+            raise RecipeError("data.speaker_prompt_prob needs model.flow.text_conditioning: aligned.")
+        if self.hparams.mel_warp > 0:  # the prompt would keep its voice while its target's is warped
+            raise RecipeError("data.speaker_prompt_prob and model.mel_warp do not go together: set one of them to 0.")
+        prompts = batch["prompt_batch"]
+        pmel, plens = self._mels(prompts)
+        j = join_prompts(mel, lens, batch["phonemes"], batch["phoneme_lens"], batch["durations"],
+                         batch["prompt_index"], pmel, plens, prompts["phonemes"], prompts["phoneme_lens"],
+                         prompts["durations"])
+        infill = torch.where(j.paired[:, None], j.infill, self.model.infill_mask(j.lens, j.mel.shape[-1]))
+        spans = self.model.duration.span_mask(j.phoneme_lens, j.phonemes.shape[1])
+        duration_mask = torch.where(j.paired[:, None], j.duration_mask, spans)
+        return self.model(j.mel, j.lens, j.phonemes, j.phoneme_lens, j.durations, infill=infill,
+                          duration_mask=duration_mask)
 
     def _mels(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """``[B, C, N]`` log-mels and ``[B]`` frame counts, from stored mels or from audio."""

@@ -36,7 +36,7 @@ from nn_common import pad_stack
 from tts.data.dataset import CODE_PAD, TTSDataset
 
 from ..common import RecipeError
-from ..data import CodesDataModule
+from ..data import CodesDataModule, cuts_by_speaker, speaker_partner
 
 PROMPT_MODES = ("prefix", "speaker")
 ALIGNMENTS = ("none", "monotonic")
@@ -118,10 +118,7 @@ class PromptedDataset(torch.utils.data.Dataset):
         if mode == "speaker":
             if cuts is None:
                 raise RecipeError("Speaker prompts need the split's cuts.")
-            for cut in cuts:
-                speaker = cut.supervisions[0].speaker if cut.supervisions else None
-                if speaker is not None:
-                    self.by_speaker[speaker].append(cut)
+            self.by_speaker = cuts_by_speaker(cuts)
 
     def _rng_for(self, cut) -> random.Random:
         if self.deterministic:
@@ -134,14 +131,7 @@ class PromptedDataset(torch.utils.data.Dataset):
 
     def _partner(self, cut, rng: random.Random):
         """Another cut of the same speaker, or None."""
-        speaker = cut.supervisions[0].speaker if cut.supervisions else None
-        others = [c for c in self.by_speaker.get(speaker, ()) if c.id != cut.id]
-        if not others:
-            return None
-        lo, hi = self.prompt_seconds
-        fitting = [c for c in others if lo <= c.duration <= hi]
-        short = fitting or [c for c in others if c.duration <= self.max_prompt_seconds]
-        return rng.choice(short) if short else min(others, key=lambda c: c.duration)
+        return speaker_partner(self.by_speaker, cut, rng, self.prompt_seconds, self.max_prompt_seconds)
 
     def _prefix_frames(self, n: int, duration: float, rng: random.Random) -> int:
         rate = n / max(duration, 1e-3)  # code frames per second of this cut
