@@ -95,7 +95,11 @@ def resolve_device(device: str | None) -> tuple[str, int]:
 class WhisperASR:
     """A faster-whisper model with decoding options suited to TTS evaluation.
 
-    Decoding is deterministic (beam search, temperature fallback only on failure),
+    Decoding is reproducible: beam search, and the temperature fallback Whisper takes
+    when a window decodes into repetitions or at a low likelihood samples from a seeded
+    stream, so the same clips in the same order get the same transcripts in every run
+    (unseeded, 10 of 60 babbling VALL-E syntheses came back with other words on a second
+    run). A clip's fallback draws depend on the clips before it in the same model. It
     does not condition on previous text (no hallucination chains across windows)
     and forces the language when one is given, because language detection on a
     2-second synthetic clip is unreliable.
@@ -110,6 +114,8 @@ class WhisperASR:
             cut to ``"en"``), or ``None`` to detect.
         beam_size: beam width (5 is faster-whisper's and the TTS papers' setting).
         cpu_threads: CTranslate2 threads on CPU (0: its default).
+        seed: seed of the fallback's sampling (CTranslate2 seeds each decoding thread's
+            generator once, at its first draw: set here, before this model decodes).
         cache_dir: where the packaged model is assembled (default ``$TTS_CACHE``).
     """
 
@@ -125,6 +131,7 @@ class WhisperASR:
         beam_size: int = 5,
         cpu_threads: int = 0,
         cache_dir: str | os.PathLike | None = None,
+        seed: int = 0,
     ) -> None:
         from .whisper_model import resolve_whisper_model
 
@@ -145,7 +152,9 @@ class WhisperASR:
         self.compute_type = compute_type or ("float16" if self.device == "cuda" else "int8")
         self.language = asr_language(language) if language else None
         self.beam_size = beam_size
+        self.seed = seed
         fw = require("faster_whisper", "faster-whisper")
+        require("ctranslate2", "ctranslate2").set_random_seed(seed)
         try:
             self._model = fw.WhisperModel(
                 str(self.model_path),
