@@ -195,7 +195,7 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     _, export, _ = trained
     synth = Synthesizer.from_pretrained(export, device="cpu")
     assert synth.family == "valle" and synth.sample_rate == 24000
-    assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates"}
+    assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates", "advance"}
     cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
     from tts.audio import Audio
 
@@ -206,6 +206,8 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     assert torch.equal(torch.as_tensor(audio.wav), torch.as_tensor(again.wav))  # seeded
     with pytest.raises(TTSError, match="--top-p"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", top_p=2.0)
+    with pytest.raises(TTSError, match="--advance"):
+        synth.synthesize("Hi.", prompt, prompt_text="hello", advance="mean")
     with pytest.raises(TTSError, match="does not take --nfe"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)
 

@@ -8,7 +8,7 @@ import torch
 
 from codec_lm.valle import (VallE, VallEConfig, VallESampling, generate_ar_aligned, group_codes, step_durations,
                             synthesize, ungroup_codes)
-from codec_lm.valle.alignment import advance_targets, align_batch
+from codec_lm.valle.alignment import advance_targets, align_batch, phone_windows
 from codec_lm.valle.sampling import repetition_rate
 
 SMALL = dict(n_codebooks=4, codebook_size=64, dim=64, heads=2, ar_layers=2, nar_layers=2, dropout=0.0,
@@ -40,17 +40,21 @@ def aligned_inputs(model, seed=1):
 
     c = model.config
     codes, pph, pd, tph = items(seed)
-    prompts, phones, texts, caps = [], [], [], []
+    prompts, phones, indexes, texts, caps = [], [], [], [], []
     for pc, pp, d, tp in zip(codes, pph, pd, tph):
-        pc, steps = prepare_prompt(c, pc, pp, d)
+        pc, index = prepare_prompt(c, pc, pp, d)
         prompts.append(group_codes(pc[0], c.group_size))
-        phones.append(steps)
+        phones.append(torch.tensor(pp)[index])
+        indexes.append(index)
         texts.append(torch.tensor([*pp, *tp, c.separator_id]))
         caps.append(step_limits(c, sum(d), len(pp), len(tp) + 1, VallESampling()))
     text, text_lens = pad_stack(texts, 0)
     prompt, prompt_lens = pad_stack([p.T for p in prompts], 0)
+    prompt_phones = pad_stack(phones, 0)[0]
+    if c.lookahead:
+        prompt_phones = phone_windows(text, pad_stack(indexes, 0)[0], c.lookahead)
     return dict(text=text, text_lens=text_lens, start=torch.tensor([len(p) for p in pph]),
-                prompt=prompt.transpose(1, 2), prompt_steps=prompt_lens, prompt_phones=pad_stack(phones, 0)[0],
+                prompt=prompt.transpose(1, 2), prompt_steps=prompt_lens, prompt_phones=prompt_phones,
                 max_steps=torch.tensor(caps))
 
 
@@ -115,13 +119,39 @@ def test_align_batch_puts_prompt_and_target_on_whole_steps():
                     prompt[:1], torch.tensor([9]), target[:1], torch.tensor([5]), 2)
 
 
+def test_lookahead_windows_hold_the_next_phonemes_of_the_text_in_training_and_decoding():
+    phonemes = torch.tensor([[4, 10, 4, 20, 21, 4], [4, 11, 4, 22, 4, 0]])
+    durations = torch.tensor([[3, 4, 2, 5, 3, 2], [2, 4, 3, 3, 3, 0]])
+    prompt, target = torch.zeros(2, 2, 9, dtype=torch.long), torch.zeros(2, 2, 10, dtype=torch.long)
+    args = (phonemes, torch.tensor([6, 5]), torch.tensor([3, 3]), durations, prompt, torch.tensor([9, 9]), target,
+            torch.tensor([10, 6]), 2)
+    plain, a = align_batch(*args), align_batch(*args, lookahead=2)
+    assert torch.equal(a.prompt_phones[..., 0], plain.prompt_phones)
+    assert torch.equal(a.target_phones[..., 0], plain.target_phones)
+    assert a.prompt_phones[0].tolist() == [[4, 10, 4], [10, 4, 20], [10, 4, 20], [4, 20, 21]]  # reads on into the target
+    assert a.target_phones[0].tolist() == [[20, 21, 4]] * 3 + [[21, 4, 0], [4, 0, 0]]  # 0 past the text's end
+    assert a.target_phones[1].tolist() == [[22, 4, 0]] * 2 + [[4, 0, 0]] + [[0, 0, 0]] * 2  # then padding
+    # decoding builds the prompt's windows from the text and prepare_prompt's step indices: the same
+    from codec_lm.valle.generate_aligned import prepare_prompt
+
+    config = VallEConfig(**{**SMALL, "lookahead": 2})
+    _, index = prepare_prompt(config, prompt[0], phonemes[0, :3].tolist(), durations[0, :3].tolist())
+    assert torch.equal(phone_windows(phonemes[:1], index[None], 2)[0], a.prompt_phones[0])
+    with pytest.raises(ValueError, match="lookahead 2 are windows"):
+        VallE(config).ar.logits(phonemes, torch.tensor([6, 5]), group_codes(a.prompt[:, 0], 2), torch.tensor([4, 4]),
+                                group_codes(a.target[:, 0].clamp(min=0), 2), None, plain.prompt_phones,
+                                plain.target_phones)
+
+
 # ------------------------------------------------------------------ model and losses
 def test_config_validation():
     assert VallEConfig().alignment == "none" and VallEConfig().group_size == 1  # old model.yaml files
     assert VallEConfig(**SMALL).steps_per_second == 93.75 / 2
     for bad, match in ((dict(alignment="soft"), "alignment"), (dict(group_size=2), "needs alignment='monotonic'"),
                        (dict(alignment="monotonic", group_size=0), "group_size"),
-                       (dict(alignment="monotonic", separator_id=-1), "separator_id")):
+                       (dict(alignment="monotonic", separator_id=-1), "separator_id"),
+                       (dict(lookahead=1), "lookahead 1 needs alignment='monotonic'"),
+                       (dict(alignment="monotonic", lookahead=-1), "lookahead must be an integer")):
         with pytest.raises(ValueError, match=match):
             VallEConfig(**bad)
 
@@ -138,8 +168,9 @@ def _batch(seed=0):
                 durations=durations, prompt_phoneme_lens=torch.tensor([5, 4]))
 
 
-def test_losses_train_every_part_and_ignore_padding():
-    model = random_model().train()
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_losses_train_every_part_and_ignore_padding(lookahead):
+    model = random_model(lookahead=lookahead).train()
     batch = _batch()
     out = model(**batch)
     assert set(out) == {"loss", "ar_loss", "ar_acc", "ar_top10", "advance_loss", "advance_acc", "nar_loss",
@@ -176,9 +207,9 @@ def test_text_changes_the_monotonic_losses():
 
 
 # ------------------------------------------------------------------ decoding
-@pytest.mark.parametrize("group", [1, 2])
-def test_cached_and_uncached_decoding_agree(group):
-    model = random_model(group_size=group)
+@pytest.mark.parametrize("group, lookahead", [(1, 0), (2, 0), (2, 1)])
+def test_cached_and_uncached_decoding_agree(group, lookahead):
+    model = random_model(group_size=group, lookahead=lookahead)
     inputs = aligned_inputs(model)
     sampling = VallESampling(temperature=1.0, top_p=0.9, seed=3)
     runs = []
@@ -196,11 +227,13 @@ def test_cached_and_uncached_decoding_agree(group):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_pointer_never_skips_or_goes_back_and_ends_after_the_last_phoneme(seed):
-    """Random weights, a batch of three texts of different lengths."""
-    model = random_model(seed=seed)
+    """Random weights, a batch of three texts of different lengths (seeds 2 and 3: a lookahead model;
+    odd seeds: the sampled stay / advance rule)."""
+    model = random_model(seed=seed, lookahead=seed // 2)
     inputs = aligned_inputs(model, seed=seed + 1)
     gens = [torch.Generator().manual_seed(seed * 10 + i) for i in range(3)]
-    ar = generate_ar_aligned(model.ar, **inputs, sampling=VallESampling(temperature=1.0), generators=gens)
+    sampling = VallESampling(temperature=1.0, advance=("median", "sample")[seed % 2])
+    ar = generate_ar_aligned(model.ar, **inputs, sampling=sampling, generators=gens)
     for i in range(3):
         path = ar.path[i][ar.path[i] >= 0]
         steps = int(ar.lengths[i]) // 2
@@ -233,13 +266,35 @@ def test_stuck_pointer_is_moved_on_and_the_length_cap_is_the_last_resort():
     assert all(g.ended and g.durations.tolist() == [2] * (len(tp) + 1) for g, tp in zip(fast, tph))
 
 
+@pytest.mark.parametrize("p, steps", [(0.2, 4), (0.3, 2), (0.6, 1)])
+def test_median_rule_moves_on_at_the_median_of_the_heads_length_distribution(p, steps):
+    """A head that says "advance" with chance p at every step: the median length is the first k
+    with (1 - p)^k <= 1/2 (0.8^4 = 0.41, 0.7^2 = 0.49, 0.4^1), whatever the temperature or seed."""
+    model = random_model()
+    with torch.no_grad():
+        model.ar.advance.weight.zero_()
+        model.ar.advance.bias.fill_(math.log(p / (1 - p)))
+    codes, pph, pd, tph = items()
+    # max_length_ratio 10: these prompts speak at 2-4 frames a phoneme, so the usual cap would cut in.
+    for sampling in (VallESampling(seed=0, advance="median", max_length_ratio=10),
+                     VallESampling(seed=9, temperature=0.5, advance="median", max_length_ratio=10)):
+        out = synthesize(model, codes, pph, tph, sampling, prompt_durations=pd)
+        assert all(g.ended and g.durations.tolist() == [2 * steps] * (len(tp) + 1) for g, tp in zip(out, tph))
+    sampled = synthesize(model, codes, pph, tph, VallESampling(seed=0, advance="sample"), prompt_durations=pd)
+    assert len({d for g in sampled for d in g.durations.tolist()}) > 1  # the draw spreads the lengths
+    with pytest.raises(ValueError, match="advance must be one of median, sample"):
+        VallESampling(advance="mean")
+
+
 @pytest.mark.parametrize("sampling", [
     VallESampling(temperature=0, repetition_window=0),
+    VallESampling(seed=2, advance="median"),
     VallESampling(temperature=1.2, top_k=40, top_p=0.9, nar_temperature=1.0, seed=7),
     VallESampling(seed=5, num_candidates=3),
-], ids=["greedy", "sampled", "candidates"])
-def test_batched_decoding_matches_one_by_one(sampling):
-    model = random_model()
+], ids=["greedy", "median", "sampled", "candidates"])
+@pytest.mark.parametrize("lookahead", [0, 1])
+def test_batched_decoding_matches_one_by_one(sampling, lookahead):
+    model = random_model(lookahead=lookahead)
     codes, pph, pd, tph = items()
     batched = synthesize(model, codes, pph, tph, sampling, prompt_durations=pd)
     for i in range(3):

@@ -126,6 +126,9 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("top_p", float, "nucleus sampling mass (1.0: off)", 0.8, low=0.0, high=1.0, low_open=True),
         Option("num_candidates", int, "samples per sentence; the most likely that ended by itself is kept", 1,
                low=1, high=64),
+        Option("advance", str, "monotonic models: 'median' moves the phoneme pointer on once the head's chance "
+               "of having moved on passes 1/2, 'sample' draws stay/advance at every step", "median",
+               choices=("median", "sample")),
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),

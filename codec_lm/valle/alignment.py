@@ -91,8 +91,9 @@ class AlignedBatch:
         prompt_lens: ``[b]`` frames ``P'``.
         target: ``[b, q, T']`` target codes up to ``g x target steps`` frames, -1 padded.
         target_lens: ``[b]`` frames ``T'``.
-        prompt_phones: ``[b, mp]`` phoneme id of each prompt step (0 padded).
-        target_phones: ``[b, mt]`` phoneme id of each target step (0 padded).
+        prompt_phones: ``[b, mp]`` phoneme id of each prompt step (0 padded); with
+            ``lookahead`` L > 0, ``[b, mp, 1 + L]``: that id, then the L after it in the text.
+        target_phones: ``[b, mt]`` (or ``[b, mt, 1 + L]``) the same for each target step.
         advance: ``[b, mt]`` 1.0 at the last step of each target phoneme, 0 elsewhere and on padding.
     """
 
@@ -105,9 +106,25 @@ class AlignedBatch:
     advance: torch.Tensor
 
 
+def phone_windows(text: torch.Tensor, index: torch.Tensor, lookahead: int) -> torch.Tensor:
+    """The phoneme at each index and the ``lookahead`` after it.
+
+    Args:
+        text: ``[b, l]`` phoneme ids, 0 after each row's end.
+        index: ``[b, m]`` positions in ``text`` (>= 0; at or past a row's end reads 0).
+
+    Returns:
+        ``[b, m, 1 + lookahead]`` ids, 0 past the end of the text.
+    """
+    l = text.shape[1]
+    ext = torch.nn.functional.pad(text, (0, lookahead + 1))  # reads past the end give padding
+    pos = (index[..., None] + torch.arange(lookahead + 1, device=text.device)).clamp(max=l + lookahead)
+    return ext.gather(1, pos.flatten(1)).view(*index.shape, lookahead + 1)
+
+
 def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phoneme_lens: torch.Tensor,
                 durations: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor, target: torch.Tensor,
-                target_lens: torch.Tensor, group: int) -> AlignedBatch:
+                target_lens: torch.Tensor, group: int, lookahead: int = 0) -> AlignedBatch:
     """Cut prompt and target to whole steps and put the phonemes on the step grid.
 
     Args:
@@ -118,6 +135,8 @@ def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phone
         prompt: ``[b, q, p]`` codes; prompt_lens ``[b]``.
         target: ``[b, q, t]`` codes; target_lens ``[b]``.
         group: frames per AR step.
+        lookahead: give each step the ids of the next ``lookahead`` phonemes too (see
+            :func:`phone_windows`; the prompt's last steps read the target's first phonemes).
 
     Raises:
         ValueError: durations that do not cover the frames, a prompt shorter than one step,
@@ -142,15 +161,30 @@ def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phone
         targets.append(target[i, :, : mt * group])
         pd = step_durations(d[:k], mp, group, offset=off)
         td = step_durations(d[k:], mt, group, at_least_one=True)
-        pphones.append(ids[:k].repeat_interleave(pd))
-        tphones.append(ids[k:].repeat_interleave(td))
+        index = torch.arange(n, device=ids.device)
+        pindex, tindex = index[:k].repeat_interleave(pd), index[k:].repeat_interleave(td)
+        if lookahead:
+            pphones.append(phone_windows(ids[None], pindex[None], lookahead)[0].T)  # [1 + L, m]: pad_stack pads
+            tphones.append(phone_windows(ids[None], tindex[None], lookahead)[0].T)  # the last axis
+        else:
+            pphones.append(ids[pindex])
+            tphones.append(ids[tindex])
         advance.append(advance_targets(td).to(prompt.device))
     prompt_c, prompt_l = pad_stack(prompts, -1)
     target_c, target_l = pad_stack(targets, -1)
     return AlignedBatch(prompt_c, prompt_l.to(prompt.device), target_c, target_l.to(prompt.device),
-                        pad_stack(pphones, 0)[0], pad_stack(tphones, 0)[0], pad_stack(advance, 0.0)[0])
+                        _steps_last(pad_stack(pphones, 0)[0]), _steps_last(pad_stack(tphones, 0)[0]),
+                        pad_stack(advance, 0.0)[0])
+
+
+def _steps_last(phones: torch.Tensor) -> torch.Tensor:
+    """``[b, m]`` as is; ``[b, 1 + L, m]`` windows -> ``[b, m, 1 + L]``."""
+    return phones.transpose(1, 2) if phones.dim() == 3 else phones
 
 
 def frame_phones(step_phones: torch.Tensor, group: int) -> torch.Tensor:
-    """``[b, m]`` phoneme id per step -> ``[b, m * group]`` per frame (what the NAR reads)."""
-    return step_phones.repeat_interleave(group, dim=-1)
+    """``[b, m]`` phoneme id per step (or ``[b, m, 1 + L]`` windows: their first id) -> ``[b, m * group]``
+    per frame (what the NAR reads)."""
+    if step_phones.dim() == 3:
+        step_phones = step_phones[..., 0]
+    return step_phones.repeat_interleave(group, dim=1)

@@ -41,6 +41,12 @@ class VallEConfig:
             at once, so it runs at ``frame_rate / G`` steps per second. ``G > 1`` needs
             ``alignment="monotonic"`` (the end of an utterance then comes from the phones,
             not from an EOS that could fall inside a group).
+        lookahead: ``alignment="monotonic"`` only: each AR step also embeds the ``L``
+            phonemes after its own in the text (0 for VALL-E R as published). A causal step
+            otherwise writes the codes that lead into the next phoneme without knowing it:
+            the shipped tiny-valle gets 0.47 of the last frame of a phoneme right against
+            0.66 inside one (teacher-forced, dev; ``exp/valle_pos_acc.py``). Older
+            checkpoints load as 0.
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
@@ -63,6 +69,7 @@ class VallEConfig:
     dropout: float = 0.1
     alignment: str = "none"
     group_size: int = 1
+    lookahead: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "ar_layers", "sample_rate"):
@@ -94,6 +101,11 @@ class VallEConfig:
         if self.group_size > 1 and not self.monotonic:
             raise ValueError(f"VallEConfig.group_size {self.group_size} needs alignment='monotonic': without phone "
                              "durations the AR would have to say EOS inside a group")
+        if isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int) or self.lookahead < 0:
+            raise ValueError(f"VallEConfig.lookahead must be an integer >= 0, got {self.lookahead!r}")
+        if self.lookahead and not self.monotonic:
+            raise ValueError(f"VallEConfig.lookahead {self.lookahead} needs alignment='monotonic': only aligned AR "
+                             "steps know which phoneme they are on")
         if self.monotonic and self.separator_id < 0:
             raise ValueError("VallEConfig.separator_id must be the word-boundary id with alignment='monotonic': it "
                              "closes the target's phonemes as the aligner closes every utterance")

@@ -26,7 +26,7 @@ import torch
 
 from nn_common import join_phonemes, pad_stack
 
-from .alignment import frame_phones
+from .alignment import frame_phones, phone_windows
 from .generate_aligned import generate_ar_aligned, prepare_prompt, step_limits
 from .model import VallE, VallEAR, VallENAR
 from .modules import KVCache
@@ -285,21 +285,25 @@ def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_duration
     texts, prompts, pphones, starts, caps = [], [], [], [], []
     for i, (pc, pp, pd, tp) in enumerate(zip(prompt_codes, prompt_phonemes, prompt_durations, target_phonemes)):
         try:
-            codes, steps = prepare_prompt(c, pc[: c.n_codebooks].long().cpu(), pp, pd)
+            codes, index = prepare_prompt(c, pc[: c.n_codebooks].long().cpu(), pp, pd)
         except ValueError as err:
             raise ValueError(f"Prompt {i}: {err}") from err
         cap = step_limits(c, pc.shape[1], len(pp), len(tp) + 1, sampling)
         for _ in range(k):
             texts.append(torch.tensor([*map(int, pp), *map(int, tp), c.separator_id]))
             prompts.append(codes)
-            pphones.append(steps)
+            pphones.append(index)
             starts.append(len(pp))
             caps.append(cap)
     text, text_lens = pad_stack(texts, 0)
     prompt, prompt_lens = pad_stack(prompts, 0)
-    prompt_phones = pad_stack(pphones, 0)[0]
-    text, text_lens, prompt, prompt_lens, prompt_phones = (
-        x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_phones))
+    prompt_index = pad_stack(pphones, 0)[0]  # padding reads phoneme 0 of the row; nothing attends to it
+    text, text_lens, prompt, prompt_lens, prompt_index = (
+        x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_index))
+    if c.lookahead:
+        prompt_phones = phone_windows(text, prompt_index, c.lookahead)
+    else:
+        prompt_phones = text.gather(1, prompt_index)
     grouped = prompt[:, 0].reshape(len(texts), -1, g)  # every prompt is whole steps (padding too)
     ar = generate_ar_aligned(model.ar, text, text_lens, torch.tensor(starts), grouped, prompt_lens // g,
                              prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache)

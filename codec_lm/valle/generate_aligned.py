@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from .alignment import step_durations
+from .alignment import phone_windows, step_durations
 from .model import VallEAR
 from .modules import KVCache
 from .sampling import ARResult, VallESampling, length_limits, sample_tokens, uniforms
@@ -37,7 +37,8 @@ def prepare_prompt(config, codes: torch.Tensor, phonemes, durations) -> tuple[to
         durations: ``[k]`` frames of each, summing to ``P``.
 
     Returns:
-        ``codes [Q, P']`` from frame ``P % g`` on, and ``[P' / g]`` the phoneme id of each step.
+        ``codes [Q, P']`` from frame ``P % g`` on, and ``[P' / g]`` the index in ``phonemes``
+        of each step's phoneme.
 
     Raises:
         ValueError: durations that do not match the phonemes or the frames, or a prompt
@@ -54,7 +55,8 @@ def prepare_prompt(config, codes: torch.Tensor, phonemes, durations) -> tuple[to
     if steps < 1:
         raise ValueError(f"A prompt of {p} frames is shorter than one AR step ({g} frames)")
     offset = p - steps * g
-    return codes[:, offset:], phonemes.repeat_interleave(step_durations(durations, steps, g, offset=offset))
+    index = torch.arange(phonemes.numel()).repeat_interleave(step_durations(durations, steps, g, offset=offset))
+    return codes[:, offset:], index
 
 
 def step_limits(config, prompt_frames: int, prompt_phonemes: int, target_symbols: int,
@@ -80,7 +82,8 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
             closing word boundary, 0-padded; text_lens ``[b]``.
         start: ``[b]`` index of the first target phoneme (the prompt's phoneme count).
         prompt: ``[b, mp, g]`` prompt codes by step; prompt_steps ``[b]``.
-        prompt_phones: ``[b, mp]`` phoneme id of each prompt step.
+        prompt_phones: ``[b, mp]`` phoneme id of each prompt step (``[b, mp, 1 + L]`` windows for
+            ``lookahead`` L > 0: :func:`.alignment.phone_windows`).
         max_steps: ``[b]`` the length cap in steps (:func:`step_limits`).
         sampling: temperature, top-k/p, repetition-aware sampling, ``max_phone_seconds``.
         generators: one per item for seeded sampling (None: global RNG).
@@ -105,6 +108,7 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     path = torch.full((b, horizon), -1, dtype=torch.long, device=device)
     steps = torch.zeros(b, dtype=torch.long, device=device)
     held = torch.zeros(b, dtype=torch.long, device=device)  # steps spent on the current phoneme
+    stayed = torch.ones(b, device=device)  # the head's chance of still being on it ("median")
     pointer = start.clone()
     ended = torch.zeros(b, dtype=torch.bool, device=device)
     rushed = torch.zeros(b, dtype=torch.bool, device=device)  # the cap moved the pointer on
@@ -118,14 +122,17 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         valid = torch.cat([model.prefill(text, text_lens, prompt, prompt_steps, cache, prompt_phones),
                            torch.ones(b, horizon, dtype=torch.bool, device=device)], dim=1)
     else:
-        target_in, phones_in = inp[:, None], text.new_zeros(b, 0)
+        target_in, phones_in = inp[:, None], text.new_zeros(b, 0, *([1 + c.lookahead] if c.lookahead else []))
     for t in range(horizon):
         # A finished row's pointer is past its text: it reads a harmless id, and nothing reads its output.
-        phone = text.gather(1, pointer.clamp(max=text.shape[1] - 1)[:, None])[:, 0]
+        if c.lookahead:
+            phone = phone_windows(text, pointer[:, None], c.lookahead)[:, 0]  # [b, 1 + L]
+        else:
+            phone = text.gather(1, pointer.clamp(max=text.shape[1] - 1)[:, None])[:, 0]
         if use_cache:
             codes, adv = model.step(inp, t, valid[:, : prefix + t + 1], cache, phone)
         else:
-            phones_in = torch.cat([phones_in, phone[:, None]], dim=1)
+            phones_in = torch.cat([phones_in, phone[:, None]], dim=1)  # [b, t + 1] or [b, t + 1, 1 + L]
             codes, adv = model.logits(text, text_lens, prompt, prompt_steps, target_in, None, prompt_phones,
                                       phones_in)
             codes, adv = codes[:, -1], adv[:, -1]
@@ -141,7 +148,10 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
                                 sampling.repetition_threshold)
             logprob += codes[:, j].log_softmax(-1).gather(1, tok[:, None])[:, 0].masked_fill(~active, 0.0)
             tokens[:, f] = torch.where(active, tok, tokens[:, f])
-        if sampling.temperature > 0:
+        if sampling.advance == "median":
+            stayed = stayed * torch.sigmoid(-adv)
+            advance = stayed <= 0.5
+        elif sampling.temperature > 0:
             advance = u[:, 2 * g] < torch.sigmoid(adv / sampling.temperature)
         else:
             advance = adv > 0
@@ -157,6 +167,7 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         steps += active.long()
         pointer = pointer + (advance & active).long()
         held = held.masked_fill(advance, 0)
+        stayed = stayed.masked_fill(advance, 1.0)
         ended |= active & (pointer >= text_lens)
         done |= ended | (steps >= max_steps)
         if bool(done.all()):

@@ -76,6 +76,11 @@ def _segment(tokens: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, to
     return tokens.masked_fill(~keep, 0), valid
 
 
+def _like(valid: torch.Tensor, phones: torch.Tensor) -> torch.Tensor:
+    """A ``[b, t]`` mask shaped to broadcast over ``phones`` (ids ``[b, t]`` or windows ``[b, t, w]``)."""
+    return valid[..., None] if phones.dim() == 3 else valid
+
+
 def _need_phones(phones: torch.Tensor | None, what: str) -> torch.Tensor:
     if phones is None:
         raise ValueError(f"A monotonic VALL-E needs the aligned phoneme of every {what} step")
@@ -86,7 +91,8 @@ class VallEAR(nn.Module):
     """The AR transformer: codebook 1 of the target, one step at a time.
 
     ``alignment="none"``: one frame per step, then EOS. ``"monotonic"``: ``g`` frames per
-    step (tokens ``[b, n, g]``), each step also reads its aligned phoneme (``*_phones``),
+    step (tokens ``[b, n, g]``), each step also reads its aligned phoneme (``*_phones``;
+    with ``lookahead`` L, also the L phonemes after it),
     and the outputs are ``(codes [.., g, K], advance [..])`` logits instead of ``[.., K + 1]``.
     """
 
@@ -101,6 +107,8 @@ class VallEAR(nn.Module):
         self.norm = nn.LayerNorm(c.dim)
         if c.monotonic:
             self.phone = nn.Embedding(c.vocab_size, c.dim)  # the phoneme each prompt / target step is aligned to
+            # the next `lookahead` phonemes of the text, one table for each distance
+            self.ahead = nn.ModuleList(nn.Embedding(c.vocab_size, c.dim) for _ in range(c.lookahead))
             self.head = nn.Linear(c.dim, g * c.codebook_size)  # g codes per step, no EOS
             self.advance = nn.Linear(c.dim, 1)  # logit of "the next step moves to the next phoneme"
         else:
@@ -122,10 +130,24 @@ class VallEAR(nn.Module):
         codes = self.head(h).unflatten(-1, (self.config.group_size, self.config.codebook_size))
         return codes, self.advance(h)[..., 0]
 
+    def _phones(self, phones: torch.Tensor | None, what: str) -> torch.Tensor:
+        """Ids ``[b, t]`` (``lookahead`` 0) or windows ``[b, t, 1 + L]`` -> ``[b, t, d]``."""
+        phones = _need_phones(phones, what)
+        want = 1 + self.config.lookahead
+        if (phones.dim() == 3 and phones.shape[-1] != want) or (phones.dim() == 2 and want > 1):
+            raise ValueError(f"The {what} phonemes of a model with lookahead {self.config.lookahead} are windows "
+                             f"[b, t, {want}] (align_batch / phone_windows), got {tuple(phones.shape)}")
+        if phones.dim() == 2:
+            return self.phone(phones)
+        x = self.phone(phones[..., 0])
+        for j, table in enumerate(self.ahead):
+            x = x + table(phones[..., j + 1])
+        return x
+
     def _target(self, tokens: torch.Tensor, start: int, phones: torch.Tensor | None) -> torch.Tensor:
         x = self.target(tokens, start=start)
         if self.config.monotonic:
-            x = x + self.phone(_need_phones(phones, "target"))
+            x = x + self._phones(phones, "target")
         return x
 
     def embed_prefix(self, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
@@ -137,7 +159,8 @@ class VallEAR(nn.Module):
         prompt, prompt_valid = _segment(prompt, prompt_lens)
         x_prompt = self.prompt(prompt)
         if self.config.monotonic:
-            x_prompt = x_prompt + self.phone(_need_phones(prompt_phones, "prompt").masked_fill(~prompt_valid, 0))
+            phones = _need_phones(prompt_phones, "prompt")
+            x_prompt = x_prompt + self._phones(phones.masked_fill(~_like(prompt_valid, phones), 0), "prompt")
         x = torch.cat([self.text(text), x_prompt], dim=1)
         return x, torch.cat([text_valid, prompt_valid], dim=1)
 
@@ -152,7 +175,9 @@ class VallEAR(nn.Module):
             target_in: ``[b, t]`` (monotonic: ``[b, t, g]``) = BOS followed by the target tokens so far.
             target_in_lens: ``[b]`` valid target inputs (None: all).
             prompt_phones, target_phones: monotonic only: ``[b, p]`` / ``[b, t]`` the phoneme id
-                each prompt step / each target step is aligned to (the one its output belongs to).
+                each prompt step / each target step is aligned to (the one its output belongs to);
+                with ``lookahead`` L > 0, windows ``[b, p, 1 + L]`` / ``[b, t, 1 + L]`` of that id
+                and the L after it (:func:`.alignment.phone_windows`).
 
         Returns:
             ``[b, t, K + 1]``: logits of the token after each target input; monotonic:
@@ -166,7 +191,7 @@ class VallEAR(nn.Module):
             target_valid = lengths_to_mask(target_in_lens, target_in.shape[1])
         keep = target_valid[..., None] if target_in.dim() == 3 else target_valid
         if target_phones is not None:
-            target_phones = target_phones.masked_fill(~target_valid, 0)
+            target_phones = target_phones.masked_fill(~_like(target_valid, target_phones), 0)
         x = torch.cat([x, self._target(target_in.masked_fill(~keep, 0), 0, target_phones)], dim=1)
         valid = torch.cat([valid, target_valid], dim=1)
         h = self._run(x, prefix_lm_mask(valid, prefix, x.shape[1]), None)
@@ -194,7 +219,8 @@ class VallEAR(nn.Module):
             position: its index in the target segment.
             valid: bool ``[b, s]`` key validity including this token (``s = cache.length + 1``).
             cache: the cache after the prefix and the previous steps.
-            phones: monotonic only: ``[b]`` the phoneme this step is aligned to.
+            phones: monotonic only: ``[b]`` the phoneme this step is aligned to (``[b, 1 + L]``
+                with that phoneme and the L after it, for ``lookahead`` L > 0).
 
         Returns:
             ``[b, K + 1]`` logits of the next token; monotonic: ``(codes [b, g, K], advance [b])``.
@@ -316,7 +342,7 @@ class VallE(nn.Module):
                 raise ValueError("A monotonic VALL-E trains on phone alignments: pass durations and "
                                  "prompt_phoneme_lens (the data's `durations` from `tts prepare align`)")
             aligned = align_batch(phonemes, phoneme_lens, prompt_phoneme_lens, durations, prompt, prompt_lens,
-                                  target, target_lens, c.group_size)
+                                  target, target_lens, c.group_size, c.lookahead)
             out = self._ar_monotonic(phonemes, phoneme_lens, aligned)
             loss = out["ar_loss"] + out["advance_loss"]
             prompt, prompt_lens, target, target_lens = aligned.prompt, aligned.prompt_lens, aligned.target, \

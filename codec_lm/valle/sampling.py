@@ -27,6 +27,7 @@ from nn_common import expected_frames
 # steps would draw from the full distribution instead of the nucleus.
 RAS_WINDOW, RAS_THRESHOLD = 20, 0.45
 IMPLICIT_RAS_WINDOW, IMPLICIT_RAS_THRESHOLD = 10, 0.1
+ADVANCE_RULES = ("median", "sample")
 
 
 @dataclass
@@ -50,6 +51,13 @@ class VallESampling:
             phoneme whatever the stay/advance head says (None: never forced), so that a
             model stuck on a phoneme still says the rest; aligned symbols of TinyVoices
             last at most 0.33 s.
+        advance: monotonic models: how the stay / advance head moves the pointer.
+            ``"median"`` (default): the pointer moves on once the head's chance of having
+            moved on since the phoneme began passes one half (the median of the length
+            distribution the head predicts), the same at any temperature. ``"sample"``: a
+            draw at every step (at the AR temperature; greedy at 0), so a phoneme's length
+            follows the head's hazard with all its spread, one-step phonemes included. On
+            the shipped tiny-valle (60 test_unseen items, seed 0) WER 1.06 against 1.25.
         nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
         num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
         seed: makes decoding deterministic (None: torch's global RNG).
@@ -64,6 +72,7 @@ class VallESampling:
     max_length_ratio: float = 2.0
     max_frames: int | None = None
     max_phone_seconds: float | None = 1.0
+    advance: str = "median"
     nar_temperature: float = 0.0
     num_candidates: int = 1
     seed: int | None = None
@@ -85,6 +94,8 @@ class VallESampling:
             raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
         if self.num_candidates < 1:
             raise ValueError(f"num_candidates must be >= 1, got {self.num_candidates}")
+        if self.advance not in ADVANCE_RULES:
+            raise ValueError(f"advance must be one of {', '.join(ADVANCE_RULES)}, got {self.advance!r}")
         if self.max_phone_seconds is not None and not self.max_phone_seconds > 0:
             raise ValueError(f"max_phone_seconds must be > 0 (None = off), got {self.max_phone_seconds}")
 

@@ -59,7 +59,7 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates")
+        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance")
               if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
