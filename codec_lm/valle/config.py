@@ -45,8 +45,8 @@ class VallEConfig:
             phonemes after its own in the text (0 for VALL-E R as published). A causal step
             otherwise writes the codes that lead into the next phoneme without knowing it:
             the shipped tiny-valle gets 0.47 of the last frame of a phoneme right against
-            0.66 inside one (teacher-forced, dev; ``exp/valle_pos_acc.py``). Older
-            checkpoints load as 0.
+            0.66 inside one (teacher-forced, dev; ``scripts/valle_position_accuracy.py``).
+            Older checkpoints load as 0.
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
