@@ -42,43 +42,10 @@ from nn_common import lengths_to_mask
 from .alignment import AlignedBatch, align_batch, frame_phones, group_codes
 from .config import VallEConfig
 from .decode import StepWeights, can_fuse, fused_step
+from .masks import over, prefix_lm_mask, segment
 from .modules import AdaLayerNorm, Block, CodeStackEmbedding, KVCache, SegmentEmbedding
 
 IGNORE = -100
-
-
-def prefix_lm_mask(valid: torch.Tensor, prefix: int, queries: int) -> torch.Tensor:
-    """Attention mask for the last ``queries`` of ``s = valid.shape[1]`` positions.
-
-    Query at absolute position ``i`` may see key ``j`` when ``valid[b, j]`` and
-    (``j < prefix`` or ``j <= i``): the prefix is bidirectional, the rest causal, and
-    prefix queries never see the target.
-
-    Args:
-        valid: bool ``[b, s]``, real (non-padding) keys.
-        prefix: length of the bidirectional prefix (phonemes + prompt, padded).
-        queries: number of query positions (the last ones).
-
-    Returns:
-        bool ``[b, 1, queries, s]``.
-    """
-    s = valid.shape[1]
-    i = torch.arange(s - queries, s, device=valid.device)[:, None]
-    j = torch.arange(s, device=valid.device)[None]
-    allowed = (j < prefix) | (j <= i)
-    return allowed[None, None] & valid[:, None, None, :]
-
-
-def _segment(tokens: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded ids ``[b, n]`` or ``[b, n, g]`` -> (ids with padding replaced by 0, bool valid ``[b, n]``)."""
-    valid = lengths_to_mask(lens, tokens.shape[1])
-    keep = valid[..., None] if tokens.dim() == 3 else valid
-    return tokens.masked_fill(~keep, 0), valid
-
-
-def _like(valid: torch.Tensor, phones: torch.Tensor) -> torch.Tensor:
-    """A ``[b, t]`` mask shaped to broadcast over ``phones`` (ids ``[b, t]`` or windows ``[b, t, w]``)."""
-    return valid[..., None] if phones.dim() == 3 else valid
 
 
 def _need_phones(phones: torch.Tensor | None, what: str) -> torch.Tensor:
@@ -155,12 +122,12 @@ class VallEAR(nn.Module):
                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """Phonemes ``[b, l]`` and prompt codebook-1 codes ``[b, p]`` (monotonic: steps ``[b, p, g]``
         and their phonemes ``prompt_phones [b, p]``) -> ``x [b, l + p, d]``, valid ``[b, l + p]``."""
-        text, text_valid = _segment(text, text_lens)
-        prompt, prompt_valid = _segment(prompt, prompt_lens)
+        text, text_valid = segment(text, text_lens)
+        prompt, prompt_valid = segment(prompt, prompt_lens)
         x_prompt = self.prompt(prompt)
         if self.config.monotonic:
             phones = _need_phones(prompt_phones, "prompt")
-            x_prompt = x_prompt + self._phones(phones.masked_fill(~_like(prompt_valid, phones), 0), "prompt")
+            x_prompt = x_prompt + self._phones(phones.masked_fill(~over(prompt_valid, phones), 0), "prompt")
         x = torch.cat([self.text(text), x_prompt], dim=1)
         return x, torch.cat([text_valid, prompt_valid], dim=1)
 
@@ -189,9 +156,9 @@ class VallEAR(nn.Module):
             target_valid = torch.ones(target_in.shape[:2], dtype=torch.bool, device=target_in.device)
         else:
             target_valid = lengths_to_mask(target_in_lens, target_in.shape[1])
-        keep = target_valid[..., None] if target_in.dim() == 3 else target_valid
+        keep = over(target_valid, target_in)
         if target_phones is not None:
-            target_phones = target_phones.masked_fill(~_like(target_valid, target_phones), 0)
+            target_phones = target_phones.masked_fill(~over(target_valid, target_phones), 0)
         x = torch.cat([x, self._target(target_in.masked_fill(~keep, 0), 0, target_phones)], dim=1)
         valid = torch.cat([valid, target_valid], dim=1)
         h = self._run(x, prefix_lm_mask(valid, prefix, x.shape[1]), None)
@@ -276,7 +243,7 @@ class VallENAR(nn.Module):
         """
         b = text.shape[0]
         stage = torch.as_tensor(stage, device=text.device).expand(b)
-        text, text_valid = _segment(text, text_lens)
+        text, text_valid = segment(text, text_lens)
         prompt_valid = lengths_to_mask(prompt_lens, prompt.shape[-1])
         target_valid = lengths_to_mask(target_lens, target.shape[-1])
         x_prompt, x_target = self.prompt(prompt, self.config.n_codebooks), self.target(target, stage)
