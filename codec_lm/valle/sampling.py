@@ -57,7 +57,8 @@ class VallESampling:
             distribution the head predicts), the same at any temperature. ``"sample"``: a
             draw at every step (at the AR temperature; greedy at 0), so a phoneme's length
             follows the head's hazard with all its spread, one-step phonemes included. On
-            the shipped tiny-valle (60 test_unseen items, seed 0) WER 1.06 against 1.25.
+            the VALL-E R without lookahead shipped before 2026-12 (60 test_unseen items,
+            seed 0): WER 1.08 against 1.21.
         nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
         num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
         seed: makes decoding deterministic (None: torch's global RNG).
