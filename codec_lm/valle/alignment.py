@@ -122,6 +122,13 @@ def phone_windows(text: torch.Tensor, index: torch.Tensor, lookahead: int) -> to
     return ext.gather(1, pos.flatten(1)).view(*index.shape, lookahead + 1)
 
 
+def step_phones(text: torch.Tensor, index: torch.Tensor, lookahead: int) -> torch.Tensor:
+    """What an AR step reads of the text at ``index``: ids ``[b, m]`` (``lookahead`` 0) or
+    :func:`phone_windows` ``[b, m, 1 + lookahead]``; 0 past the end of the text."""
+    windows = phone_windows(text, index, lookahead)
+    return windows if lookahead else windows[..., 0]
+
+
 def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phoneme_lens: torch.Tensor,
                 durations: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor, target: torch.Tensor,
                 target_lens: torch.Tensor, group: int, lookahead: int = 0) -> AlignedBatch:
@@ -163,12 +170,9 @@ def align_batch(phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt_phone
         td = step_durations(d[k:], mt, group, at_least_one=True)
         index = torch.arange(n, device=ids.device)
         pindex, tindex = index[:k].repeat_interleave(pd), index[k:].repeat_interleave(td)
-        if lookahead:
-            pphones.append(phone_windows(ids[None], pindex[None], lookahead)[0].T)  # [1 + L, m]: pad_stack pads
-            tphones.append(phone_windows(ids[None], tindex[None], lookahead)[0].T)  # the last axis
-        else:
-            pphones.append(ids[pindex])
-            tphones.append(ids[tindex])
+        # windows as [1 + L, m]: pad_stack pads the last axis
+        pphones.append(step_phones(ids[None], pindex[None], lookahead)[0].movedim(0, -1))
+        tphones.append(step_phones(ids[None], tindex[None], lookahead)[0].movedim(0, -1))
         advance.append(advance_targets(td).to(prompt.device))
     prompt_c, prompt_l = pad_stack(prompts, -1)
     target_c, target_l = pad_stack(targets, -1)
@@ -182,9 +186,9 @@ def _steps_last(phones: torch.Tensor) -> torch.Tensor:
     return phones.transpose(1, 2) if phones.dim() == 3 else phones
 
 
-def frame_phones(step_phones: torch.Tensor, group: int) -> torch.Tensor:
+def frame_phones(phones: torch.Tensor, group: int) -> torch.Tensor:
     """``[b, m]`` phoneme id per step (or ``[b, m, 1 + L]`` windows: their first id) -> ``[b, m * group]``
     per frame (what the NAR reads)."""
-    if step_phones.dim() == 3:
-        step_phones = step_phones[..., 0]
-    return step_phones.repeat_interleave(group, dim=1)
+    if phones.dim() == 3:
+        phones = phones[..., 0]
+    return phones.repeat_interleave(group, dim=1)

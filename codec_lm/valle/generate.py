@@ -26,7 +26,7 @@ import torch
 
 from nn_common import join_phonemes, pad_stack
 
-from .alignment import frame_phones, phone_windows
+from .alignment import frame_phones, step_phones
 from .generate_aligned import generate_ar_aligned, prepare_prompt, step_limits
 from .model import VallE, VallEAR, VallENAR
 from .modules import KVCache
@@ -300,10 +300,7 @@ def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_duration
     prompt_index = pad_stack(pphones, 0)[0]  # padding reads phoneme 0 of the row; nothing attends to it
     text, text_lens, prompt, prompt_lens, prompt_index = (
         x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_index))
-    if c.lookahead:
-        prompt_phones = phone_windows(text, prompt_index, c.lookahead)
-    else:
-        prompt_phones = text.gather(1, prompt_index)
+    prompt_phones = step_phones(text, prompt_index, c.lookahead)
     grouped = prompt[:, 0].reshape(len(texts), -1, g)  # every prompt is whole steps (padding too)
     ar = generate_ar_aligned(model.ar, text, text_lens, torch.tensor(starts), grouped, prompt_lens // g,
                              prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache)

@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from .alignment import phone_windows, step_durations
+from .alignment import step_durations, step_phones
 from .model import VallEAR
 from .modules import KVCache
 from .sampling import ARResult, VallESampling, length_limits, sample_tokens, uniforms
@@ -124,11 +124,8 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     else:
         target_in, phones_in = inp[:, None], text.new_zeros(b, 0, *([1 + c.lookahead] if c.lookahead else []))
     for t in range(horizon):
-        # A finished row's pointer is past its text: it reads a harmless id, and nothing reads its output.
-        if c.lookahead:
-            phone = phone_windows(text, pointer[:, None], c.lookahead)[:, 0]  # [b, 1 + L]
-        else:
-            phone = text.gather(1, pointer.clamp(max=text.shape[1] - 1)[:, None])[:, 0]
+        # A finished row's pointer is past its text: it reads padding, and nothing reads its output.
+        phone = step_phones(text, pointer[:, None], c.lookahead)[:, 0]  # [b] or [b, 1 + L]
         if use_cache:
             codes, adv = model.step(inp, t, valid[:, : prefix + t + 1], cache, phone)
         else:
