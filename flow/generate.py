@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from nn_common import estimate_frames, expand_by_durations, lengths_to_mask
+from nn_common.duration import plan_durations
 
 from .model import FlowTTS, pad_text
 from .solvers import integrate, steps_for_nfe, time_grid
@@ -123,37 +124,12 @@ def sample(model: FlowTTS, context: torch.Tensor, known: torch.Tensor, text: tor
     return torch.where(known[..., None], context, y)
 
 
-def fit_durations(durations: torch.Tensor, total: int) -> torch.Tensor:
-    """Rescale frame counts ``[l]`` to sum to ``total`` (>= l), each at least 1."""
-    if total < len(durations):
-        raise ValueError(f"{total} frames cannot hold {len(durations)} symbols")
-    ends = (durations.double().cumsum(0) * total / durations.sum().double()).round().long()
-    out = torch.diff(ends, prepend=ends.new_zeros(1)).clamp(min=1)
-    out[-1] += total - out.sum()  # the clamp may add frames; the last symbols give them back
-    for i in range(len(out) - 1, -1, -1):
-        if out[i] >= 1:
-            break
-        out[i - 1] += out[i] - 1
-        out[i] = 1
-    return out
-
-
 def target_durations(model: FlowTTS, prompt_phonemes: torch.Tensor, prompt_durations: torch.Tensor,
                      target_phonemes: torch.Tensor, speed: float = 1.0, frames: int | None = None,
                      space_id: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
-    """The aligned sequence and its durations: ``(ids [l], frames [l])`` of the prompt's
-    boundary-wrapped phonemes (durations given), then the target's and a closing word
-    boundary (durations predicted, divided by ``speed`` or rescaled to ``frames``)."""
-    device = next(model.parameters()).device
-    ids = torch.cat([prompt_phonemes.cpu(), target_phonemes.cpu(), torch.tensor([space_id])]).long()
-    known = torch.arange(len(ids)) < len(prompt_phonemes)
-    given = torch.zeros(len(ids), dtype=torch.long)
-    given[: len(prompt_phonemes)] = prompt_durations.cpu().long()
-    pred = model.duration.predict(ids[None].to(device), torch.tensor([len(ids)], device=device),
-                                  given[None].to(device), known[None].to(device), speed)[0].cpu()
-    if frames is not None:
-        pred[~known] = fit_durations(pred[~known], max(int(frames), int((~known).sum())))
-    return ids, pred
+    """:func:`nn_common.duration.plan_durations` with the model's duration model."""
+    return plan_durations(model.duration, prompt_phonemes, prompt_durations, target_phonemes, speed, frames,
+                          space_id)
 
 
 def synthesize(model: FlowTTS, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[torch.Tensor],

@@ -6,6 +6,8 @@ of each other: none imports another's modules. What they really share is here, o
 - :mod:`.sequences`: padding masks and padded stacks of variable-length items, joining a
   prompt's and a target's phonemes, the target length from the prompt's speaking rate,
   and symbols repeated by their durations to frame rate.
+- :mod:`.duration`: the duration model of aligned models (flow, MaskGCT) and the durations
+  of a prompt plus a target text it plans.
 - :mod:`.rotary`: rotary position tables and the bidirectional rotary self-attention of
   the flow DiT and the MaskGCT encoders.
 

@@ -51,7 +51,7 @@ except ImportError:
              "/tmp/f5venv/bin/python.")
 
 from flow import FlowConfig, FlowSampling, FlowTTS, synthesize  # noqa: E402
-from flow.generate import fit_durations  # noqa: E402
+from nn_common.duration import fit_durations  # noqa: E402
 
 MEL, VOCAB = 100, 500
 DIM_KEYS = ("dim", "depth", "heads", "ff_mult", "text_dim", "text_conv_layers")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 SEMANTIC_SOURCES = ("codebook1", "aligner")
 TEXT_POSITIONS = ("sequence", "stretched")
 LAYER_WEIGHTS = ("linear", "uniform")
+TEXT_CONDITIONING = ("prefix", "aligned")
 
 
 @dataclass
@@ -46,6 +47,17 @@ class MaskGCTConfig:
             as the target's length follows the prompt's rate).
         separator_id: phoneme id between the prompt's and the target's phonemes at
             inference (4, the word boundary of ``PhonemeVocab``); ``-1``: none.
+        text_conditioning: how the stages read the text. ``"prefix"`` (MaskGCT's): T2S
+            reads the phonemes as a prefix and must find the alignment itself; S2A reads
+            no text. ``"aligned"`` (Voicebox's way, "alignment first"): every code frame
+            carries the phoneme said there (durations from the phone aligner in
+            training, from a duration model at inference, in the prompt's rhythm); T2S
+            adds each token's frames' phoneme embeddings (mean over its ``semantic_hop``
+            frames) to the token's, S2A each frame's, and T2S's sequence is the tokens
+            alone (no prefix; ``text_positions`` and ``separator_id`` are unused).
+        duration_dim, duration_layers, duration_weight: the duration model
+            (:class:`nn_common.duration.DurationPredictor`, ``"aligned"`` only) and the
+            weight of its L1 loss in the total.
     Transformers:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by both stages).
         t2s_layers, s2a_layers: blocks of the T2S and of the S2A transformer.
@@ -73,6 +85,10 @@ class MaskGCTConfig:
     vocab_size: int = 500
     separator_id: int = 4
     text_positions: str = "sequence"
+    text_conditioning: str = "prefix"
+    duration_dim: int = 128
+    duration_layers: int = 3
+    duration_weight: float = 1.0
     dim: int = 256
     heads: int = 4
     ff_mult: int = 4
@@ -130,9 +146,23 @@ class MaskGCTConfig:
                              "their prompt")
         if self.text_positions not in TEXT_POSITIONS:
             raise ValueError(f"MaskGCTConfig.text_positions must be one of {TEXT_POSITIONS}, got {self.text_positions!r}")
+        if self.text_conditioning not in TEXT_CONDITIONING:
+            raise ValueError(f"MaskGCTConfig.text_conditioning must be one of {TEXT_CONDITIONING}, "
+                             f"got {self.text_conditioning!r}")
+        for name in ("duration_dim", "duration_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"MaskGCTConfig.{name} must be a positive integer, got {value!r}")
+        if not self.duration_weight >= 0:
+            raise ValueError(f"MaskGCTConfig.duration_weight must be >= 0, got {self.duration_weight}")
         if self.s2a_layer_weights not in LAYER_WEIGHTS:
             raise ValueError(f"MaskGCTConfig.s2a_layer_weights must be one of {LAYER_WEIGHTS}, "
                              f"got {self.s2a_layer_weights!r}")
+
+    @property
+    def aligned(self) -> bool:
+        """Whether the stages read phonemes at frame rate (``text_conditioning="aligned"``)."""
+        return self.text_conditioning == "aligned"
 
     @property
     def semantic_size(self) -> int:

@@ -20,6 +20,12 @@ Legend: b = batch, l = phonemes, q = codebooks, a = acoustic codebooks, n = fram
    last value repeats for the upper ones, which need few: one step is a greedy pass).
    :func:`synthesize_acoustic` runs this stage alone from given semantic tokens (the
    S2A check: resynthesis from the tokens of real speech).
+
+An **aligned** model (``text_conditioning="aligned"``) reads the prompt's phone
+durations (from the phone aligner) instead of a speaking rate: its duration model
+predicts the target's in the prompt's rhythm (divided by ``speed``, or rescaled to a
+given length), and both stages read the phoneme of every code frame of prompt and
+target (:func:`aligned_frames`); the unconditional pass of guidance reads none.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from nn_common import estimate_frames, join_phonemes, lengths_to_mask
+from nn_common import estimate_frames, expand_by_durations, join_phonemes, lengths_to_mask
+from nn_common.duration import plan_durations
 
 from .model import MaskGCT
 from .modules import shift
@@ -106,9 +113,10 @@ def _guided(run, cond: tuple, uncond: tuple, prompt_lens: torch.Tensor, cfg: flo
     if batched is None:
         batched = prompt_lens.device.type != "cpu"
     if batched:
-        padded = [F.pad(u, (0, c.shape[-1] - u.shape[-1]), value=-1) if u.dim() > 1 else u
+        padded = [F.pad(u, (0, c.shape[-1] - u.shape[-1]), value=-1) if u is not None and u.dim() > 1 else u
                   for c, u in zip(cond, uncond)]
-        logits_c, logits_u = run(*(torch.cat([c, u]) for c, u in zip(cond, padded))).chunk(2)
+        logits_c, logits_u = run(*(None if c is None else torch.cat([c, u])
+                                   for c, u in zip(cond, padded))).chunk(2)
     else:
         logits_c, logits_u = run(*cond), run(*uncond)
         logits_u = F.pad(logits_u, (0, 0, 0, logits_c.shape[1] - logits_u.shape[1]))
@@ -117,41 +125,46 @@ def _guided(run, cond: tuple, uncond: tuple, prompt_lens: torch.Tensor, cfg: flo
 
 def t2s_logits(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor,
                lens: torch.Tensor, prompt_lens: torch.Tensor, cfg: float = 0.0, rescale: float = 0.0,
-               batched: bool | None = None) -> torch.Tensor:
+               batched: bool | None = None, frame_text: torch.Tensor | None = None) -> torch.Tensor:
     """Stage-1 logits ``[b, n, k]``, guided when ``cfg > 0``.
 
     The unconditional input is the target frames alone (no text, no prompt), as in
     training's ``drop_all``; its logits are shifted back onto the target frames.
-    ``batched``: see :func:`_guided`.
+    ``batched``: see :func:`_guided`. ``frame_text``: aligned models, ``[b, hop * n]``
+    the phoneme of each code frame (the unconditional input reads none).
     """
     if cfg == 0:
-        return model.t2s(text, text_lens, tokens, lens, prompt_lens)
+        return model.t2s(text, text_lens, tokens, lens, prompt_lens, frame_text)
     zeros = torch.zeros_like(text_lens)
     m = int((lens - prompt_lens).max())
-    return _guided(model.t2s, (text, text_lens, tokens, lens, prompt_lens),
-                   (text[:, :1], zeros, shift(tokens, prompt_lens)[:, :m], lens - prompt_lens, zeros),
+    no_text = None if frame_text is None else torch.zeros_like(frame_text[:, : m * model.config.semantic_hop])
+    return _guided(model.t2s, (text, text_lens, tokens, lens, prompt_lens, frame_text),
+                   (text[:, :1], zeros, shift(tokens, prompt_lens)[:, :m], lens - prompt_lens, zeros, no_text),
                    prompt_lens, cfg, rescale, batched)
 
 
 def s2a_logits(model: MaskGCT, semantic: torch.Tensor, acoustic: torch.Tensor, lens: torch.Tensor,
                prompt_lens: torch.Tensor, layer: torch.Tensor, cfg: float = 0.0, rescale: float = 0.0,
-               batched: bool | None = None) -> torch.Tensor:
-    """Stage-2 logits ``[b, n, k]`` of acoustic codebook ``layer``; guided (no prompt) when ``cfg > 0``."""
+               batched: bool | None = None, frame_text: torch.Tensor | None = None) -> torch.Tensor:
+    """Stage-2 logits ``[b, n, k]`` of acoustic codebook ``layer``; guided (no prompt) when ``cfg > 0``.
+    ``frame_text``: aligned models, ``[b, n]`` the phoneme of each frame (kept by the
+    unconditional input, which drops only the prompt)."""
     if cfg == 0:
-        return model.s2a(semantic, acoustic, lens, prompt_lens, layer)
+        return model.s2a(semantic, acoustic, lens, prompt_lens, layer, frame_text)
     zeros = torch.zeros_like(prompt_lens)
     m = int((lens - prompt_lens).max())
     moved = shift(acoustic.transpose(1, 2), prompt_lens).transpose(1, 2)
-    uncond = (shift(semantic, prompt_lens)[:, :m], moved[..., :m], lens - prompt_lens, zeros, layer)
-    return _guided(model.s2a, (semantic, acoustic, lens, prompt_lens, layer), uncond, prompt_lens, cfg, rescale,
-                   batched)
+    text_u = None if frame_text is None else shift(frame_text, prompt_lens)[:, :m]
+    uncond = (shift(semantic, prompt_lens)[:, :m], moved[..., :m], lens - prompt_lens, zeros, layer, text_u)
+    return _guided(model.s2a, (semantic, acoustic, lens, prompt_lens, layer, frame_text), uncond, prompt_lens, cfg,
+                   rescale, batched)
 
 
 @torch.inference_mode()
 def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, codes: torch.Tensor | None,
                       prompt_lens: torch.Tensor, target_lens: torch.Tensor, options: MaskGCTSampling,
                       generators: Sequence[torch.Generator | None],
-                      semantic: torch.Tensor | None = None) -> torch.Tensor:
+                      semantic: torch.Tensor | None = None, frame_text: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 1: the semantic tokens of each target span.
 
     Args:
@@ -162,13 +175,15 @@ def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tenso
         generators: per-item generators (shared with stage 2, so a seed fixes both).
         semantic: ``aligner``: ``[b, s]`` canvas holding the prompt's tokens on the first
             ``prompt_lens`` positions.
+        frame_text: aligned models: ``[b, hop * s]`` the phoneme of each code frame.
 
     Returns:
         ``[b, s]`` semantic tokens: the prompt's, then the generated ones.
     """
     lens = prompt_lens + target_lens
     return iterative_decode(
-        lambda tok: t2s_logits(model, text, text_lens, tok, lens, prompt_lens, options.cfg, options.cfg_rescale),
+        lambda tok: t2s_logits(model, text, text_lens, tok, lens, prompt_lens, options.cfg, options.cfg_rescale,
+                               frame_text=frame_text),
         model.semantic_tokens(codes, semantic).clamp(min=0), prompt_lens, target_lens, model.t2s.mask_id,
         options.steps, options.temperature, options.top_k, options.confidence_noise, generators)
 
@@ -176,13 +191,15 @@ def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tenso
 @torch.inference_mode()
 def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tensor, prompt_lens: torch.Tensor,
                       target_lens: torch.Tensor, options: MaskGCTSampling,
-                      generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+                      generators: Sequence[torch.Generator | None],
+                      frame_text: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 2: the acoustic codebooks of each target span, lowest first.
 
     Args:
         semantic: ``[b, n]`` semantic tokens of prompt and target frames, at the code frame
             rate (``MaskGCT.upsample``).
         codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
+        frame_text: aligned models: ``[b, n]`` the phoneme of each frame.
 
     Returns:
         ``[b, a, n]`` acoustic codes: the prompt's, then the generated ones.
@@ -197,7 +214,8 @@ def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tenso
         def logits_fn(tok: torch.Tensor, j: int = j, layer: torch.Tensor = layer) -> torch.Tensor:
             x = acoustic.clone()
             x[:, j] = tok
-            return s2a_logits(model, semantic, x, lens, prompt_lens, layer, options.s2a_cfg, options.cfg_rescale)
+            return s2a_logits(model, semantic, x, lens, prompt_lens, layer, options.s2a_cfg, options.cfg_rescale,
+                              frame_text=frame_text)
 
         acoustic[:, j] = iterative_decode(logits_fn, acoustic[:, j].clamp(min=0), prompt_lens, target_lens,
                                           model.s2a.mask_id, options.steps_for(j), options.temperature,
@@ -227,7 +245,7 @@ def _whole_tokens(model: MaskGCT, prompt_lens: torch.Tensor, target_lens: torch.
 @torch.inference_mode()
 def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
              prompt_lens: torch.Tensor, target_lens: torch.Tensor, options: MaskGCTSampling | None = None,
-             prompt_semantic: torch.Tensor | None = None) -> torch.Tensor:
+             prompt_semantic: torch.Tensor | None = None, frame_text: torch.Tensor | None = None) -> torch.Tensor:
     """Generate target codes for a padded batch (stage 1, then stage 2).
 
     Args:
@@ -238,6 +256,8 @@ def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt
         options: sampling options.
         prompt_semantic: ``aligner`` only: ``[b, ps]`` the prompt's semantic tokens (at least
             ``prompt_lens / semantic_hop`` per item; padding anything).
+        frame_text: aligned models only: ``[b, f]`` the phoneme of each code frame of prompt
+            and target, whole semantic tokens included (:func:`aligned_frames`).
 
     Returns:
         ``[b, q, n]`` codes of prompt + target per item (``n = max(prompt + target)``),
@@ -248,38 +268,46 @@ def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt
     lens = prompt_lens + target_lens
     n = int(lens.max())
     gens = make_generators(options.seed, b, prompt.device)
+    if model.config.aligned and frame_text is None:
+        raise ValueError("An aligned MaskGCT needs frame_text: the phoneme of each code frame (aligned_frames)")
     if model.config.semantic_source == "codebook1":
         codes = _canvas(prompt, prompt_lens, n)
-        semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target_lens, options, gens)
+        semantic = generate_semantic(model, text, text_lens, codes, prompt_lens, target_lens, options, gens,
+                                     frame_text=frame_text)
         codes[:, 0] = semantic  # codebook 1 is the semantic stream
         if model.s2a is not None:
-            codes[:, 1:] = generate_acoustic(model, semantic, codes, prompt_lens, target_lens, options, gens)
+            codes[:, 1:] = generate_acoustic(model, semantic, codes, prompt_lens, target_lens, options, gens,
+                                             frame_text)
         return codes.masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
     if prompt_semantic is None:
         raise ValueError("semantic_source 'aligner' needs prompt_semantic: the prompt's semantic tokens")
     sem_prompt, sem_target = _whole_tokens(model, prompt_lens, target_lens)
     canvas = _canvas(prompt_semantic, sem_prompt, int((sem_prompt + sem_target).max()))
-    semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas)
-    codes = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens)
+    semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas,
+                                 frame_text)
+    codes = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens, frame_text)
     return codes[..., :n].masked_fill(~lengths_to_mask(lens, n)[:, None], -1)
 
 
 def _acoustic_from_semantic(model: MaskGCT, semantic: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
                             sem_target: torch.Tensor, options: MaskGCTSampling,
-                            generators: Sequence[torch.Generator | None]) -> torch.Tensor:
+                            generators: Sequence[torch.Generator | None],
+                            frame_text: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 2 over whole target tokens: ``[b, q, prompt_lens + hop * sem_target]`` codes (-1 after).
 
     Args:
         semantic: ``[b, s]`` semantic tokens of prompt and target (the prompt's are whole tokens).
         prompt: ``[b, q, p]`` prompt codes; ``prompt_lens [b]`` (``hop`` times its tokens).
         sem_target: ``[b]`` target tokens.
+        frame_text: aligned models: ``[b, f]`` the phoneme of each code frame (``f >= n``).
     """
     hop = model.config.semantic_hop
     full = prompt_lens + hop * sem_target
     n = int(full.max())
     codes = _canvas(prompt, prompt_lens, n)
     up = model.upsample(semantic, n)
-    acoustic = generate_acoustic(model, up, codes, prompt_lens, hop * sem_target, options, generators)
+    text = None if frame_text is None else frame_text[:, :n]
+    acoustic = generate_acoustic(model, up, codes, prompt_lens, hop * sem_target, options, generators, text)
     if model.config.first_acoustic:  # codebook1: the semantic stream is codebook 1 itself
         codes[:, 0] = up
         codes[:, 1:] = acoustic
@@ -318,10 +346,49 @@ def _batch(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_semantic: Seq
     return batch, prompt_lens, sem, tokens, prompts
 
 
+def aligned_frames(model: MaskGCT, prompt_phonemes: Sequence[int], prompt_durations: torch.Tensor,
+                   target_phonemes: Sequence[int], prompt_frames: int, frames: int | None = None,
+                   speed: float = 1.0, space_id: int = 4) -> tuple[torch.Tensor, int]:
+    """An aligned model's text at the code frame rate for one item: ``(phoneme of each frame
+    [prompt_frames + hop * ceil(t / hop)], t)``, ``t`` the target's frames.
+
+    The model's duration model predicts the target's durations (plus a closing word
+    boundary) in the rhythm of the prompt's, divided by ``speed`` or rescaled to ``frames``
+    (:func:`nn_common.duration.plan_durations`). The prompt was cut to whole semantic tokens
+    (``prompt_frames``), so its last frames leave its last symbols; the target's last
+    symbol lasts to the end of its last token.
+
+    Args:
+        prompt_phonemes: the prompt's boundary-wrapped ids (the phone aligner's sequence).
+        prompt_durations: ``[l_p]`` code frames of each, summing to at least ``prompt_frames``.
+
+    Raises:
+        ValueError: durations that do not cover the prompt's frames.
+    """
+    hop = model.config.semantic_hop
+    k = len(prompt_phonemes)
+    if len(prompt_durations) != k or int(prompt_durations.sum()) < prompt_frames:
+        raise ValueError(f"The prompt's durations ({len(prompt_durations)} symbols, {int(prompt_durations.sum())} "
+                         f"frames) do not cover its {k} symbols and {prompt_frames} frames: align the prompt's own "
+                         "transcript")
+    ids, durs = plan_durations(model.duration, torch.as_tensor(list(prompt_phonemes)), prompt_durations,
+                               torch.as_tensor(list(target_phonemes)), speed, frames, space_id)
+    excess = int(durs[:k].sum()) - prompt_frames
+    for i in range(k - 1, -1, -1):  # the frames cut off the prompt's end leave its last symbols
+        take = min(int(durs[i]), excess)
+        durs[i] -= take
+        excess -= take
+    t = int(durs[k:].sum())
+    total = prompt_frames + hop * -(-t // hop)
+    durs[-1] += total - prompt_frames - t
+    return expand_by_durations(ids[None], durs[None], total)[0], t
+
+
 def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], options: MaskGCTSampling | None = None,
                frames: Sequence[int | None] | None = None,
-               prompt_semantic: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+               prompt_semantic: Sequence[torch.Tensor] | None = None,
+               prompt_durations: Sequence[torch.Tensor] | None = None, space_id: int = 4) -> list[torch.Tensor]:
     """Generate codes for a batch of (prompt, text) pairs.
 
     Args:
@@ -333,6 +400,11 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
         prompt_semantic: ``semantic_source="aligner"`` only: each prompt's semantic tokens
             ``[s_i]`` (``tts.semantic.tokenize_audio`` of its audio); the prompt is cut to
             whole tokens and the estimated length is counted in tokens.
+        prompt_durations: aligned models only: code frames of each prompt symbol ``[l_p]``
+            (the phone aligner's, summing to the prompt's frames); ``prompt_phonemes`` are
+            then the boundary-wrapped sequence they are for. The target's length is the sum
+            of its predicted durations (or ``frames``).
+        space_id: aligned models: the word boundary closing the target.
 
     Returns:
         Generated codes (prompt excluded), each ``[q, n_i]`` on the CPU.
@@ -344,9 +416,20 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
     c = model.config
     prompt, prompt_lens, sem, tokens, prompts = _batch(model, prompts, prompt_semantic)
     device = prompt.device
-    # Estimated in the unit T2S generates (code frames, or semantic tokens of hop frames each).
-    n_gen = [int(f) if f is not None else c.semantic_hop * estimate_frames(int(k), len(pp), len(tp), options.speed)
-             for k, pp, tp, f in zip(tokens, prompt_phonemes, target_phonemes, frames)]
+    frame_text = None
+    if c.aligned:
+        if prompt_durations is None or len(prompt_durations) != len(prompts):
+            raise ValueError("An aligned MaskGCT needs prompt_durations: the phone aligner's durations of each "
+                             "prompt's symbols")
+        planned = [aligned_frames(model, pp, pd, tp, pr.shape[-1], f, options.speed, space_id)
+                   for pp, pd, tp, pr, f in zip(prompt_phonemes, prompt_durations, target_phonemes, prompts, frames)]
+        n_gen = [t for _, t in planned]
+        frame_text = torch.nn.utils.rnn.pad_sequence([f for f, _ in planned], batch_first=True).to(device)
+    else:
+        # Estimated in the unit T2S generates (code frames, or semantic tokens of hop frames each).
+        n_gen = [int(f) if f is not None else c.semantic_hop * estimate_frames(int(k), len(pp), len(tp),
+                                                                               options.speed)
+                 for k, pp, tp, f in zip(tokens, prompt_phonemes, target_phonemes, frames)]
     if min(n_gen) < 1:
         raise ValueError(f"Every item needs at least one frame to generate, got {n_gen}")
     texts = [torch.tensor(join_phonemes(pp, tp, c.separator_id), dtype=torch.long)
@@ -354,14 +437,15 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
     text = torch.nn.utils.rnn.pad_sequence(texts, batch_first=True).to(device)
     text_lens = torch.tensor([len(t) for t in texts], device=device)
     out = generate(model, text, text_lens, prompt, prompt_lens, torch.tensor(n_gen, device=device), options,
-                   prompt_semantic=sem)
+                   prompt_semantic=sem, frame_text=frame_text)
     return [out[i, :, pr.shape[-1]: pr.shape[-1] + g].cpu() for i, (pr, g) in enumerate(zip(prompts, n_gen))]
 
 
 @torch.inference_mode()
 def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
                         options: MaskGCTSampling | None = None,
-                        prompt_semantic: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+                        prompt_semantic: Sequence[torch.Tensor] | None = None,
+                        frame_text: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Stage 2 alone: the codes of given target semantic tokens in each prompt's voice.
 
     The S2A check: with the semantic tokens of real speech as ``targets``, the output says
@@ -375,6 +459,8 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
         options: sampling options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``, ``seed``).
         prompt_semantic: ``aligner``: each prompt's semantic tokens (``codebook1``: unused,
             the prompt's first codebook is its semantic stream).
+        frame_text: aligned models only: the phoneme of each code frame of each prompt (cut
+            to whole tokens) and target, ``[p_i // hop * hop + hop * s_i]`` (longer is cut).
 
     Returns:
         Codes of each target (prompt excluded), ``[q, hop * s_i]`` on the CPU.
@@ -394,7 +480,17 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
     semantic = _canvas(sem, tokens, int((tokens + sem_target).max()))
     for i, t in enumerate(targets):
         semantic[i, int(tokens[i]): int(tokens[i]) + len(t)] = t.to(prompt.device)
+    text = None
+    if model.config.aligned:
+        if frame_text is None or len(frame_text) != len(prompts):
+            raise ValueError("An aligned MaskGCT needs frame_text: the phoneme of each code frame of each prompt and "
+                             "target")
+        text = torch.zeros(len(prompts), int((prompt_lens + hop * sem_target).max()), dtype=torch.long,
+                           device=prompt.device)
+        for i, f in enumerate(frame_text):
+            m = min(len(f), int(prompt_lens[i] + hop * sem_target[i]))
+            text[i, :m] = f[:m].to(prompt.device)
     gens = make_generators(options.seed, len(prompts), prompt.device)
-    out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens)
+    out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens, text)
     return [out[i, :, pr.shape[-1]: pr.shape[-1] + hop * len(t)].cpu()
             for i, (pr, t) in enumerate(zip(prompts, targets))]

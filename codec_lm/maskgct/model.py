@@ -25,6 +25,13 @@ a share ``cos(pi/2 * u)``, ``u ~ U(0, 1)``, of the remaining target frames is
 replaced by a [MASK] token, and the loss is the cross-entropy on masked positions
 only. Text and prompt are dropped at random for classifier-free guidance. No
 durations or alignments: the length is given at inference.
+
+**Aligned** (``text_conditioning="aligned"``, "alignment first"): the batches carry the
+phone aligner's durations; each code frame's phoneme is embedded and added to the
+inputs of both stages (T2S: the mean over a token's ``semantic_hop`` frames; S2A: per
+frame), so that T2S no longer reads a phoneme prefix nor has to find the alignment,
+and a duration model (:class:`nn_common.duration.DurationPredictor`, trained beside
+with an L1 loss on log-durations) gives the target's durations at inference.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MaskGCTConfig
-from nn_common import lengths_to_mask
+from nn_common import expand_by_durations, lengths_to_mask
+from nn_common.duration import DurationPredictor
 
 from .modules import Encoder, init_weights, pack, unpack
 
@@ -48,6 +56,8 @@ class TextToSemantic(nn.Module):
 
     One embedding table holds phonemes (ids ``0..V-1``), semantic tokens
     (``V..V+K-1``) and [MASK] (``V+K``), plus a segment embedding (text, prompt, target).
+    Aligned (``config.aligned``): no phoneme prefix; a second table embeds the phoneme of
+    each code frame, and each token adds the mean over its ``semantic_hop`` frames.
     """
 
     def __init__(self, config: MaskGCTConfig) -> None:
@@ -60,16 +70,22 @@ class TextToSemantic(nn.Module):
         self.encoder = Encoder(c.dim, c.heads, c.t2s_layers, c.ff_mult, c.dropout)
         self.head = nn.Linear(c.dim, c.semantic_size)
         self.stretched = c.text_positions == "stretched"
+        self.hop = c.semantic_hop
+        self.phones = nn.Embedding(c.vocab_size, c.dim, padding_idx=0) if c.aligned else None
 
     def forward(self, text: torch.Tensor, text_lens: torch.Tensor, tokens: torch.Tensor, lens: torch.Tensor,
-                prompt_lens: torch.Tensor) -> torch.Tensor:
+                prompt_lens: torch.Tensor, frame_text: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of every frame.
 
         Args:
             text: ``[b, l]`` phoneme ids (padding anything); ``text_lens [b]`` (0 = no text).
+                Aligned: unused (pass ``frame_text``).
             tokens: ``[b, n]`` semantic tokens, ``mask_id`` where masked (padding anything).
             lens: ``[b]`` frames (prompt + target) per item.
             prompt_lens: ``[b]`` prompt frames at the start of ``tokens`` (0 = no prompt).
+            frame_text: aligned only: ``[b, f]`` the phoneme id of each code frame
+                (``f >= hop * n`` is cut, shorter is padded; 0 = no phoneme: padding, or
+                text dropped).
 
         Returns:
             ``[b, n, k]`` logits (meaningful on target frames).
@@ -78,6 +94,14 @@ class TextToSemantic(nn.Module):
         frame = torch.arange(n, device=tokens.device)[None]
         speech = tokens.clamp(0, self.mask_id) + self.vocab_size
         kinds = torch.where(frame < prompt_lens[:, None], PROMPT, TARGET)
+        if self.phones is not None:
+            if frame_text is None:
+                raise ValueError("An aligned T2S needs the phoneme of each code frame (frame_text)")
+            f = frame_text[:, : n * self.hop].clamp(0, self.phones.num_embeddings - 1)
+            f = F.pad(f, (0, n * self.hop - f.shape[1]))
+            phones = self.phones(f).view(len(tokens), n, self.hop, -1).mean(2)
+            x = self.embed(speech) + self.kind(kinds) + phones
+            return self.head(self.encoder(x, lengths_to_mask(lens, n)))
         text = text.clamp(0, self.vocab_size - 1)
         ids, total = pack(text, text_lens, speech, lens)
         segs, _ = pack(torch.zeros_like(text), text_lens, kinds.expand(len(tokens), -1), lens)
@@ -112,13 +136,14 @@ class SemanticToAcoustic(nn.Module):
         self.acoustic = nn.Embedding(self.absent + 1, c.dim, padding_idx=self.absent)
         self.layer = nn.Embedding(self.n_acoustic, c.dim)
         self.kind = nn.Embedding(2, c.dim)
+        self.phones = nn.Embedding(c.vocab_size, c.dim, padding_idx=0) if c.aligned else None
         self.encoder = Encoder(c.dim, c.heads, c.s2a_layers, c.ff_mult, c.dropout)
         self.head_weight = nn.Parameter(torch.empty(self.n_acoustic, c.dim, c.codebook_size).normal_(std=0.02))
         self.head_bias = nn.Parameter(torch.zeros(self.n_acoustic, c.codebook_size))
         self.register_buffer("offsets", torch.arange(self.n_acoustic) * (c.codebook_size + 1), persistent=False)
 
     def forward(self, semantic: torch.Tensor, acoustic: torch.Tensor, lens: torch.Tensor,
-                prompt_lens: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
+                prompt_lens: torch.Tensor, layer: torch.Tensor, frame_text: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of acoustic codebook ``layer[i]`` at every frame.
 
         Args:
@@ -128,6 +153,7 @@ class SemanticToAcoustic(nn.Module):
             lens: ``[b]`` frames (prompt + target).
             prompt_lens: ``[b]`` prompt frames at the start.
             layer: ``[b]`` index (0-based among the acoustic codebooks) to predict.
+            frame_text: aligned only: ``[b, n]`` the phoneme id of each frame (0 = none).
 
         Returns:
             ``[b, n, k]`` logits.
@@ -139,6 +165,10 @@ class SemanticToAcoustic(nn.Module):
              + self.layer(layer)[:, None] + self.kind(target.long()))
         if self.phase is not None:
             x = x + self.phase(torch.arange(n, device=semantic.device) % self.phase.num_embeddings)[None]
+        if self.phones is not None:
+            if frame_text is None:
+                raise ValueError("An aligned S2A needs the phoneme of each frame (frame_text)")
+            x = x + self.phones(frame_text[:, :n].clamp(0, self.phones.num_embeddings - 1))
         h = self.encoder(x, lengths_to_mask(lens, n))
         return torch.einsum("bnd,bdk->bnk", h, self.head_weight[layer]) + self.head_bias[layer][:, None]
 
@@ -177,6 +207,21 @@ class MaskGCT(nn.Module):
         self.t2s = TextToSemantic(config)
         self.s2a = SemanticToAcoustic(config) if config.acoustic_codebooks else None
         self.apply(init_weights)
+        # After init_weights: the duration model keeps PyTorch's own init, as in the flow model.
+        self.duration = (DurationPredictor(config.vocab_size, config.duration_dim, config.duration_layers)
+                         if config.aligned else None)
+
+    def frame_text(self, phonemes: torch.Tensor, durations: torch.Tensor | None, n: int) -> torch.Tensor:
+        """Aligned models: the phoneme of each of ``n`` code frames, ``[b, n]`` (0 after the end),
+        from ``phonemes [b, l]`` repeated by ``durations [b, l]`` (code frames).
+
+        Raises:
+            ValueError: no durations.
+        """
+        if durations is None:
+            raise ValueError("An aligned MaskGCT (text_conditioning: aligned) needs the phone durations of each "
+                             "utterance (the manifests of `tts prepare align`, data.durations: true)")
+        return expand_by_durations(phonemes, durations, n)
 
     def semantic_tokens(self, codes: torch.Tensor, semantic: torch.Tensor | None = None) -> torch.Tensor:
         """The semantic stream ``[b, s]``: the codec's first codebook of ``codes [b, q, n]``
@@ -218,7 +263,8 @@ class MaskGCT(nn.Module):
         return torch.ones(a, device=device)
 
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, codes: torch.Tensor,
-                code_lens: torch.Tensor, semantic: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                code_lens: torch.Tensor, semantic: torch.Tensor | None = None,
+                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """MaskGIT losses of a batch of whole utterances.
 
         Args:
@@ -228,10 +274,13 @@ class MaskGCT(nn.Module):
             code_lens: ``[b]``.
             semantic: ``[b, s]`` semantic tokens (``semantic_source="aligner"`` only), at
                 least ``ceil(code_lens / semantic_hop)`` per item, padded with -1.
+            durations: aligned only: ``[b, l]`` code frames of each phoneme (summing to
+                ``code_lens``; ``phonemes`` are then the aligned, boundary-wrapped sequence).
 
         Returns:
-            ``loss`` (T2S + S2A), ``t2s_loss``, ``t2s_acc``, ``s2a_loss``, ``s2a_acc``
-            (accuracies: top-1 on masked frames).
+            ``loss`` (T2S + S2A, plus the weighted duration loss when aligned),
+            ``t2s_loss``, ``t2s_acc``, ``s2a_loss``, ``s2a_acc`` (accuracies: top-1 on
+            masked frames), and ``dur_loss`` when aligned.
         """
         c = self.config
         b, _, n = codes.shape
@@ -254,12 +303,19 @@ class MaskGCT(nn.Module):
         text_lens = phoneme_lens.masked_fill(drop_all, 0)
         valid = lengths_to_mask(code_lens, n)
 
+        frames = None
+        if c.aligned:
+            frames = self.frame_text(phonemes, durations, n).masked_fill(~valid, 0)
         mask = random_mask(sem_prompt, sem_lens, s, cosine_ratio(b, device))
         tokens = sem.masked_fill(mask, self.t2s.mask_id)
-        logits = self.t2s(phonemes, text_lens, tokens, sem_lens, sem_prompt)
+        t2s_text = None if frames is None else frames.masked_fill(drop_all[:, None], 0)
+        logits = self.t2s(phonemes, text_lens, tokens, sem_lens, sem_prompt, t2s_text)
         t2s_loss, t2s_acc = masked_loss(logits, sem, mask)
         out = {"t2s_loss": t2s_loss, "t2s_acc": t2s_acc}
         loss = t2s_loss
+        if c.aligned:
+            out["dur_loss"] = self.duration(phonemes, phoneme_lens, durations)
+            loss = loss + c.duration_weight * out["dur_loss"]
         if self.s2a is not None:
             semantic = self.upsample(sem, n)
             acoustic = self.acoustic_codes(codes)
@@ -271,7 +327,7 @@ class MaskGCT(nn.Module):
             current = idx == layer[:, None, None]
             x = acoustic.masked_fill(above & in_target, -1)
             x = x.masked_fill(current & mask[:, None], self.s2a.mask_id)
-            logits = self.s2a(semantic, x.masked_fill(~valid[:, None], -1), code_lens, prompt_lens, layer)
+            logits = self.s2a(semantic, x.masked_fill(~valid[:, None], -1), code_lens, prompt_lens, layer, frames)
             gold = acoustic.gather(1, layer[:, None, None].expand(-1, 1, n))[:, 0]
             s2a_loss, s2a_acc = masked_loss(logits, gold, mask)
             out.update(s2a_loss=s2a_loss, s2a_acc=s2a_acc)

@@ -8,7 +8,8 @@ the top-k), and keeps the most confident samples so that, after step ``s`` of
 ``S``, ``floor(n * cos(pi/2 * s / S))`` frames stay masked (the cosine schedule:
 few tokens first, when little is known, many at the end); the last step unmasks
 everything. Noise is drawn per item from its own generator for exactly its own
-span, so a seeded item gets the same tokens alone or in any batch.
+span, and only while that item has frames left to fill (a batch runs until its
+slowest item is done), so a seeded item gets the same tokens alone or in any batch.
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ def gumbel(shape: tuple[int, ...], generator: torch.Generator | None, device) ->
 
 
 def span_noise(starts: torch.Tensor, lengths: torch.Tensor, n: int, k: int,
-               generators: Sequence[torch.Generator | None], device) -> torch.Tensor:
-    """Gumbel noise ``[b, n, k]`` on each item's span ``[start, start + length)``, zero elsewhere."""
+               generators: Sequence[torch.Generator | None], device,
+               active: Sequence[bool] | None = None) -> torch.Tensor:
+    """Gumbel noise ``[b, n, k]`` on each item's span ``[start, start + length)``, zero elsewhere;
+    ``active`` (per item) limits the draws to those items: the others' generators do not advance."""
     out = torch.zeros(len(lengths), n, k, device=device)
     for i, (a, m) in enumerate(zip(starts.tolist(), lengths.tolist())):
-        out[i, a: a + m] = gumbel((m, k), generators[i], device)
+        if active is None or active[i]:
+            out[i, a: a + m] = gumbel((m, k), generators[i], device)
     return out
 
 
@@ -110,13 +114,15 @@ def iterative_decode(logits_fn: Callable[[torch.Tensor], torch.Tensor], tokens: 
             values, index = logits, None
         logp = values.log_softmax(-1)
         tau = temperature * (1.0 - s / steps) if s < steps - 1 else 0.0
-        noise = span_noise(starts, lengths, n, k, generators, device)  # drawn every step: same stream per item
+        # Drawn every step while the item has masked frames: the same stream alone or in a batch.
+        active = masked.any(1).tolist()
+        noise = span_noise(starts, lengths, n, k, generators, device, active)
         choice = (logp / tau + noise).argmax(-1) if tau > 0 else logp.argmax(-1)
         sampled = index.gather(-1, choice[..., None])[..., 0] if index is not None else choice
         confidence = logp.gather(-1, choice[..., None])[..., 0]
         scale = confidence_noise * (1.0 - (s + 1) / steps)
         if scale > 0:
-            confidence = confidence + scale * span_noise(starts, lengths, n, 1, generators, device)[..., 0]
+            confidence = confidence + scale * span_noise(starts, lengths, n, 1, generators, device, active)[..., 0]
         confidence = confidence.masked_fill(~masked, float("-inf"))
         keep = masked.sum(1) - plan[:, s]  # frames to unmask now
         chosen = masked & (ranks_descending(confidence) < keep[:, None])

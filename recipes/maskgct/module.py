@@ -7,7 +7,11 @@ With ``model.maskgct.semantic_source: aligner`` the semantic tokenizer folder
 (``model.semantic_tokenizer``) fixes ``semantic_clusters`` and ``semantic_hop`` (code
 frames per token), the batches carry its stored tokens (``data.semantic: true``, the
 manifests of ``tts prepare features --kind semantic``), and the export names it as the
-dependency ``semantic`` (synthesis tokenizes the prompt's audio with it).
+dependency ``semantic`` (synthesis tokenizes the prompt's audio with it). With
+``model.maskgct.text_conditioning: aligned`` the batches carry the phone aligner's
+durations (``data.durations: true``, manifests made from ``*_aligned`` ones), the model
+also trains its duration model (``train/dur_loss``), and the export names the phone
+aligner (``model.aligner``) that measures a prompt's durations at synthesis.
 Batches are whole utterances from :class:`recipes.data.CodesDataModule`; the model
 draws each item's prompt prefix, mask ratio (cosine schedule), masked frames, S2A
 codebook and guidance dropout itself, and scores masked frames only.
@@ -29,7 +33,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, log_metrics, seeded
+from ..common import RecipeError, aligner_dependency, log_metrics, seeded
 from ..cards import Card, millions
 from ..export import Exportable
 from ..features import CodecRecipe
@@ -37,7 +41,7 @@ from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes, evaluating
 
-LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc")
+LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc", "dur_loss")
 
 
 class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.LightningModule):
@@ -58,6 +62,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         val_seed: seed of the prompts, masks and dropout drawn for the validation loss.
         init_from: start from these weights (a checkpoint folder, a shipped name, or a
             run's ``.ckpt``) instead of random ones: fine-tuning (``recipes.finetune``).
+        aligner: ``text_conditioning: aligned`` only: the phone aligner (folder or shipped
+            name) whose durations the data holds; synthesis measures prompts with it.
     """
 
     family = "maskgct"
@@ -66,12 +72,14 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
     def __init__(self, codec: str, semantic_tokenizer: str | None = None, maskgct: dict[str, Any] | None = None,
                  learning_rate: float = 5e-4, weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98),
                  warmup_steps: int = 1000, grad_clip: float | None = 1.0, val_seed: int = 1234,
-                 init_from: str | None = None):
+                 init_from: str | None = None, aligner: str | None = None):
         super().__init__()
         from codec_lm.maskgct import MaskGCT, MaskGCTConfig
 
         self.save_hyperparameters()
         self.semantic_dir = None
+        aligned = (maskgct or {}).get("text_conditioning", "prefix") == "aligned"
+        self.aligner_dir = aligner_dependency(aligner, aligned, "model.maskgct.text_conditioning: aligned")
         source = (maskgct or {}).get("semantic_source", "codebook1")
         if source != "aligner":
             if semantic_tokenizer:
@@ -106,6 +114,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         deps = super().export_dependencies()
         if self.semantic_dir is not None:
             deps["semantic"] = self.semantic_dir
+        if self.aligner_dir is not None:
+            deps["aligner"] = self.aligner_dir
         return deps
 
     def _check(self, batch: dict) -> None:
@@ -116,6 +126,10 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         self._check_codes(batch["codes"])
         if self.config.semantic_source == "aligner":
             self._check_semantic(batch)
+        if self.config.aligned and "durations" not in batch:
+            raise RecipeError("model.maskgct.text_conditioning: aligned trains on phone durations: set data.durations: "
+                              "true and train on manifests made from the `*_aligned` ones of `tts prepare align` "
+                              "(recipes/maskgct/configs/tiny_aligned.yaml does).")
         self._checked = True
 
     def _check_semantic(self, batch: dict) -> None:
@@ -138,7 +152,9 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         if not self._checked:
             self._check(batch)
         semantic = batch["semantic"] if self.config.semantic_source == "aligner" else None
-        return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"], semantic)
+        durations = batch["durations"] if self.config.aligned else None
+        return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"], semantic,
+                          durations)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
@@ -164,12 +180,15 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []
-        semantic = None
+        semantic = durations = None
         if self.config.semantic_source == "aligner":  # each prompt's own tokens, as synthesis computes them
             semantic = [batch["semantic"][i, : batch["semantic_lens"][i]] for i in range(len(prompts))]
+        if self.config.aligned:  # aligned texts are boundary-wrapped: the target is the next one's inner part
+            durations = [batch["durations"][i, : len(t)] for i, t in enumerate(texts)]
+            targets = [t[1:-1] for t in targets]
         with evaluating(self.model):
             out = synthesize(self.model, prompts, texts, targets, MaskGCTSampling(seed=seed, steps=8),
-                             prompt_semantic=semantic)
+                             prompt_semantic=semantic, prompt_durations=durations)
         return self._probe_mels(out), targets
 
     def export_card(self, directory: Path, steps: int) -> Card:
@@ -190,4 +209,8 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
             "comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
         if self.semantic_dir is not None:
             card.facts["semantic tokenizer"] = self.semantic_dir
+        if cfg.aligned:
+            card.facts["text"] = ("aligned: each code frame's phoneme in both stages (phone aligner durations in "
+                                  "training, the duration model's at synthesis)")
+            card.facts["phone aligner"] = self.aligner_dir
         return card

@@ -1,5 +1,6 @@
 """What the codec-model backends (VALL-E, MaskGCT) share: loading a model that names
-its codec, checking that the codec is the one it was trained on, and the sample rate."""
+its codec, checking that the codec is the one it was trained on, the sample rate, and
+for aligned models the phone aligner that measures a prompt's durations."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class CodecModelBackend(Backend):
     """
 
     label: ClassVar[str]
+    aligner = None  # (PhoneAligner, PhonemeVocab) of aligned models (load_aligner)
 
     def __init__(self, model, codec, info) -> None:
         self.model = model
@@ -52,3 +54,37 @@ class CodecModelBackend(Backend):
     @property
     def sample_rate(self) -> int:
         return int(self.codec.sample_rate)
+
+    def load_aligner(self, info, device: torch.device, what: str) -> None:
+        """Load the phone aligner the checkpoint names (dependency ``aligner``) into ``self.aligner``.
+
+        Raises:
+            CheckpointError: none named, or one whose frames are not the codec's.
+        """
+        from ..checkpoint import CheckpointError
+        from ..data.alignment import load_aligner
+
+        if "aligner" not in info.dependencies:
+            raise CheckpointError(f"{what} checkpoint '{info.path}' names no aligner in model.yaml: it cannot measure "
+                                  "a prompt's phone durations.")
+        model, vocab, path = load_aligner(info.dependencies["aligner"], device)
+        rate = model.config.frame_rate
+        if abs(rate - self.model.config.frame_rate) > 1e-6:
+            raise CheckpointError(f"Aligner '{path}' gives durations at {rate:g} frames/s, the codec of "
+                                  f"'{info.path}' runs at {self.model.config.frame_rate:g}.")
+        self.aligner = (model, vocab)
+
+    def prompt_durations(self, prompt: torch.Tensor, frames: int, prompt_ids: list[int]) -> tuple[list[int],
+                                                                                                  torch.Tensor]:
+        """The prompt's aligned (boundary-wrapped) ids and their durations in codec frames, summing
+        to ``frames`` (the aligner's, at the codec's rate)."""
+        from ..data.alignment import align_prompt
+        from ..data.features import MelFeatures
+
+        mel = MelFeatures()(prompt.float().cpu()[None])[0]  # the features the aligner reads
+        # Same rate as the codec's frames (checked at load); a frame more or less (another
+        # codec's padding) is cut or repeated at the end, in the prompt's closing silence.
+        mel = mel[:, :frames] if mel.shape[-1] >= frames else torch.cat(
+            [mel, mel[:, -1:].expand(-1, frames - mel.shape[-1])], dim=1)
+        ids, durations = align_prompt(*self.aligner, mel, prompt_ids)
+        return ids.tolist(), durations

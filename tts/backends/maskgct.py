@@ -6,7 +6,10 @@ length comes from the prompt's frames per phoneme (divided by ``speed``) or from
 and the codec decodes the new codes only. A model with a semantic tokenizer
 (``semantic_source: aligner``) also loads the tokenizer its folder names (dependency
 ``semantic``, which names its phone aligner): the prompt's semantic tokens come from
-its audio, T2S fills the target's, and S2A all the codebooks.
+its audio, T2S fills the target's, and S2A all the codebooks. An aligned model
+(``text_conditioning: aligned``) also loads the phone aligner its folder names
+(dependency ``aligner``): it measures the prompt's phone durations, from which the
+model's duration model predicts the target's (and so its length).
 
 Options (declared with their ranges in :mod:`tts.options`): ``steps`` (stage 1),
 ``s2a_steps`` (calls per acoustic codebook; an int applies to every codebook),
@@ -52,6 +55,8 @@ class MaskGCTBackend(CodecModelBackend):
                     f"({config.semantic_clusters} clusters, one token per {config.semantic_hop} of "
                     f"{config.frame_rate:g} frames/s).")
             backend.tokenizer = tokenizer
+        if config.aligned:
+            backend.load_aligner(info, device, "Aligned MaskGCT")
         return backend
 
     @classmethod
@@ -99,6 +104,11 @@ class MaskGCTBackend(CodecModelBackend):
             from ..semantic import tokenize_audio
 
             semantic = tokenize_audio(self.tokenizer, [prompt.float()], self.sample_rate) * len(targets)
-        out = synthesize(self.model, [codes] * len(targets), [list(prompt_ids)] * len(targets),
-                         [list(t) for t in targets], sampling, frames=frames, prompt_semantic=semantic)
+        prompt_ids, durations, space_id = list(prompt_ids), None, 4
+        if self.model.config.aligned:
+            prompt_ids, pd = self.prompt_durations(prompt, codes.shape[-1], prompt_ids)
+            durations, space_id = [pd] * len(targets), self.aligner[1].space_id
+        out = synthesize(self.model, [codes] * len(targets), [prompt_ids] * len(targets),
+                         [list(t) for t in targets], sampling, frames=frames, prompt_semantic=semantic,
+                         prompt_durations=durations, space_id=space_id)
         return [self.codec.decode(g[None].to(device))[0].float().cpu() for g in out]

@@ -29,25 +29,12 @@ from .codec_model import CodecModelBackend
 class VallEBackend(CodecModelBackend):
     family = "valle"
     label = "VALL-E"
-    aligner = None  # (PhoneAligner, PhonemeVocab) of monotonic models
 
     @classmethod
     def load(cls, info, device: torch.device) -> "VallEBackend":
-        from ..checkpoint import CheckpointError
-
         backend = super().load(info, device)
         if backend.model.config.monotonic:
-            from ..data.alignment import load_aligner
-
-            if "aligner" not in info.dependencies:
-                raise CheckpointError(f"Monotonic VALL-E checkpoint '{info.path}' names no aligner in model.yaml: it "
-                                      "cannot measure a prompt's phone durations.")
-            model, vocab, path = load_aligner(info.dependencies["aligner"], device)
-            rate = model.config.frame_rate
-            if abs(rate - backend.model.config.frame_rate) > 1e-6:
-                raise CheckpointError(f"Aligner '{path}' gives durations at {rate:g} frames/s, the codec of "
-                                      f"'{info.path}' runs at {backend.model.config.frame_rate:g}.")
-            backend.aligner = (model, vocab)
+            backend.load_aligner(info, device, "Monotonic VALL-E")
         return backend
 
     @classmethod
@@ -77,7 +64,7 @@ class VallEBackend(CodecModelBackend):
             raise TTSError("The prompt transcript has no phonemes: pass the words the prompt says (--prompt-text).")
         prompt_ids, durations = list(prompt_ids), None
         if self.model.config.monotonic:
-            prompt_ids, durations = self._prompt_durations(prompt, codes.shape[-1], prompt_ids)
+            prompt_ids, durations = self.prompt_durations(prompt, codes.shape[-1], prompt_ids)
             durations = [durations] * len(targets)
         out = synthesize(self.model, [codes] * len(targets), [prompt_ids] * len(targets),
                          [list(t) for t in targets], sampling, prompt_durations=durations)
@@ -91,16 +78,3 @@ class VallEBackend(CodecModelBackend):
                           "(2x the prompt's speaking rate). Try another --seed or a lower --temperature.",
                           stacklevel=2)
         return [self.codec.decode(g.codes[None].to(device))[0].float().cpu() for g in out]
-
-    def _prompt_durations(self, prompt: torch.Tensor, frames: int, prompt_ids: list[int]):
-        """The prompt's aligned ids and their durations in codec frames (the aligner's, at the codec's rate)."""
-        from ..data.alignment import align_prompt
-        from ..data.features import MelFeatures
-
-        mel = MelFeatures()(prompt.float().cpu()[None])[0]  # the features the aligner reads
-        # Same rate as the codec's frames (checked at load); a frame more or less (another
-        # codec's padding) is cut or repeated at the end, in the prompt's closing silence.
-        mel = mel[:, :frames] if mel.shape[-1] >= frames else torch.cat(
-            [mel, mel[:, -1:].expand(-1, frames - mel.shape[-1])], dim=1)
-        ids, durations = align_prompt(*self.aligner, mel, prompt_ids)
-        return ids.tolist(), durations

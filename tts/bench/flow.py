@@ -68,7 +68,7 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
                device: str = "cpu") -> FlowBenchResult:
     """Time synthesis of ``seconds`` of speech at each NFE."""
     from flow import FlowSampling, synthesize
-    from flow.generate import fit_durations
+    from nn_common.duration import fit_durations
 
     from ..eval.speed import PeakMemory
 

@@ -18,6 +18,9 @@ WER is against its whole transcript. With ``prompt="prefix"`` the prompt is the 
 ``prefix_seconds`` of the utterance itself and S2A makes the rest; the scored audio is
 then the prompt's codes (decoded as they are) followed by the generated ones, so its WER
 over the whole transcript is partly the codec's.
+
+An aligned model (``text_conditioning: aligned``) also reads the phoneme of every frame:
+the phone aligner it names aligns each recording (prompt and target) to its transcript.
 """
 
 from __future__ import annotations
@@ -39,6 +42,18 @@ PROMPTS = ("other", "prefix")
 
 def _wav(cut, sample_rate: int) -> torch.Tensor:
     return torch.from_numpy(cut.resample(sample_rate).load_audio()[0])
+
+
+def _frame_phones(synthesizer, wav: torch.Tensor, frames: int, cut) -> torch.Tensor:
+    """The phoneme of each of the ``frames`` code frames of a recording, aligned to its transcript by the
+    model's phone aligner: ``[frames]``."""
+    from nn_common import expand_by_durations
+
+    from .cases import _text
+
+    ids = list(synthesizer.frontend().encode(_text(cut)).ids)
+    aligned, durations = synthesizer.backend.prompt_durations(wav, frames, ids)
+    return expand_by_durations(torch.tensor([aligned]), durations[None], frames)[0]
 
 
 def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "other", prefix_seconds: float = 3.0,
@@ -116,9 +131,18 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
                 target_sem = sem if prompt == "other" else sem[frames // hop:]
             else:  # codebook1: the semantic stream is the codes' first codebook
                 prompt_sem, target_sem = None, target_codes[0]
+            frame_text = None
+            if model.config.aligned:
+                if prompt == "other":
+                    head = _frame_phones(synthesizer, prompt_wav, prompt_codes.shape[-1], prompt_cut)
+                    head = head[: prompt_codes.shape[-1] // hop * hop]
+                    frame_text = [torch.cat([head, _frame_phones(synthesizer, wav, codes.shape[-1], target)])]
+                else:
+                    frame_text = [_frame_phones(synthesizer, wav, codes.shape[-1], target)]
             sampling.seed = seed + k
             gen = synthesize_acoustic(model, [prompt_codes], [target_sem], sampling,
-                                      prompt_semantic=None if prompt_sem is None else [prompt_sem])[0]
+                                      prompt_semantic=None if prompt_sem is None else [prompt_sem],
+                                      frame_text=frame_text)[0]
             gen = gen[:, : target_codes.shape[-1]]
             if prompt == "prefix":
                 gen = torch.cat([prompt_codes.cpu(), gen], dim=-1)
