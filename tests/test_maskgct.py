@@ -265,3 +265,7 @@ def test_bench_maskgct_reports_stages_steps_and_decode(monkeypatch, capsys):
     assert main(["bench", "maskgct", "--seconds", "0.3", "--steps-list", "2", "--semantic", "aligner", "--json"]) == 0
     sem = json.loads(capsys.readouterr().out)
     assert sem["semantic"] == "aligner" and sem["prompt_frames"] % 4 == 0 and sem["default"]["t2s_seconds"] > 0
+    # aligned: each frame's phoneme in both stages, no phoneme prefix
+    assert main(["bench", "maskgct", "--seconds", "0.3", "--steps-list", "2", "--semantic", "aligned", "--json"]) == 0
+    aligned = json.loads(capsys.readouterr().out)
+    assert aligned["semantic"] == "aligned" and aligned["frames"] == 28 and aligned["default"]["s2a_seconds"] > 0

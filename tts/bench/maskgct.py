@@ -16,7 +16,10 @@ MaskGCT's width and depth (1024 wide, 16 + 16 layers) on the same codec.
 Semantic streams: ``codebook1`` (T2S writes the codec's first codebook, one token per
 code frame, and S2A codebooks 2..Q) or ``aligner`` (T2S writes a semantic tokenizer's
 tokens, one per 4 code frames = 23.4 per second, as ``tiny-semantic``'s 512 clusters,
-and S2A all Q codebooks from them): the T2S sequence is 4x shorter.
+and S2A all Q codebooks from them): the T2S sequence is 4x shorter. ``aligned`` is
+``aligner`` with ``text_conditioning="aligned"``: both stages read each frame's phoneme
+(random durations here), T2S reads no phoneme prefix, and the duration model's
+prediction of the target's durations is timed with T2S.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ SIZES = {"default": {}, "medium": {"dim": 512, "heads": 8, "t2s_layers": 12, "s2
          "paper": {"dim": 1024, "heads": 16, "t2s_layers": 16, "s2a_layers": 16}}
 SEMANTIC = {"codebook1": {}, "aligner": {"semantic_source": "aligner", "semantic_clusters": 512, "semantic_hop": 4,
                                          "text_positions": "stretched"}}
+SEMANTIC["aligned"] = {**SEMANTIC["aligner"], "text_positions": "sequence", "text_conditioning": "aligned"}
 PHONEMES_PER_SECOND = 15.0
 
 
@@ -109,11 +113,18 @@ def _run(model, inputs, frames: int, options, device: str) -> tuple[float, float
         prompt_tokens = torch.randint(0, cfg.semantic_size, (1, int(sem_prompt[0])),
                                       generator=torch.Generator().manual_seed(1)).to(device)
         canvas = _canvas(prompt_tokens, sem_prompt, int((sem_prompt + sem_target)[0]))
-        semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas)
+        frame_text = None
+        if cfg.aligned:  # the target's durations (timed; random weights), then every frame's phoneme
+            n = int(prompt_lens[0] + hop * sem_target[0])
+            known = torch.arange(text.shape[1], device=device)[None] < text.shape[1] // 2
+            model.duration.predict(text, text_lens, torch.full_like(text, 5), known)
+            frame_text = text[:, torch.arange(n, device=device) * text.shape[1] // n]
+        semantic = generate_semantic(model, text, text_lens, None, sem_prompt, sem_target, options, gens, canvas,
+                                     frame_text)
         _sync(device)
         t1 = time.perf_counter()
         codes = _acoustic_from_semantic(model, semantic, codes[..., : int(prompt_lens[0])], prompt_lens, sem_target,
-                                        options, gens)
+                                        options, gens, frame_text)
     _sync(device)
     return t1 - t0, time.perf_counter() - t1, codes
 
@@ -132,7 +143,8 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
         prompt_seconds: prompt length (``aligner``: rounded down to whole tokens).
         device: torch device.
         progress: optional callable ``(stage) -> None``.
-        semantic: the semantic stream, ``codebook1`` or ``aligner`` (see the module docstring).
+        semantic: the semantic stream and text, ``codebook1``, ``aligner`` or ``aligned`` (see the
+            module docstring).
 
     Returns:
         Per-stage times of every run and the codec decode time (separately).

@@ -43,9 +43,11 @@ def register(sub) -> None:
                              "MaskGCT's width and depth) and --device")
     m.add_argument("--steps-list", default="5,10,25,50",
                    help="maskgct: comma-separated stage-1 step counts to time (default 5,10,25,50)")
-    m.add_argument("--semantic", default="codebook1", choices=("codebook1", "aligner"),
+    m.add_argument("--semantic", default="codebook1", choices=("codebook1", "aligner", "aligned"),
                    help="maskgct: T2S over the codec's first codebook (93.75 tokens/s) or over a semantic "
-                        "tokenizer's tokens (23.4 tokens/s, as tiny-semantic) (default: codebook1)")
+                        "tokenizer's tokens (23.4 tokens/s, as tiny-semantic); aligned: the latter with each "
+                        "frame's phoneme in both stages and no phoneme prefix, as tiny_aligned.yaml "
+                        "(default: codebook1)")
     f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device. The same synthesis side "
                              "by side with F5-TTS's at equal dims: scripts/bench_f5.py in a checkout (README, Benchmarks)")
     f.add_argument("--model", help="flow: a flow checkpoint (default: the tiny architecture, random weights)")
