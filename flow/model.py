@@ -14,7 +14,7 @@ features of each frame:
   frames; no durations are needed, and the model must discover the alignment itself,
   which takes 10^5 updates and more.
 * ``"aligned"`` (Voicebox): each phoneme id repeated for the frames it lasts, from the
-  phone aligner's durations in training; a :class:`flow.duration.DurationPredictor`
+  phone aligner's durations in training; a :class:`nn_common.duration.DurationPredictor`
   trained alongside gives them at inference.
 
 Legend: b = batch, n = mel frames, c = mel bins, l = phonemes, d = width.
@@ -36,7 +36,7 @@ from torch import nn
 from nn_common import Rotary, expand_by_durations, lengths_to_mask
 
 from .config import FlowConfig
-from .duration import DurationPredictor
+from nn_common.duration import DurationPredictor
 from .modules import ConvNeXtV2Block, ConvPositionEmbedding, DiTBlock, FinalLayer, Linear, TimestepEmbedding, sinusoidal
 
 

@@ -200,13 +200,18 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         else:
             stages = ("T2S fills codebook 1 (standing in for MaskGCT's semantic tokens) by iterative unmasking, S2A "
                       f"codebooks 2..{cfg.n_codebooks}")
+        dur = millions(self.model.duration) if cfg.aligned else 0.0
+        parts = f"{t2s:.1f} M T2S, {total - t2s - dur:.1f} M S2A" + (f", {dur:.1f} M duration model" if dur else "")
+        length = ("each code frame's phoneme goes to both stages, and the target's durations (so its length) come "
+                  "from the duration model, in the rhythm of the prompt's as the phone aligner measures them, or "
+                  "from a given duration" if cfg.aligned else
+                  "the length comes from the prompt's speaking rate or a given duration")
         card = self._codec_card(
             directory, steps, "MaskGCT",
-            f"A {total:.1f} M-parameter MaskGCT-style masked generative model ({t2s:.1f} M T2S, {total - t2s:.1f} M "
-            f"S2A; {cfg.dim} wide, {cfg.t2s_layers} + {cfg.s2a_layers} layers) over {cfg.n_codebooks} x "
-            f"{cfg.codebook_size} codec codes at {cfg.frame_rate:g} frames/s, trained with `recipes/maskgct` for "
-            f"{steps} steps. {stages}; the length comes from the prompt's speaking rate or a given duration; audio "
-            "comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
+            f"A {total:.1f} M-parameter MaskGCT-style masked generative model ({parts}; {cfg.dim} wide, "
+            f"{cfg.t2s_layers} + {cfg.s2a_layers} layers) over {cfg.n_codebooks} x {cfg.codebook_size} codec codes "
+            f"at {cfg.frame_rate:g} frames/s, trained with `recipes/maskgct` for {steps} steps. {stages}; {length}; "
+            "audio comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
         if self.semantic_dir is not None:
             card.facts["semantic tokenizer"] = self.semantic_dir
         if cfg.aligned:

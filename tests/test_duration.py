@@ -1,8 +1,9 @@
-"""flow.duration: the duration model learns symbol-dependent durations and respects its context."""
+"""nn_common.duration, the duration model of aligned flow and MaskGCT models: it learns
+symbol-dependent durations and respects its context."""
 
 import torch
 
-from flow.duration import DurationPredictor
+from nn_common.duration import DurationPredictor
 
 
 def toy(seed: int = 0):
