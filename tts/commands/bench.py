@@ -209,7 +209,8 @@ def _maskgct(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    stream = "codebook 1" if r.semantic == "codebook1" else "semantic tokens at 23.4 Hz"
+    stream = {"codebook1": "codebook 1", "aligner": "semantic tokens at 23.4 Hz",
+              "aligned": "semantic tokens at 23.4 Hz, aligned phonemes"}[r.semantic]
     table = Table(title=f"MaskGCT synthesis, T2S over {stream}, {r.size} size ({r.parameters / 1e6:.1f} M "
                         "parameters, random weights), "
                         f"{r.audio_seconds:g} s ({r.frames} frames) after a {r.prompt_frames}-frame prompt, "
