@@ -5,8 +5,9 @@ prompt's measured durations. The prefix model is unchanged."""
 import pytest
 import torch
 
-from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling, synthesize, synthesize_acoustic
-from codec_lm.maskgct.generate import aligned_frames, s2a_logits, t2s_logits
+from codec_lm.maskgct import (MaskGCT, MaskGCTConfig, MaskGCTSampling, aligned_frames, synthesize,
+                              synthesize_acoustic)
+from codec_lm.maskgct.generate import s2a_logits, t2s_logits
 from nn_common import expand_by_durations
 from test_maskgct_semantic import SEMANTIC, SMALL
 

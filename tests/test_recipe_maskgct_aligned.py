@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from test_recipe_maskgct import tiny_args as codebook1_args
+from test_recipe_maskgct_semantic import assert_synthesizes_reproducibly
 from test_recipe_maskgct_semantic import semantic_setup  # noqa: F401  (a fixture: the tokenizer)
 
 from tts.checkpoint import read_checkpoint
@@ -64,22 +65,11 @@ def test_train_and_export_name_codec_tokenizer_and_aligner(trained, aligned_sema
 
 def test_synthesizer_measures_the_prompt(trained, tinyvoices):
     from tts import Synthesizer
-    from tts.audio import Audio
-    from tts.data.manifests import load_cuts
 
     _, export, _ = trained
     synth = Synthesizer.from_pretrained(export, device="cpu")
     assert synth.backend.aligner is not None and synth.backend.tokenizer is not None
-    cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
-    prompt = Audio(torch.from_numpy(cut.load_audio()[0]), 24000)
-    text = cut.supervisions[0].text
-    fast = {"steps": 3, "s2a_steps": 1}
-    audio = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=3, **fast)
-    again = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=3, **fast)
-    assert audio.wav.shape[-1] > 0 and torch.equal(torch.as_tensor(audio.wav), torch.as_tensor(again.wav))
-    hop = 24000 / 93.75
-    timed = synth.synthesize("Hi there.", prompt, prompt_text=text, seed=1, duration=1.3, **fast)
-    assert abs(timed.wav.shape[-1] - 1.3 * 24000) <= hop
+    assert_synthesizes_reproducibly(synth, tinyvoices)
 
 
 def test_s2a_check_aligns_prompt_and_target(trained, tinyvoices, tmp_path):
