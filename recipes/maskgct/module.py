@@ -217,5 +217,5 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         if cfg.aligned:
             card.facts["text"] = ("aligned: each code frame's phoneme in both stages (phone aligner durations in "
                                   "training, the duration model's at synthesis)")
-            card.facts["phone aligner"] = self.aligner_dir
+            card.facts["phone aligner"] = self.hparams.aligner  # as given (a shipped name stays a name)
         return card
