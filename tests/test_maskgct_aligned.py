@@ -159,6 +159,11 @@ def test_s2a_alone_needs_and_reads_the_frames_phonemes():
     text = torch.randint(5, 200, (32,), generator=g)
     out = synthesize_acoustic(model, prompts, targets, opts, prompt_semantic=prompt_sem, frame_text=[text])
     assert out[0].shape == (3, 20)
+    # a 14-frame prompt is cut to its 3 whole tokens: the phonemes of its last 2 frames go with it
+    longer = [torch.cat([prompts[0], prompts[0][:, :2]], dim=1)]
+    text14 = torch.cat([text[:12], torch.tensor([7, 7]), text[12:]])
+    cut = synthesize_acoustic(model, longer, targets, opts, prompt_semantic=prompt_sem, frame_text=[text14])
+    assert torch.equal(cut[0], out[0])
     with pytest.raises(ValueError, match="needs frame_text"):
         synthesize_acoustic(model, prompts, targets, opts, prompt_semantic=prompt_sem)
 

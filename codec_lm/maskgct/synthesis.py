@@ -173,8 +173,9 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
         options: sampling options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``, ``seed``).
         prompt_semantic: ``aligner``: each prompt's semantic tokens (``codebook1``: unused,
             the prompt's first codebook is its semantic stream).
-        frame_text: aligned models only: the phoneme of each code frame of each prompt (cut
-            to whole tokens) and target, ``[p_i // hop * hop + hop * s_i]`` (longer is cut).
+        frame_text: aligned models only: the phoneme of each code frame of each prompt (all
+            its ``p_i`` frames, as given) and then of its target, ``[p_i + hop * s_i]``
+            (longer is cut); the frames of the prompt's cut-off end are dropped here.
 
     Returns:
         Codes of each target (prompt excluded), ``[q, hop * s_i]`` on the CPU.
@@ -187,6 +188,7 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
     if min(len(t) for t in targets) < 1:
         raise ValueError("Every target needs at least one semantic token")
     hop = model.config.semantic_hop
+    given = [pr.shape[-1] for pr in prompts]  # before _batch cuts them to whole tokens
     prompt, prompt_lens, sem, tokens, prompts = _batch(model, prompts, prompt_semantic)
     if sem is None:  # codebook1: the prompt's own first codebook
         sem = prompt[:, 0]
@@ -202,8 +204,9 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
         text = torch.zeros(len(prompts), int((prompt_lens + hop * sem_target).max()), dtype=torch.long,
                            device=prompt.device)
         for i, f in enumerate(frame_text):
-            m = min(len(f), int(prompt_lens[i] + hop * sem_target[i]))
-            text[i, :m] = f[:m].to(prompt.device)
+            p = int(prompt_lens[i])
+            f = torch.cat([f[:p], f[given[i]: given[i] + hop * int(sem_target[i])]])
+            text[i, : len(f)] = f.to(prompt.device)
     gens = make_generators(options.seed, len(prompts), prompt.device)
     out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens, text)
     return [out[i, :, pr.shape[-1]: pr.shape[-1] + hop * len(t)].cpu()

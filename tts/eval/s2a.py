@@ -135,8 +135,6 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
             if model.config.aligned:
                 if prompt == "other":
                     head = _frame_phones(synthesizer, prompt_wav, prompt_codes.shape[-1], prompt_cut)
-                    # the prompt as synthesize_acoustic cuts it: its whole tokens
-                    head = head[: min(len(prompt_sem), prompt_codes.shape[-1] // hop) * hop]
                     frame_text = [torch.cat([head, _frame_phones(synthesizer, wav, codes.shape[-1], target)])]
                 else:
                     frame_text = [_frame_phones(synthesizer, wav, codes.shape[-1], target)]
