@@ -60,8 +60,21 @@ def _check_dtype(recipe: str, module_cls: type, dtype: str | None) -> None:
                           "(codebooks and the official Vocos layout need full precision).")
 
 
+def _check_options(recipe: str, family: str, options: dict | None) -> dict:
+    """``options`` (name -> value, as text or numbers) checked for ``family``, before anything is loaded."""
+    from tts.options import FAMILY_OPTIONS, check_options
+
+    if not options:
+        return {}
+    if family not in FAMILY_OPTIONS:
+        raise RecipeError(f"--option does not apply to {recipe}: only text-to-speech models "
+                          f"({', '.join(FAMILY_OPTIONS)}) have synthesis options.")
+    return check_options(family, {k.replace("-", "_"): v for k, v in options.items()})
+
+
 def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool = False, data_dir: str | None = None,
-           command: str | None = None, steps: int | None = None, dtype: str | None = None) -> Path:
+           command: str | None = None, steps: int | None = None, dtype: str | None = None,
+           options: dict | None = None) -> Path:
     """Write a trained module (its weights as held: the EMA average after training) to ``directory``.
 
     Args:
@@ -72,13 +85,19 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
         command: the training command, likewise.
         steps: the step count to report (default: the module's own).
         dtype: storage precision of the weights (``float16``/``bfloat16`` halve the folder).
+        options: the model's own synthesis-option defaults (``model.yaml`` ``options``;
+            e.g. ``{"steps": 10}``): runs use them where no value is given.
 
     Raises:
-        RecipeError: a storage precision this model cannot use.
+        RecipeError: a storage precision this model cannot use, or options for a model without any.
+        OptionError: an option the model does not take, or a value out of range.
         CheckpointError: the folder exists (without ``overwrite``) or a dependency is missing.
     """
+    from tts.checkpoint import set_option_defaults
+
     recipe = type(module).__module__.split(".")[1]
     _check_dtype(recipe, type(module), dtype)
+    options = _check_options(recipe, module.family, options)
     directory = Path(directory)
     steps = module.trained_steps(steps)
     card = module.export_card(directory, steps)
@@ -88,11 +107,19 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
     if init_from:  # a fine-tuning: its steps count from these weights, not from random ones
         card.facts["initialized from"] = f"`{init_from}` (model.init_from; steps counted from there)"
         training["init_from"] = str(init_from)
-    return module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
+    if options:
+        from tts.options import as_flags
+
+        card.facts["default options"] = f"`{as_flags(options)}` (model.yaml `options`; a run's own flags override them)"
+    out = module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
+    if options:
+        set_option_defaults(out, options)
+    return out
 
 
 def export_from_checkpoint(recipe: str, ckpt_path: str | os.PathLike, directory: str | os.PathLike, *,
-                           overwrite: bool = False, dtype: str | None = None, **card_facts) -> Path:
+                           overwrite: bool = False, dtype: str | None = None, options: dict | None = None,
+                           **card_facts) -> Path:
     """Rebuild ``recipe``'s module from a Lightning checkpoint (``last.ckpt``, also of a stopped run) and export it.
 
     Raises:
@@ -104,5 +131,6 @@ def export_from_checkpoint(recipe: str, ckpt_path: str | os.PathLike, directory:
         raise RecipeError(f"No recipe {recipe!r}; available: {', '.join(RECIPES)}.")
     module_cls = load_spec(RECIPES[recipe].module)
     _check_dtype(recipe, module_cls, dtype)  # before loading: the message is about the flag, not the file
+    _check_options(recipe, module_cls.family, options)
     module, step = module_from_checkpoint(module_cls, ckpt_path)
-    return export(module, directory, overwrite=overwrite, steps=step, dtype=dtype, **card_facts)
+    return export(module, directory, overwrite=overwrite, steps=step, dtype=dtype, options=options, **card_facts)

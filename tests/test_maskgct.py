@@ -255,7 +255,8 @@ def test_bench_maskgct_reports_stages_steps_and_decode(monkeypatch, capsys):
     default = result["default"]
     assert (default["steps"], default["s2a_steps"], default["cfg"]) == (25, [8, 2, 1], 2.5)
     assert result["frames"] == 28 and result["decode_seconds"] > 0
-    assert [r["steps"] for r in result["runs"]] == [25, 2, 25, 25, 25]
+    assert [r["steps"] for r in result["runs"]] == [25, 2, 25, 25, 25, 10]
+    assert (result["runs"][-1]["cfg"], result["runs"][-1]["s2a_steps"]) == (0.0, [1])  # tiny-maskgct's defaults
     assert abs(result["total_rtf"] - default["rtf"] - result["decode_rtf"]) < 1e-9
     assert main(["bench", "maskgct", "--seconds", "0.2", "--steps-list", "3"]) == 0
     text = capsys.readouterr().out

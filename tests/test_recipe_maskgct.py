@@ -79,6 +79,11 @@ def test_export_from_lightning_checkpoint(trained, tmp_path):
     _, _, result = trained
     out = export_from_checkpoint("maskgct", result["last"], tmp_path / "again")
     assert read_checkpoint(out, family="maskgct").config["dim"] == 32
+    assert read_checkpoint(out).options == {}
+    # --option: the model's own synthesis defaults, in model.yaml and on the card
+    out = export_from_checkpoint("maskgct", result["last"], tmp_path / "fast", options={"steps": "10", "s2a-steps": 1})
+    assert read_checkpoint(out).options == {"steps": 10, "s2a_steps": 1}
+    assert "`--steps 10 --s2a-steps 1`" in (out / "README.md").read_text()
 
 
 def test_shipped_configs_build(codes_setup):

@@ -4,7 +4,8 @@ A checkpoint is a folder (``docs/architecture.md``, "Contracts")::
 
     model.yaml          format, family, config (the model's dataclass as a dict),
                         dependencies (other checkpoint folders by relative path),
-                        sha256 of every weight file
+                        sha256 of every weight file, and optionally options (the
+                        model's own defaults for its synthesis options)
     model.safetensors   the weights (safetensors: no pickle, memory-mapped)
     vocab.json          the PhonemeVocab, for models that read text
     README.md           the model card: data, recipe command, steps, metrics
@@ -52,6 +53,9 @@ class CheckpointInfo:
         family: model family (``melrvq``, ``valle``, ``maskgct``, ``flow``...).
         config: keyword arguments of the family's config dataclass.
         dependencies: role (``vocoder``, ``codec``) -> resolved folder.
+        options: the model's own defaults for its synthesis options (``model.yaml``
+            ``options``, checked against :mod:`tts.options`): what a run uses where
+            the user gives no value, in place of the family's default.
         meta: everything else in ``model.yaml`` (toolkit version, training info).
     """
 
@@ -60,6 +64,7 @@ class CheckpointInfo:
     config: dict[str, Any]
     dependencies: dict[str, Path] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def weights(self) -> Path:
@@ -257,8 +262,55 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
         if not dep.is_dir():
             raise CheckpointError(f"Checkpoint '{path}' needs its {role} at '{dep}', which does not exist.")
         deps[role] = dep
-    meta = {k: v for k, v in doc.items() if k not in ("format", "family", "config", "dependencies", "sha256")}
-    return CheckpointInfo(path=path, family=doc["family"], config=doc.get("config") or {}, dependencies=deps, meta=meta)
+    meta = {k: v for k, v in doc.items()
+            if k not in ("format", "family", "config", "dependencies", "sha256", "options")}
+    options = _option_defaults(doc["family"], doc.get("options"), manifest)
+    return CheckpointInfo(path=path, family=doc["family"], config=doc.get("config") or {}, dependencies=deps,
+                          meta=meta, options=options)
+
+
+def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any]:
+    """``model.yaml``'s ``options``, checked as the flags are (a bad value is the folder's fault)."""
+    from .options import OptionError, check_options
+
+    if options is None:
+        return {}
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise CheckpointError(f"'{manifest}': 'options' must map option names to values (e.g. steps: 10); "
+                              "fix or remove it.")
+    try:
+        return check_options(family, options)
+    except OptionError as err:
+        raise CheckpointError(f"'{manifest}' sets a default option the model cannot use: {err} "
+                              "Fix or remove it under 'options'.") from None
+
+
+def set_option_defaults(directory: str | os.PathLike, options: dict[str, Any]) -> dict[str, Any]:
+    """Write ``options`` as the model's own option defaults (``model.yaml`` ``options``; an
+    empty dict removes them), checked first; the rest of ``model.yaml`` is kept as it is.
+
+    Returns the checked options as stored.
+
+    Raises:
+        CheckpointError: not a checkpoint folder, or a family without synthesis options.
+        OptionError: an option the family does not take, or a value out of range.
+    """
+    from .options import FAMILY_OPTIONS, check_options
+
+    info = read_checkpoint(directory, verify=False)
+    if info.family not in FAMILY_OPTIONS:
+        raise CheckpointError(f"'{info.path}' is a {info.family!r} model, which has no synthesis options to set.")
+    checked = check_options(info.family, options, model=info.path.name)
+    manifest = info.path / MODEL_FILE
+    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    doc.pop("options", None)
+    if checked:  # YAML has lists, not tuples (s2a_steps: [8, 2, 1])
+        doc["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in checked.items()}
+    tmp = manifest.with_name(f".{MODEL_FILE}.tmp")
+    tmp.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    os.chmod(tmp, file_mode())
+    os.replace(tmp, manifest)  # atomic: a reader sees the old or the new file, never half of one
+    return checked
 
 
 def load_state_dict(info: CheckpointInfo, device: str = "cpu") -> dict:

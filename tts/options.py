@@ -14,6 +14,7 @@ builds its parser from it and the dry run checks options without loading a model
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ class Option:
         default: the model's default, shown in ``--help`` (None: depends on the input).
         low, high: the range; ``low_open``/``high_open`` exclude the bound itself.
         choices: the allowed strings (``kind=str``).
+        several: also takes several values, comma-separated (``8,2,1``) or as a list:
+            :meth:`check` returns a tuple of them (one value stays a plain value).
     """
 
     name: str
@@ -48,6 +51,7 @@ class Option:
     low_open: bool = False
     high_open: bool = False
     choices: tuple[str, ...] = ()
+    several: bool = False
 
     @property
     def flag(self) -> str:
@@ -58,6 +62,8 @@ class Option:
         if self.choices:
             return "one of " + ", ".join(self.choices)
         what = "an integer" if self.kind is int else "a number"
+        if self.several:
+            return dataclasses.replace(self, several=False).describe() + ", or several separated by commas"
         if self.low is not None and self.high is not None:
             return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
         if self.low is not None:
@@ -69,7 +75,17 @@ class Option:
     def check(self, value: Any) -> Any:
         """``value`` (or its text, as the CLI passes it) converted to :attr:`kind` if it is in
         range, else :class:`OptionError`."""
-        bad = OptionError(f"{self.flag} must be {self.describe()}, got {value}.")
+        bad = OptionError(f"{self.flag} must be {self.describe()}, got {format_value(value)}.")
+        if self.several and (isinstance(value, (list, tuple)) or (isinstance(value, str) and "," in value)):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            one = dataclasses.replace(self, several=False)
+            try:
+                checked = tuple(one.check(v) for v in items)
+            except OptionError:
+                raise bad from None
+            if not checked:
+                raise bad
+            return checked if len(checked) > 1 else checked[0]
         if self.kind is str:
             if not isinstance(value, str) or value not in self.choices:
                 raise bad
@@ -94,6 +110,20 @@ class Option:
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
             raise bad
         return value
+
+
+def format_value(value: Any) -> str:
+    """An option's value as a flag takes it: ``16``, ``0.5``, ``8,2,1``, ``euler``."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
+def as_flags(options: Mapping[str, Any]) -> str:
+    """``{"steps": 10, "s2a_steps": (8, 2)}`` -> ``--steps 10 --s2a-steps 8,2``."""
+    return " ".join(f"--{name.replace('_', '-')} {format_value(v)}" for name, v in options.items())
 
 
 # ---------------------------------------------------------------- the options
@@ -132,8 +162,9 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),
-        Option("s2a_steps", int, "decoding steps per acoustic codebook (default: 8, 2, 1, ...)", None,
-               low=1, high=1000),
+        Option("s2a_steps", int, "decoding steps per acoustic codebook, or one count per codebook (8,2,1: "
+               "8 for the first, 2 for the next, 1 for the rest; default 8,2,1)", None, low=1, high=1000,
+               several=True),
         Option("temperature", float, "sampling temperature of the first step, annealed to 0", 1.0,
                low=0.0, high=10.0),
         Option("top_k", int, "sample among the k most likely codes (0: off)", 20, low=0),
@@ -167,6 +198,20 @@ def all_options() -> dict[str, list[tuple[str, Option]]]:
         for opt in opts:
             table.setdefault(opt.name, []).append((family, opt))
     return table
+
+
+def with_defaults(family: str, options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+                  model: str | None = None) -> dict[str, Any]:
+    """The options a run uses: those given (not None) over the model's own ``defaults``
+    (``model.yaml`` ``options``, :attr:`tts.checkpoint.CheckpointInfo.options`), checked
+    together by :func:`check_options`. Options in neither are left to the family's defaults.
+
+    >>> with_defaults("maskgct", {"cfg": 1.5}, {"steps": 10, "cfg": 0.0})
+    {'steps': 10, 'cfg': 1.5}
+    """
+    merged = dict(defaults or {})
+    merged.update({k: v for k, v in options.items() if v is not None})
+    return check_options(family, merged, model=model)
 
 
 def check_options(family: str, options: Mapping[str, Any], model: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import torch
 
 from .audio import PROMPT_MAX_SECONDS, Audio, join, load, load_prompt, prepare_prompt
 from .errors import TTSError
-from .options import check_options, family_options
+from .options import family_options, with_defaults
 
 # progress(sentences done, sentences in all), called after each batch of sentences
 Progress = Callable[[int, int], None]
@@ -101,13 +101,21 @@ class Synthesizer:
             self._frontends[key] = Frontend(key[0], with_stress=with_stress, vocab=self.vocab)
         return self._frontends[key]
 
+    @property
+    def option_defaults(self) -> dict[str, Any]:
+        """The value each option takes when none is given: the model's own default
+        (``model.yaml`` ``options``) or else its family's (None: decided per input)."""
+        own = self.info.options
+        return {name: own.get(name, opt.default) for name, opt in family_options(self.family).items()}
+
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """The given (not None) options, checked and converted.
+        """The given (not None) options over the model's own defaults (``model.yaml``
+        ``options``), checked and converted.
 
         Raises:
             OptionError: an option this model does not take, or a value out of range.
         """
-        return check_options(self.family, options, model=self.info.path.name)
+        return with_defaults(self.family, options, self.info.options, model=self.info.path.name)
 
     def transcribe(self, audio: Audio, language: str = "en-us") -> str:
         """The transcript of a prompt, by the evaluation suite's Whisper (``pip install .[eval]``).

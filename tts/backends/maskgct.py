@@ -12,7 +12,8 @@ its audio, T2S fills the target's, and S2A all the codebooks. An aligned model
 model's duration model predicts the target's (and so its length).
 
 Options (declared with their ranges in :mod:`tts.options`): ``steps`` (stage 1),
-``s2a_steps`` (calls per acoustic codebook; an int applies to every codebook),
+``s2a_steps`` (calls per acoustic codebook: an int applies to every codebook, a tuple (8, 2, 1)
+gives one per codebook, the last repeating),
 ``temperature``, ``top_k``, ``cfg`` (0: the unconditional pass of stage 1 is skipped),
 ``s2a_cfg``, ``duration`` (``speed`` is then ignored), ``speed``.
 """

@@ -139,7 +139,8 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
         seconds: generated audio.
         steps_list: stage-1 step counts to time (stage 2 at its default); the default
             options (25 steps, guidance 2.5) are always timed, with and without guidance,
-            and stage 2 with 1 step per codebook and with (16, 4, 1).
+            stage 2 with 1 step per codebook and with (16, 4, 1), and the shipped
+            ``tiny-maskgct``'s own defaults (10 steps, no guidance, 1 step per codebook).
         prompt_seconds: prompt length (``aligner``: rounded down to whole tokens).
         device: torch device.
         progress: optional callable ``(stage) -> None``.
@@ -185,7 +186,8 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
     runs = [timed("default options", default)]
     variants = [MaskGCTSampling(steps=s, seed=0) for s in steps_list if s != default.steps]
     variants += [MaskGCTSampling(cfg=0.0, seed=0), MaskGCTSampling(s2a_steps=1, seed=0),
-                 MaskGCTSampling(s2a_steps=(16, 4, 1), seed=0)]
+                 MaskGCTSampling(s2a_steps=(16, 4, 1), seed=0),
+                 MaskGCTSampling(steps=10, cfg=0.0, s2a_steps=1, seed=0)]  # tiny-maskgct's own defaults
     runs += [timed(f"steps {o.steps}, s2a {o.s2a_steps}, cfg {o.cfg:g}", o) for o in variants]
 
     if progress:

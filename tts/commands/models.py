@@ -20,11 +20,17 @@ def _describe(path: Path) -> dict:
     import yaml
 
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-    row = {"name": path.name, "path": str(path), "size": f"{size:.1f} MiB", "family": "?", "steps": ""}
+    row = {"name": path.name, "path": str(path), "size": f"{size:.1f} MiB", "family": "?", "steps": "",
+           "options": ""}
     if (path / "model.yaml").is_file():
         doc = yaml.safe_load((path / "model.yaml").read_text(encoding="utf-8")) or {}
         row["family"] = doc.get("family", "?")
         row["steps"] = str((doc.get("training") or {}).get("steps", ""))
+        own = doc.get("options")
+        if isinstance(own, dict):  # the model's own option defaults, as flags
+            from ..options import as_flags
+
+            row["options"] = as_flags({str(k): v for k, v in own.items()})
     elif (path / "config.yaml").is_file():
         row["family"] = "vocos"
         # The official Vocos layout has no place for training facts; our export puts
@@ -38,8 +44,8 @@ def _describe(path: Path) -> dict:
 
 def find_models(dirs: list[str] | tuple[str, ...] = ()) -> list[dict]:
     """One row per shipped model, then per checkpoint folder under each of ``dirs``:
-    ``name``, ``path``, ``family`` (``?`` when unknown), ``size``, ``steps``, ``origin``
-    (``shipped`` or ``local``). `tts models` prints them; `tts web` offers them."""
+    ``name``, ``path``, ``family`` (``?`` when unknown), ``size``, ``steps``, ``options``
+    (the model's own option defaults, as flags), ``origin`` (``shipped`` or ``local``). `tts models` prints them; `tts web` offers them."""
     from ..checkpoint import shipped_models
 
     rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
@@ -59,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     con = console()
     if args.name:
         path = resolve(args.name)
+        own = _describe(path)["options"]
+        if own:
+            con.print(f"default options of {path.name}: {own} (model.yaml; flags given to a run override them)")
         card = path / "README.md"
         con.print(Markdown(card.read_text(encoding="utf-8")) if card.is_file() else f"{path}: no model card")
         return 0
@@ -67,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
         con.print("No models are shipped in this checkout yet, and no --dir was given.")
         return 0
     table = Table(title="Models")
-    for col in ("name", "family", "size", "steps", "origin", "path"):
+    for col in ("name", "family", "size", "steps", "default options", "origin", "path"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["family"], r["size"], r["steps"], r["origin"], r["path"])
+        table.add_row(r["name"], r["family"], r["size"], r["steps"], r["options"], r["origin"], r["path"])
     con.print(table)
     return 0

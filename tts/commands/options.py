@@ -13,15 +13,19 @@ from ..options import all_options
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("model options", "each model family takes its own; another family's is an error")
+    group = p.add_argument_group("model options", "each model family takes its own; another family's is an error. "
+                                 "A model may set its own defaults (its model.yaml's options, which `tts models` "
+                                 "lists); a flag given here overrides them")
     for name, entries in all_options().items():
         opt = entries[0][1]
         defaults = "; ".join(family if o.default is None else f"{family} default {o.default:g}"
                              if isinstance(o.default, (int, float)) else f"{family} default {o.default}"
                              for family, o in entries)
-        metavar = "{" + ",".join(opt.choices) + "}" if opt.choices else "N" if opt.kind is int else "X"
+        metavar = ("{" + ",".join(opt.choices) + "}" if opt.choices else "N[,N...]" if opt.several
+                   else "N" if opt.kind is int else "X")
         group.add_argument(opt.flag, dest=name, metavar=metavar,
                            help=f"{opt.help}; {opt.describe()} ({defaults})")
+
 
 def model_options(args: argparse.Namespace) -> dict:
     """The model options given on the command line, as text (checked later against the model's family)."""

@@ -41,17 +41,18 @@ def register(sub) -> None:
 
 
 def check_model(model: str, raw_options: dict) -> tuple[str, dict]:
-    """``(family, checked options)`` of a model, from its model.yaml alone (no weights are read).
+    """``(family, checked options)`` of a model, from its model.yaml alone (no weights are read):
+    the options given over the model's own defaults (model.yaml ``options``).
 
     Raises:
         CheckpointError: no such model (the message lists the shipped ones).
         OptionError: an option the model does not take, or a value out of range.
     """
     from ..checkpoint import read_checkpoint
-    from ..options import check_options
+    from ..options import with_defaults
 
     info = read_checkpoint(model, verify=False)
-    return info.family, check_options(info.family, raw_options, model=info.path.name)
+    return info.family, with_defaults(info.family, raw_options, info.options, model=info.path.name)
 
 
 def _output(path: Path, args) -> tuple[Path, str | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..checkpoint import STORAGE_DTYPES
+from ..errors import TTSError
 from . import console
 
 # The recipes of recipes/cli.py (a test keeps the two equal): listed here so that
@@ -46,6 +47,9 @@ def register(sub) -> None:
     e.add_argument("--dtype", choices=STORAGE_DTYPES, default="float32",
                    help="storage precision of the weights (valle, maskgct, flow): float16 halves the folder; "
                         "they are computed in float32 after loading")
+    e.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a synthesis option's default for this model (e.g. --option steps=10; repeat for more), "
+                        "stored in model.yaml: runs use it unless they give the flag")
     e.set_defaults(func=run_export)
 
 
@@ -55,8 +59,6 @@ def _recipes(module: str):
     import importlib
     import sys
     from pathlib import Path
-
-    from ..errors import TTSError
 
     try:
         return importlib.import_module(f"recipes.{module}")
@@ -85,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     facts = {k: v for k, v in (("data_dir", args.data), ("command", args.command)) if v}
-    out = _recipes("export").export_from_checkpoint(args.recipe, args.checkpoint, args.out,
-                                                    overwrite=args.overwrite, dtype=args.dtype, **facts)
+    options = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise TTSError(f"--option takes NAME=VALUE (e.g. --option steps=10), got {item!r}.")
+        options[name.strip().lstrip("-").replace("-", "_")] = value.strip()
+    out = _recipes("export").export_from_checkpoint(args.recipe, args.checkpoint, args.out, overwrite=args.overwrite,
+                                                    dtype=args.dtype, options=options, **facts)
     console().print(f"exported {args.recipe} checkpoint {args.checkpoint} to {out}")
     return 0

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from ..errors import TTSError, is_user_error
 from .models import pick
 from .service import WebService
-from .widgets import flat_widgets, option_widgets, values_by_family
+from .widgets import flat_widgets, option_widgets, shown_values, values_by_family
 
 QUEUE_MAX = 16  # waiting requests beyond this are turned away by the queue
 CONCURRENCY_ID = "synthesis"  # synthesis and editing share one worker
@@ -90,17 +90,25 @@ def _model_dropdown(gr, models, value: str | None, elem_id: str):
 
 
 def _wire_option_groups(gr, service: WebService, dropdown, groups) -> None:
-    """Show the option group of the picked model's family."""
+    """Show the option group of the picked model's family, its widgets holding that model's defaults."""
 
     def show(ref):
-        family = _family_of(service, ref)
-        return [gr.update(visible=g.family == family) for g in groups]
+        model = _model_of(service, ref)
+        family, own = (model.family, model.options) if model else (None, None)
+        values = shown_values(groups, family, own)
+        return ([gr.update(visible=g.family == family) for g in groups]
+                + [gr.update() if v is None else gr.update(value=v) for v in values])
 
-    dropdown.change(show, dropdown, [g.group for g in groups], queue=False)
+    dropdown.change(show, dropdown, [g.group for g in groups] + flat_widgets(groups), queue=False)
+
+
+def _model_of(service: WebService, ref: str | None):
+    return next((m for m in service.models if m.ref == ref), None)
 
 
 def _family_of(service: WebService, ref: str | None) -> str | None:
-    return next((m.family for m in service.models if m.ref == ref), None)
+    model = _model_of(service, ref)
+    return model.family if model else None
 
 
 def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
@@ -140,7 +148,9 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
 def _run_settings(gr, service: WebService, models, model, prefix: str):
     """The model's own options (one group per family of ``models``), language and seed."""
     with gr.Accordion("Model options", open=False, elem_id=f"{prefix}-options"):
-        groups = option_widgets(gr, sorted({m.family for m in models}), _family_of(service, model.value), prefix)
+        first = _model_of(service, model.value)
+        groups = option_widgets(gr, sorted({m.family for m in models}), first.family if first else None, prefix,
+                                first.options if first else None)
     with gr.Row():
         language = gr.Textbox("en-us", label="Language", info="espeak-ng code or name (`tts languages`)",
                               elem_id=f"{prefix}-language")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import TTSError
 
@@ -25,6 +27,7 @@ class WebModel:
         family: ``flow``, ``valle`` or ``maskgct`` (its options are in :mod:`tts.options`).
         can_edit: whether it does speech editing.
         path: its checkpoint folder.
+        options: its own option defaults (model.yaml ``options``), which its widgets show.
     """
 
     ref: str
@@ -32,6 +35,7 @@ class WebModel:
     family: str
     can_edit: bool
     path: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def named(self, ref: str | None) -> bool:
         """Whether ``ref`` names this model: its ref, its name or its folder."""
@@ -65,13 +69,25 @@ def web_models(dirs: list[str] | tuple[str, ...] = (), extra: tuple[str, ...] = 
         if row["family"] in BACKENDS:
             ref = row["name"] if row["origin"] == "shipped" else row["path"]
             models.append(WebModel(ref, row["name"], row["family"], backend_class(row["family"]).can_edit,
-                                   Path(row["path"])))
+                                   Path(row["path"]), _own_options(row["path"])))
     for ref in extra:
         if any(m.named(ref) for m in models):
             continue
         info = read_checkpoint(ref, verify=False)
-        models.append(WebModel(str(ref), info.path.name, info.family, backend_class(info.family).can_edit, info.path))
+        models.append(WebModel(str(ref), info.path.name, info.family, backend_class(info.family).can_edit, info.path,
+                               info.options))
     return models
+
+
+def _own_options(path: str) -> dict[str, Any]:
+    """A listed folder's own option defaults; none if its model.yaml cannot be read: the
+    page still lists it, and loading it shows the folder's error."""
+    from ..checkpoint import CheckpointError, read_checkpoint
+
+    try:
+        return read_checkpoint(path, verify=False).options
+    except CheckpointError:
+        return {}
 
 
 class ModelCache:

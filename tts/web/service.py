@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..options import Option, family_options
+from ..options import Option, family_options, format_value
 from .inputs import WebLimits, limited_text, optional_text, seed_value, text_to_speak, uploaded_file
 from .models import ModelCache, WebModel, pick
 
@@ -55,28 +55,34 @@ class WebResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def default_text(opt: Option) -> str:
+def default_value(opt: Option, own: Mapping[str, Any] | None = None) -> Any:
+    """What ``opt`` is when not given: the model's own default (``own``: its model.yaml
+    ``options``) or else the family's."""
+    return (own or {}).get(opt.name, opt.default)
+
+
+def default_text(opt: Option, own: Mapping[str, Any] | None = None) -> str:
     """An option's default as its widget shows it: ``16``, ``-1``, ``euler``; empty when the
-    model decides."""
-    if opt.default is None:
-        return ""
-    return f"{opt.default:g}" if isinstance(opt.default, (int, float)) else str(opt.default)
+    model decides. ``own``: the model's own defaults, which replace the family's."""
+    value = default_value(opt, own)
+    return "" if value is None else format_value(value)
 
 
-def given_options(family: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def given_options(family: str, values: Mapping[str, Any], own: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The options a user set: widget values that are not empty and differ from the default
-    the widget showed. Like a flag left out on the command line, an untouched widget lets
-    the model use its own default. Values stay as given (text from the page, as from the
-    command line) for :func:`tts.options.check_options` to parse; names the family does
-    not have are kept, so that it refuses them with its message."""
+    the widget showed (the model's own, ``own``, or the family's). Like a flag left out on
+    the command line, an untouched widget lets the model use its own default. Values stay
+    as given (text from the page, as from the command line) for
+    :func:`tts.options.check_options` to parse; names the family does not have are kept,
+    so that it refuses them with its message."""
     spec = family_options(family)
     given = {}
     for name, value in values.items():
         if isinstance(value, str):
             value = value.strip()
-            if not value or (name in spec and value == default_text(spec[name])):
+            if not value or (name in spec and value == default_text(spec[name], own)):
                 continue
-        elif value is None or (name in spec and value == spec[name].default):
+        elif value is None or (name in spec and value == default_value(spec[name], own)):
             continue
         given[name] = value
     return given
@@ -148,7 +154,7 @@ class WebService:
         from ..commands.synth import check_model, precheck
 
         chosen = pick(self.models, model)
-        _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}))
+        _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}, chosen.options))
         prompt_path = str(uploaded_file(prompt, "The voice prompt", self.upload_root, self.limits))
         text = text_to_speak(text, text_file, self.upload_root, self.limits)
         prompt_text = optional_text(prompt_text, "The prompt transcript", self.limits)
@@ -187,7 +193,7 @@ class WebService:
         from ..commands.synth import check_model
 
         chosen = pick(self.models, model, editing=True)
-        _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}))
+        _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}, chosen.options))
         path = uploaded_file(recording, "The recording", self.upload_root, self.limits)
         texts = {"The transcript": transcript, "The edited transcript": new_transcript}
         for what, text in texts.items():
