@@ -21,7 +21,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 # About 10 s of speech at a typical rate (the benchmarks' 10 s after a 3 s prompt).
 TEXT = ("The birch canoe slid on the smooth planks, and a small boat drifted slowly toward the shore "
-        "while the children watched from the old wooden pier.")
+        "while the children watched from the old wooden pier and the gulls called far overhead.")
 
 
 def main() -> None:
