@@ -220,3 +220,16 @@ def test_editing_in_the_browser(page):
     assert rate == 24000 and abs(len(wav) / rate - source) < 1.5
     assert len(wav) / rate == pytest.approx(_seconds_of_audio(summary), abs=0.01)
     _screenshot(page, "web-editing.png")
+
+
+def test_picking_a_model_shows_its_own_option_defaults(page):
+    """tiny-maskgct's model.yaml sets steps 10 (the family's default is 25): its widget shows 10."""
+    page.locator("#synth-model input").first.click()
+    page.get_by_role("option", name="tiny-maskgct (maskgct)").click()
+    page.locator("#synth-options").get_by_text("Model options").click()
+    steps = page.locator("#synth-maskgct-steps textarea, #synth-maskgct-steps input").first
+    steps.wait_for(state="visible", timeout=30_000)
+    page.wait_for_function("() => { const f = document.querySelector('#synth-maskgct-steps textarea, "
+                           "#synth-maskgct-steps input'); return f && f.value === '10'; }", timeout=30_000)
+    top_k = page.locator("#synth-maskgct-top_k textarea, #synth-maskgct-top_k input").first
+    assert steps.input_value() == "10" and top_k.input_value() == "20"  # its own, then the family's
