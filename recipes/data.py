@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tts.data.dataset import TTSDataset
@@ -54,6 +55,56 @@ def speaker_partner(by_speaker: dict[str, list], cut, rng: random.Random, prompt
     fitting = [c for c in others if lo <= c.duration <= hi]
     short = fitting or [c for c in others if c.duration <= max_prompt_seconds]
     return rng.choice(short) if short else min(others, key=lambda c: c.duration)
+
+
+class SpeakerPromptDataset(Dataset):
+    """Wraps :class:`TTSDataset` and adds speaker prompts to a share of the items.
+
+    Keys added to the inner batch: ``prompt_index`` (LongTensor ``[B]``: the row of each
+    item's prompt in ``prompt_batch``, -1 for none) and, when some item has one,
+    ``prompt_batch`` (the inner dataset's batch of the prompt cuts). The flow and MaskGCT
+    recipes join each prompt before its item (``recipes.flow.pairs``,
+    ``recipes.maskgct.pairs``), as synthesis puts a prompt before its text.
+    """
+
+    def __init__(self, inner: TTSDataset, cuts, prob: float, prompt_seconds: tuple[float, float] = (3.0, 5.0),
+                 max_prompt_seconds: float = 10.0, seed: int = 0) -> None:
+        self.inner, self.prob = inner, prob
+        self.prompt_seconds, self.max_prompt_seconds, self.seed = prompt_seconds, max_prompt_seconds, seed
+        self.by_speaker = cuts_by_speaker(cuts)
+        self._rng: random.Random | None = None
+
+    def __getitem__(self, cuts) -> dict:
+        cuts = list(cuts)
+        if self._rng is None:  # made in the loader worker that uses it: workers draw differently
+            self._rng = random.Random(f"{self.seed}:{torch.initial_seed()}")
+        rng = self._rng
+        batch = self.inner[cuts]
+        partners = [speaker_partner(self.by_speaker, c, rng, self.prompt_seconds, self.max_prompt_seconds)
+                    if rng.random() < self.prob else None for c in cuts]
+        chosen = [p for p in partners if p is not None]
+        index, k = [], 0
+        for p in partners:
+            index.append(-1 if p is None else k)
+            k += p is not None
+        batch["prompt_index"] = torch.tensor(index, dtype=torch.long)
+        if chosen:
+            batch["prompt_batch"] = self.inner[chosen]
+        return batch
+
+
+def check_prompt_options(speaker_prompt_prob: float, prompt_seconds, max_prompt_seconds: float,
+                         durations: bool) -> tuple[float, float]:
+    """The checked ``(min, max)`` prompt seconds of the data modules' speaker-prompt options."""
+    lo, hi = prompt_seconds
+    if not 0.0 <= speaker_prompt_prob <= 1.0 or not 0 < lo <= hi or max_prompt_seconds <= 0:
+        raise RecipeError("data.speaker_prompt_prob must be in [0, 1], data.prompt_seconds (min, max) with "
+                          f"0 < min <= max, data.max_prompt_seconds > 0; got {speaker_prompt_prob}, "
+                          f"{prompt_seconds}, {max_prompt_seconds}.")
+    if speaker_prompt_prob > 0 and not durations:
+        raise RecipeError("data.speaker_prompt_prob needs the phone alignments: set data.durations: true and "
+                          "train an aligned model on the *_aligned manifests.")
+    return float(lo), float(hi)
 
 
 class TTSDataModule(L.LightningDataModule):
@@ -134,18 +185,32 @@ class CodesDataModule(TTSDataModule):
             ``*_aligned`` manifests for ``durations``); with ``semantic``, the manifests
             ``tts prepare features --kind semantic`` wrote from them.
         semantic: batches carry the stored semantic tokens (MaskGCT with a semantic tokenizer).
+        speaker_prompt_prob: share of training items that also bring another utterance of
+            their speaker as a prompt (:class:`SpeakerPromptDataset`; aligned MaskGCT joins
+            it before the item, as synthesis does; 0 = off). Validation batches get none.
+        prompt_seconds: (min, max) seconds of the preferred prompts (evaluation's: 3-5 s).
+        max_prompt_seconds: longest prompt taken when none lasts ``prompt_seconds``.
     """
 
     def __init__(self, data_dir: str, train_cuts: str = "codes/cuts_train_codes.jsonl.gz",
                  val_cuts: str = "codes/cuts_dev_codes.jsonl.gz", language: str = "en-us", sample_rate: int = 24000,
                  max_duration: float = 40.0, num_buckets: int = 8, min_duration: float = 0.5,
                  max_utterance_duration: float = 20.0, num_workers: int = 2, with_stress: bool = True,
-                 seed: int = 0, durations: bool = False, semantic: bool = False) -> None:
+                 seed: int = 0, durations: bool = False, semantic: bool = False, speaker_prompt_prob: float = 0.0,
+                 prompt_seconds: tuple[float, float] = (3.0, 5.0), max_prompt_seconds: float = 10.0) -> None:
         super().__init__(data_dir, train_cuts=train_cuts, val_cuts=val_cuts, features="codes", language=language,
                          sample_rate=sample_rate, max_duration=max_duration, num_buckets=num_buckets,
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
                          num_workers=num_workers, with_stress=with_stress, seed=seed, durations=durations)
         self.semantic = self.dataset.semantic = semantic  # an attribute: subclasses save their own hparams
+        self.prompt_seconds = check_prompt_options(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
+        self.speaker_prompt_prob, self.max_prompt_seconds = speaker_prompt_prob, max_prompt_seconds
+
+    def _dataset(self, cuts, shuffle: bool) -> Dataset:
+        if not shuffle or self.speaker_prompt_prob == 0:
+            return self.dataset
+        return SpeakerPromptDataset(self.dataset, cuts, self.speaker_prompt_prob, self.prompt_seconds,
+                                    self.max_prompt_seconds, seed=self.hparams.seed)
 
     def _cuts(self, name: str):
         path = self._path(name)

@@ -111,3 +111,79 @@ def test_configuration_errors_are_clear(trained, aligned_semantic, tmp_path):
                            dependencies={"codec": codec, "semantic": tokenizer})
     with pytest.raises(CheckpointError, match="names no aligner"):
         Synthesizer.from_pretrained(lost, device="cpu")
+
+
+def _code_item(n: int, q: int, hop: int, durations: list[int], base: int) -> dict:
+    """One item's codes ``[q, n]`` and tokens numbered from ``base`` (a token's value: its first frame)."""
+    codes = (base + torch.arange(n))[None].repeat(q, 1)
+    semantic = base + torch.arange(0, n, hop)
+    return {"codes": codes, "semantic": semantic, "phonemes": torch.arange(1, len(durations) + 1) + base,
+            "durations": torch.tensor(durations)}
+
+
+def _batch(items: list[dict]) -> dict:
+    from nn_common import pad_stack
+
+    codes, code_lens = pad_stack([i["codes"] for i in items], -1)
+    ph, ph_lens = pad_stack([i["phonemes"] for i in items], 0)
+    return {"codes": codes, "code_lens": code_lens, "semantic": pad_stack([i["semantic"] for i in items], -1)[0],
+            "phonemes": ph, "phoneme_lens": ph_lens, "durations": pad_stack([i["durations"] for i in items], 0)[0]}
+
+
+def test_speaker_prompts_join_in_whole_tokens():
+    """A 23-frame prompt (hop 4) keeps 20 frames, its last phones losing the 3; the item loses 4 of
+    its 6 opening-silence frames; codes, tokens and phones stay aligned."""
+    from recipes.maskgct.pairs import join_code_prompts
+
+    hop = 4
+    item = _code_item(30, 2, hop, [6, 10, 14], base=1000)
+    alone = _code_item(9, 2, hop, [3, 6], base=3000)
+    batch = _batch([item, alone])
+    batch["prompt_batch"] = _batch([_code_item(23, 2, hop, [5, 16, 1, 1], base=2000)])
+    batch["prompt_index"] = torch.tensor([0, -1])
+    j = join_code_prompts(batch, hop)
+    assert j.prompt_frames.tolist() == [20, -1]
+    assert j.code_lens.tolist() == [20 + 26, 9]
+    joined = j.codes[0, 0, : j.code_lens[0]].tolist()
+    assert joined == list(range(2000, 2020)) + list(range(1004, 1030))
+    # each token is its first frame's value: token k of the join starts at frame hop * k
+    tokens = j.semantic[0, : -(-int(j.code_lens[0]) // hop)].tolist()
+    assert tokens == [joined[hop * k] for k in range(len(tokens))]
+    n = int(j.phoneme_lens[0])
+    assert j.phonemes[0, :n].tolist() == [2001, 2002, 1001, 1002, 1003]
+    assert j.durations[0, :n].tolist() == [5, 15, 2, 10, 14] and sum(j.durations[0, :n].tolist()) == 46
+    assert j.codes[1, 0, :9].tolist() == list(range(3000, 3009)) and j.durations[1, :2].tolist() == [3, 6]
+
+
+def test_model_takes_the_given_prompts():
+    from codec_lm.maskgct import MaskGCT, MaskGCTConfig
+
+    torch.manual_seed(0)
+    model = MaskGCT(MaskGCTConfig(dim=32, heads=2, t2s_layers=1, s2a_layers=1, ff_mult=2, n_codebooks=2,
+                                  codebook_size=16, semantic_source="aligner", semantic_clusters=8, semantic_hop=4,
+                                  text_conditioning="aligned", duration_dim=8, duration_layers=1))
+    b = _batch([_code_item(24, 2, 4, [4, 12, 8], base=0)])
+    codes, sem = b["codes"] % 16, b["semantic"] % 8
+    out = model(b["phonemes"] % 30 + 5, b["phoneme_lens"], codes, b["code_lens"], sem, b["durations"],
+                prompt_frames=torch.tensor([8]))
+    assert torch.isfinite(out["loss"])
+    with pytest.raises(ValueError, match="whole semantic tokens"):
+        model(b["phonemes"] % 30 + 5, b["phoneme_lens"], codes, b["code_lens"], sem, b["durations"],
+              prompt_frames=torch.tensor([6]))
+
+
+def test_training_with_speaker_prompts(tinyvoices, aligned_semantic, tmp_path, monkeypatch):
+    """``--data.speaker_prompt_prob 1``: training batches come with prompts, joined before their items."""
+    from recipes.cli import train
+    from recipes.maskgct import pairs
+
+    joined = []
+    real = pairs.join_code_prompts
+    monkeypatch.setattr(pairs, "join_code_prompts", lambda batch, hop: joined.append(real(batch, hop)) or joined[-1])
+    root, codec, tokenizer = aligned_semantic
+    args = codebook1_args(tinyvoices, root, codec, tmp_path / "run", 2, "--model.semantic_tokenizer", str(tokenizer),
+                          "--model.maskgct.duration_dim", "16", "--model.maskgct.duration_layers", "1",
+                          "--data.speaker_prompt_prob", "1.0", config="tiny_aligned", cuts=CUTS)
+    assert train("maskgct", args)["global_step"] == 2
+    assert len(joined) >= 2 and all((j.prompt_frames[j.prompt_frames >= 0] % 4 == 0).all() for j in joined)
+    assert any((j.prompt_frames > 0).any() for j in joined)

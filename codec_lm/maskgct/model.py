@@ -264,7 +264,8 @@ class MaskGCT(nn.Module):
 
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, codes: torch.Tensor,
                 code_lens: torch.Tensor, semantic: torch.Tensor | None = None,
-                durations: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                durations: torch.Tensor | None = None,
+                prompt_frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """MaskGIT losses of a batch of whole utterances.
 
         Args:
@@ -276,6 +277,10 @@ class MaskGCT(nn.Module):
                 least ``ceil(code_lens / semantic_hop)`` per item, padded with -1.
             durations: aligned only: ``[b, l]`` code frames of each phoneme (summing to
                 ``code_lens``; ``phonemes`` are then the aligned, boundary-wrapped sequence).
+            prompt_frames: ``[b]`` an item's prompt, in code frames (a multiple of
+                ``semantic_hop``, below ``code_lens``): a speaker prompt joined before it
+                (``recipes.maskgct.pairs``); -1 (or None for all): a random prefix of
+                ``prompt_min_fraction``..``prompt_max_fraction`` of the item.
 
         Returns:
             ``loss`` (T2S + S2A, plus the weighted duration loss when aligned),
@@ -298,6 +303,12 @@ class MaskGCT(nn.Module):
         frac = torch.empty(b, device=device).uniform_(c.prompt_min_fraction, c.prompt_max_fraction)
         # The prompt is a whole number of semantic tokens (code frames: hop times that, < code_lens).
         sem_prompt = torch.minimum((frac * sem_lens).long(), sem_lens - 1).clamp(min=0)
+        if prompt_frames is not None:  # speaker prompts: the joined prompt, in whole tokens
+            given = prompt_frames >= 0
+            if bool((prompt_frames[given] % c.semantic_hop).any()):
+                raise ValueError(f"prompt_frames must be whole semantic tokens ({c.semantic_hop} frames each), "
+                                 f"got {prompt_frames.tolist()}")
+            sem_prompt = torch.where(given, torch.minimum(prompt_frames // c.semantic_hop, sem_lens - 1), sem_prompt)
         sem_prompt = sem_prompt.masked_fill(drop_prompt, 0)
         prompt_lens = sem_prompt * c.semantic_hop
         text_lens = phoneme_lens.masked_fill(drop_all, 0)

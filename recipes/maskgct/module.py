@@ -151,10 +151,25 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
     def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
         if not self._checked:
             self._check(batch)
+        if "prompt_batch" in batch:
+            return self._prompted_losses(batch)
         semantic = batch["semantic"] if self.config.semantic_source == "aligner" else None
         durations = batch["durations"] if self.config.aligned else None
         return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"], semantic,
                           durations)
+
+    def _prompted_losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Items with a speaker prompt (``data.speaker_prompt_prob``) train as synthesis runs: that
+        prompt (whole tokens), then the item; the others keep their random prefix prompts."""
+        from .pairs import join_code_prompts
+
+        if not (self.config.aligned and self.config.semantic_source == "aligner"):
+            raise RecipeError("data.speaker_prompt_prob needs an aligned MaskGCT over semantic tokens "
+                              "(model.maskgct.text_conditioning: aligned, semantic_source: aligner; "
+                              "recipes/maskgct/configs/tiny_aligned.yaml).")
+        j = join_code_prompts(batch, self.config.semantic_hop)
+        return self.model(j.phonemes, j.phoneme_lens, j.codes, j.code_lens, j.semantic, j.durations,
+                          prompt_frames=j.prompt_frames)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
