@@ -107,6 +107,14 @@ def check_prompt_options(speaker_prompt_prob: float, prompt_seconds, max_prompt_
     return float(lo), float(hi)
 
 
+def check_joined_durations(durations: torch.Tensor, frames: int, kind: str, row: int, features: str) -> None:
+    """A speaker-prompt join's check: an item's or a prompt's phone durations sum to its frames."""
+    if int(durations.sum()) != frames:
+        raise RecipeError(f"The durations of {kind} {row} sum to {int(durations.sum())} frames, its {features} "
+                          f"{'have' if features == 'codes' else 'has'} {frames}: train on the *_aligned manifests "
+                          "with data.durations: true.")
+
+
 class TTSDataModule(L.LightningDataModule):
     """Train/validation loaders over ``DIR/<train_cuts>`` and ``DIR/<val_cuts>``.
 

@@ -153,6 +153,11 @@ def test_speaker_prompts_join_in_whole_tokens():
     assert j.phonemes[0, :n].tolist() == [2001, 2002, 1001, 1002, 1003]
     assert j.durations[0, :n].tolist() == [5, 15, 2, 10, 14] and sum(j.durations[0, :n].tolist()) == 46
     assert j.codes[1, 0, :9].tolist() == list(range(3000, 3009)) and j.durations[1, :2].tolist() == [3, 6]
+    from recipes.common import RecipeError
+
+    batch["prompt_batch"]["durations"][0, 0] = 4  # 22 frames of phones for 23 of codes
+    with pytest.raises(RecipeError, match="durations of prompt 0 sum to 22 frames, its codes have 23"):
+        join_code_prompts(batch, hop)
 
 
 def test_model_takes_the_given_prompts():

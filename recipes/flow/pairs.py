@@ -17,7 +17,7 @@ import torch
 
 from nn_common import pad_stack
 
-from ..common import RecipeError
+from ..data import check_joined_durations
 
 
 @dataclass
@@ -64,7 +64,7 @@ def join_prompts(mel: torch.Tensor, lens: torch.Tensor, phonemes: torch.Tensor, 
         d = durations[b, : phoneme_lens[b]]
         ph = phonemes[b, : phoneme_lens[b]]
         m = mel[b, :, : lens[b]]
-        _check(d, m.shape[-1], "item", b)
+        check_joined_durations(d, m.shape[-1], "item", b, "mel")
         j = int(index[b])
         if j < 0:
             mels.append(m)
@@ -75,7 +75,7 @@ def join_prompts(mel: torch.Tensor, lens: torch.Tensor, phonemes: torch.Tensor, 
             continue
         pm = prompt_mel[j, :, : prompt_lens[j]]
         pd = prompt_durations[j, : prompt_phoneme_lens[j]]
-        _check(pd, pm.shape[-1], "prompt", j)
+        check_joined_durations(pd, pm.shape[-1], "prompt", j, "mel")
         target = m[:, int(d[0]):]  # the opening boundary's frames (leading silence) are left out
         mels.append(torch.cat([pm, target], dim=-1))
         syms.append(torch.cat([prompt_phonemes[j, : prompt_phoneme_lens[j]], ph[1:]]))
@@ -87,9 +87,3 @@ def join_prompts(mel: torch.Tensor, lens: torch.Tensor, phonemes: torch.Tensor, 
     return Joined(mel=out_mel, lens=out_lens.to(lens.device),
                   phonemes=out_ph, phoneme_lens=out_ph_lens.to(lens.device), durations=pad_stack(durs, 0)[0],
                   paired=index >= 0, infill=pad_stack(infill, False)[0], duration_mask=pad_stack(dmask, False)[0])
-
-
-def _check(durations: torch.Tensor, frames: int, kind: str, row: int) -> None:
-    if int(durations.sum()) != frames:
-        raise RecipeError(f"The durations of {kind} {row} sum to {int(durations.sum())} frames, its mel has "
-                          f"{frames}: train on the *_aligned manifests with data.durations: true.")

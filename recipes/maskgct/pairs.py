@@ -26,6 +26,7 @@ import torch
 from nn_common import pad_stack
 
 from ..common import RecipeError
+from ..data import check_joined_durations
 
 CODE_PAD, SEMANTIC_PAD = -1, -1
 
@@ -81,7 +82,7 @@ def join_code_prompts(batch: dict, hop: int) -> JoinedCodes:
         n = int(batch["code_lens"][b])
         ph = batch["phonemes"][b, : batch["phoneme_lens"][b]]
         d = batch["durations"][b, : batch["phoneme_lens"][b]]
-        _check(d, n, "item", b)
+        check_joined_durations(d, n, "item", b, "codes")
         codes, sem = batch["codes"][b, :, :n], batch["semantic"][b, : -(-n // hop)]
         j = int(batch["prompt_index"][b])
         if j < 0:
@@ -93,7 +94,7 @@ def join_code_prompts(batch: dict, hop: int) -> JoinedCodes:
             continue
         pn = int(prompts["code_lens"][j])
         pd = prompts["durations"][j, : prompts["phoneme_lens"][j]]
-        _check(pd, pn, "prompt", j)
+        check_joined_durations(pd, pn, "prompt", j, "codes")
         whole = pn // hop * hop
         if whole == 0:
             raise RecipeError(f"Prompt {j} has {pn} code frames, less than one semantic token ({hop}): "
@@ -117,9 +118,3 @@ def join_code_prompts(batch: dict, hop: int) -> JoinedCodes:
     return JoinedCodes(codes=codes, code_lens=code_lens.to(device), semantic=semantic,
                        phonemes=phonemes, phoneme_lens=phoneme_lens.to(device), durations=pad_stack(durs, 0)[0],
                        prompt_frames=torch.tensor(prompt_frames, dtype=torch.long, device=device))
-
-
-def _check(durations: torch.Tensor, frames: int, kind: str, row: int) -> None:
-    if int(durations.sum()) != frames:
-        raise RecipeError(f"The durations of {kind} {row} sum to {int(durations.sum())} frames, its codes have "
-                          f"{frames}: train on the *_aligned code manifests with data.durations: true.")
