@@ -226,7 +226,7 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
             f"A {total:.1f} M-parameter MaskGCT-style masked generative model ({parts}; {cfg.dim} wide, "
             f"{cfg.t2s_layers} + {cfg.s2a_layers} layers) over {cfg.n_codebooks} x {cfg.codebook_size} codec codes "
             f"at {cfg.frame_rate:g} frames/s, trained with `recipes/maskgct` for {steps} steps. {stages}; {length}; "
-            "audio comes from the codec named in model.yaml.", options=", steps=25, cfg=2.5")
+            "audio comes from the codec named in model.yaml.")  # the Use snippet: the folder's own option defaults
         if self.semantic_dir is not None:
             card.facts["semantic tokenizer"] = self.semantic_dir
         if cfg.aligned:
