@@ -75,7 +75,8 @@ class Option:
     def check(self, value: Any) -> Any:
         """``value`` (or its text, as the CLI passes it) converted to :attr:`kind` if it is in
         range, else :class:`OptionError`."""
-        bad = OptionError(f"{self.flag} must be {self.describe()}, got {format_value(value)}.")
+        given = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value  # as given: -1.0 stays -1.0
+        bad = OptionError(f"{self.flag} must be {self.describe()}, got {given}.")
         if self.several and (isinstance(value, (list, tuple)) or (isinstance(value, str) and "," in value)):
             items = value.split(",") if isinstance(value, str) else list(value)
             one = dataclasses.replace(self, several=False)
