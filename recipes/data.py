@@ -115,6 +115,25 @@ def check_joined_durations(durations: torch.Tensor, frames: int, kind: str, row:
                           "with data.durations: true.")
 
 
+class SpeakerPrompts:
+    """Mixin of a :class:`TTSDataModule`: its training items get speaker prompts
+    (:class:`SpeakerPromptDataset`) with probability ``speaker_prompt_prob``; validation
+    items get none, so validation curves stay comparable with runs without them."""
+
+    speaker_prompt_prob = 0.0
+
+    def _init_prompts(self, speaker_prompt_prob: float, prompt_seconds, max_prompt_seconds: float,
+                      durations: bool) -> None:
+        self.prompt_seconds = check_prompt_options(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
+        self.speaker_prompt_prob, self.max_prompt_seconds = speaker_prompt_prob, max_prompt_seconds
+
+    def _dataset(self, cuts, shuffle: bool) -> Dataset:
+        if not shuffle or self.speaker_prompt_prob == 0:
+            return self.dataset
+        return SpeakerPromptDataset(self.dataset, cuts, self.speaker_prompt_prob, self.prompt_seconds,
+                                    self.max_prompt_seconds, seed=self.hparams.seed)
+
+
 class TTSDataModule(L.LightningDataModule):
     """Train/validation loaders over ``DIR/<train_cuts>`` and ``DIR/<val_cuts>``.
 
@@ -182,7 +201,7 @@ class TTSDataModule(L.LightningDataModule):
         return self._loader(self.hparams.val_cuts, shuffle=False)
 
 
-class CodesDataModule(TTSDataModule):
+class CodesDataModule(SpeakerPrompts, TTSDataModule):
     """Code batches (``features`` is always ``"codes"``): ``phonemes``, ``phoneme_lens``,
     ``codes [B, Q, N]`` padded with -1, ``code_lens``; with ``semantic``, also
     ``semantic [B, S]`` padded with -1 and ``semantic_lens``.
@@ -211,14 +230,7 @@ class CodesDataModule(TTSDataModule):
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
                          num_workers=num_workers, with_stress=with_stress, seed=seed, durations=durations)
         self.semantic = self.dataset.semantic = semantic  # an attribute: subclasses save their own hparams
-        self.prompt_seconds = check_prompt_options(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
-        self.speaker_prompt_prob, self.max_prompt_seconds = speaker_prompt_prob, max_prompt_seconds
-
-    def _dataset(self, cuts, shuffle: bool) -> Dataset:
-        if not shuffle or self.speaker_prompt_prob == 0:
-            return self.dataset
-        return SpeakerPromptDataset(self.dataset, cuts, self.speaker_prompt_prob, self.prompt_seconds,
-                                    self.max_prompt_seconds, seed=self.hparams.seed)
+        self._init_prompts(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
 
     def _cuts(self, name: str):
         path = self._path(name)

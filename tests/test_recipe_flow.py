@@ -376,7 +376,7 @@ def test_durations_that_do_not_fit_the_frames_are_a_clear_error():
 
 
 def test_prompts_are_other_utterances_of_the_same_speaker(aligned):
-    from recipes.flow.data import SpeakerPromptDataset
+    from recipes.data import SpeakerPromptDataset
     from tts.data.dataset import TTSDataset
     from tts.data.manifests import load_cuts
 

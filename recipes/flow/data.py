@@ -10,12 +10,11 @@ validation curve stays comparable with models trained without them.
 
 from __future__ import annotations
 
-from torch.utils.data import Dataset
 
-from ..data import SpeakerPromptDataset, TTSDataModule, check_prompt_options
+from ..data import SpeakerPrompts, TTSDataModule
 
 
-class FlowDataModule(TTSDataModule):
+class FlowDataModule(SpeakerPrompts, TTSDataModule):
     """:class:`recipes.data.TTSDataModule` with speaker prompts (see the module docstring).
 
     Args (besides those of ``TTSDataModule``):
@@ -37,11 +36,4 @@ class FlowDataModule(TTSDataModule):
                          min_duration=min_duration, max_utterance_duration=max_utterance_duration,
                          num_workers=num_workers, with_stress=with_stress, seed=seed, durations=durations,
                          loudness=loudness)
-        self.prompt_seconds = check_prompt_options(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
-        self.speaker_prompt_prob, self.max_prompt_seconds = speaker_prompt_prob, max_prompt_seconds
-
-    def _dataset(self, cuts, shuffle: bool) -> Dataset:
-        if not shuffle or self.speaker_prompt_prob == 0:
-            return self.dataset
-        return SpeakerPromptDataset(self.dataset, cuts, self.speaker_prompt_prob, self.prompt_seconds,
-                                    self.max_prompt_seconds, seed=self.hparams.seed)
+        self._init_prompts(speaker_prompt_prob, prompt_seconds, max_prompt_seconds, durations)
