@@ -45,7 +45,8 @@ def _describe(path: Path) -> dict:
 def find_models(dirs: list[str] | tuple[str, ...] = ()) -> list[dict]:
     """One row per shipped model, then per checkpoint folder under each of ``dirs``:
     ``name``, ``path``, ``family`` (``?`` when unknown), ``size``, ``steps``, ``options``
-    (the model's own option defaults, as flags), ``origin`` (``shipped`` or ``local``). `tts models` prints them; `tts web` offers them."""
+    (the model's own option defaults, as flags), ``origin`` (``shipped`` or ``local``).
+    `tts models` prints them; `tts web` offers them."""
     from ..checkpoint import shipped_models
 
     rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
