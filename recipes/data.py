@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tts.data.dataset import TTSDataset
-from tts.data.manifests import load_cuts
+from tts.data.manifests import load_cuts, speaker_of
 
 from .common import RecipeError
 
@@ -34,7 +34,7 @@ def cuts_by_speaker(cuts) -> dict[str, list]:
     """The cuts of each speaker (cuts without a speaker are left out)."""
     out: dict[str, list] = defaultdict(list)
     for cut in cuts:
-        speaker = cut.supervisions[0].speaker if cut.supervisions else None
+        speaker = speaker_of(cut)
         if speaker is not None:
             out[speaker].append(cut)
     return out
@@ -47,7 +47,7 @@ def speaker_partner(by_speaker: dict[str, list], cut, rng: random.Random, prompt
     Cuts of ``prompt_seconds`` (min, max) are preferred (evaluation prompts are 3-5 s), then
     those up to ``max_prompt_seconds``, then the shortest.
     """
-    speaker = cut.supervisions[0].speaker if cut.supervisions else None
+    speaker = speaker_of(cut)
     others = [c for c in by_speaker.get(speaker, ()) if c.id != cut.id]
     if not others:
         return None

@@ -8,7 +8,7 @@ import pytest
 from tts.cli import main
 from tts.data.corpora import prepare_libritts, prepare_ljspeech, prepare_vctk
 from tts.data.folder import prepare_folder
-from tts.data.manifests import DataError, load_cuts
+from tts.data.manifests import DataError, load_cuts, speaker_of
 
 
 def speak(path, text, sr=24000):
@@ -78,6 +78,15 @@ def test_cli_prepare_libritts(libritts, tmp_path, capsys):
     assert main(["prepare", "libritts", "--root", str(libritts), "--out", str(tmp_path)]) == 0
     assert "test_unseen" in capsys.readouterr().out
     assert main(["prepare", "libritts", "--root", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+
+
+def test_speaker_of_a_cut(libritts, tmp_path):
+    prepare_libritts(libritts, tmp_path)
+    cut = next(iter(load_cuts(tmp_path, "dev")))
+    assert speaker_of(cut) == "84"
+    bare = cut.with_id("bare")
+    bare.supervisions = []
+    assert speaker_of(bare) is None and speaker_of(bare, "") == ""
 
 
 def test_ljspeech_is_resampled_to_24k(tmp_path):

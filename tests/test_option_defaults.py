@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from tts.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, set_option_defaults
-from tts.options import OptionError, with_defaults
+from tts.options import OptionError, family_options, with_defaults
 
 
 def _folder(tmp_path, family="maskgct", name="m"):
@@ -65,6 +65,13 @@ def test_given_options_override_the_models_defaults():
     assert with_defaults("maskgct", {"top_k": 5}, None) == {"top_k": 5}
     with pytest.raises(OptionError, match="--steps must be"):
         with_defaults("maskgct", {"steps": "0"}, own)
+
+
+def test_an_options_default_is_the_models_own_else_the_familys():
+    steps, duration = family_options("maskgct")["steps"], family_options("flow")["duration"]
+    assert steps.default_for({"steps": 10}) == 10
+    assert steps.default_for({"cfg": 0.0}) == steps.default == steps.default_for(None)
+    assert duration.default_for({}) is None  # decided per input
 
 
 def test_runs_use_the_models_defaults(tmp_path):

@@ -57,6 +57,11 @@ class Option:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def default_for(self, own: Mapping[str, Any] | None = None) -> Any:
+        """What this option is when not given: the model's own default (``own``: its
+        model.yaml ``options``) or else the family's (None: decided per input)."""
+        return (own or {}).get(self.name, self.default)
+
     def describe(self) -> str:
         """The accepted values in words: ``an integer >= 1``, ``a number in (0, 1]``."""
         if self.choices:

@@ -106,7 +106,7 @@ class Synthesizer:
         """The value each option takes when none is given: the model's own default
         (``model.yaml`` ``options``) or else its family's (None: decided per input)."""
         own = self.info.options
-        return {name: own.get(name, opt.default) for name, opt in family_options(self.family).items()}
+        return {name: opt.default_for(own) for name, opt in family_options(self.family).items()}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The given (not None) options over the model's own defaults (``model.yaml``

@@ -49,7 +49,7 @@ import torch
 from nn_common import pad_stack
 from text_frontend import Frontend, FrontendError, PhonemeVocab, UnsupportedLanguageError
 
-from .manifests import DataError
+from .manifests import DataError, speaker_of
 
 FEATURES = ("audio", "mel", "codes")
 CODE_PAD = -1
@@ -189,7 +189,7 @@ class TTSDataset(torch.utils.data.Dataset):
         batch = {
             "ids": [c.id for c in cuts],
             "texts": texts,
-            "speakers": [c.supervisions[0].speaker if c.supervisions else None for c in cuts],
+            "speakers": [speaker_of(c) for c in cuts],
             "phonemes": ph,
             "phoneme_lens": ph_lens,
         }

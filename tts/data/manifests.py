@@ -29,6 +29,11 @@ class DataError(TTSError, ValueError):
     """A corpus, manifest or data folder cannot be used."""
 
 
+def speaker_of(cut, missing: str | None = None) -> str | None:
+    """The speaker of a cut's first supervision; ``missing`` for a cut without one."""
+    return cut.supervisions[0].speaker if cut.supervisions else missing
+
+
 def cuts_path(corpus_dir: str | os.PathLike, split: str) -> Path:
     return Path(corpus_dir) / f"cuts_{split}.jsonl.gz"
 

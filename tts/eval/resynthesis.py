@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.manifests import speaker_of
 from .cases import save_cut_audio
 from .manifest import EvalItem, write_manifest
 from .zero_shot import prepare_out_dir
@@ -62,8 +63,7 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
     mel = MelFeatures()
     cuts = sorted(cuts, key=lambda c: c.id)
     if limit is not None and limit < len(cuts):
-        speaker = lambda c: c.supervisions[0].speaker if c.supervisions else ""  # noqa: E731
-        cuts = sorted(spread_over_speakers(cuts, limit, key=speaker), key=lambda c: c.id)
+        cuts = sorted(spread_over_speakers(cuts, limit, key=lambda c: speaker_of(c, "")), key=lambda c: c.id)
     items, extra = [], {}
     for k, cut in enumerate(cuts):
         ref = save_cut_audio(cut, out / "reference" / f"{cut.id}.wav", model.sample_rate)

@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from ..data.manifests import speaker_of
 from .cases import build_cases, save_cut_audio
 from .errors import EvalError
 from .manifest import EvalItem, write_manifest
@@ -96,8 +97,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
 
         long_enough = sorted((c for c in cuts if c.duration >= 2 * prefix_seconds and _text(c)), key=lambda c: c.id)
         if limit is not None and limit < len(long_enough):
-            speaker = lambda c: c.supervisions[0].speaker if c.supervisions else ""  # noqa: E731
-            long_enough = sorted(spread_over_speakers(long_enough, limit, key=speaker), key=lambda c: c.id)
+            long_enough = sorted(spread_over_speakers(long_enough, limit, key=lambda c: speaker_of(c, "")),
+                                 key=lambda c: c.id)
         pairs = [(c, None, _text(c)) for c in long_enough]
     if not pairs:
         raise EvalError(f"No utterance of at least {2 * prefix_seconds:g} s with a transcript: lower --prefix-seconds."

@@ -55,16 +55,10 @@ class WebResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def default_value(opt: Option, own: Mapping[str, Any] | None = None) -> Any:
-    """What ``opt`` is when not given: the model's own default (``own``: its model.yaml
-    ``options``) or else the family's."""
-    return (own or {}).get(opt.name, opt.default)
-
-
 def default_text(opt: Option, own: Mapping[str, Any] | None = None) -> str:
     """An option's default as its widget shows it: ``16``, ``-1``, ``euler``; empty when the
     model decides. ``own``: the model's own defaults, which replace the family's."""
-    value = default_value(opt, own)
+    value = opt.default_for(own)
     return "" if value is None else format_value(value)
 
 
@@ -82,7 +76,7 @@ def given_options(family: str, values: Mapping[str, Any], own: Mapping[str, Any]
             value = value.strip()
             if not value or (name in spec and value == default_text(spec[name], own)):
                 continue
-        elif value is None or (name in spec and value == default_value(spec[name], own)):
+        elif value is None or (name in spec and value == spec[name].default_for(own)):
             continue
         given[name] = value
     return given

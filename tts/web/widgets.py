@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..options import FAMILY_OPTIONS, Option
-from .service import default_text, default_value
+from .service import default_text
 
 
 @dataclass
@@ -29,7 +29,7 @@ class OptionWidgets:
 def _widget(gr, opt: Option, elem_id: str, own: Mapping[str, Any] | None):
     info = f"{opt.help}; {opt.describe()}"
     if opt.choices:
-        return gr.Dropdown(list(opt.choices), value=default_value(opt, own), label=opt.flag, info=info,
+        return gr.Dropdown(list(opt.choices), value=opt.default_for(own), label=opt.flag, info=info,
                            elem_id=elem_id)
     if opt.default is None:
         info += "; empty: the model decides"
@@ -57,7 +57,7 @@ def shown_values(groups: list[OptionWidgets], family: str | None, own: Mapping[s
     """The values :func:`flat_widgets` should show for a model of ``family`` with its own
     defaults ``own`` (the page sets them when that model is picked); None for the widgets
     of other families, which keep theirs."""
-    return [(default_value(opt, own) if opt.choices else default_text(opt, own)) if g.family == family else None
+    return [(opt.default_for(own) if opt.choices else default_text(opt, own)) if g.family == family else None
             for g in groups for opt, _ in g.widgets]
 
 
