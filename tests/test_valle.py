@@ -311,6 +311,11 @@ def test_bench_valle_cache_is_faster_and_cli_reports(capsys):
     mono = bench_valle(tokens=21, batch=0, uncached=False, alignment="monotonic")
     assert mono.group_size == 2 and mono.steps_per_audio_second == pytest.approx(46.875)
     assert mono.batch_tokens_per_s is None and mono.uncached_tokens_per_s is None
+    # The whole model: the cached AR's time plus the NAR's, over the audio (22 frames: whole steps).
+    assert mono.nar_seconds > 0 and mono.audio_seconds == pytest.approx(22 / 93.75)
+    ar_seconds = 22 / mono.cached_tokens_per_s
+    assert mono.whole_rtf == pytest.approx((ar_seconds + mono.nar_seconds) / mono.audio_seconds)
+    assert bench_valle(tokens=4, batch=0, uncached=False, nar=False).whole_rtf is None
     assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["tokens"] == 4 and out["uncached_tokens_per_s"] is None and out["speedup"] is None
@@ -318,6 +323,7 @@ def test_bench_valle_cache_is_faster_and_cli_reports(capsys):
     assert main(["bench", "valle", "--tokens", "4", "--skip-uncached", "--batch", "2", "--alignment", "monotonic"]) == 0
     text = capsys.readouterr().out
     assert "VALL-E R" in text and "weight floor" in text and "KV-cache floor" in text and "batch 2" in text
+    assert "whole model (cached AR + NAR" in " ".join(text.split())
     assert main(["bench", "valle", "--group", "0"]) == 2
     assert "--group must be an integer in [1, 16], got 0." in capsys.readouterr().err
 

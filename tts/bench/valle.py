@@ -1,5 +1,7 @@
 """VALL-E AR decoding speed: frames/s and audio-seconds/s with and without the KV cache,
-the share of the memory-bandwidth floor reached at batch 1, batched throughput, peak memory.
+the share of the memory-bandwidth floor reached at batch 1, batched throughput, peak memory;
+and the NAR's time for the same frames, so that the whole model's time (AR + NAR, codec
+decode left out) can be set beside other families' (``tts bench maskgct``).
 
 The AR generates exactly ``tokens`` codebook-1 frames (938 = 10 s at the codec's 93.75
 Hz) after a 3 s prompt and 100 phonemes, with the default sampling (temperature 1,
@@ -22,6 +24,10 @@ The KV cache is memory a step must read too (at 512 wide and 12 layers, 48 KiB p
 position: 10 s of audio after a 3 s prompt ends at 40 % of the weights' bytes), so the
 bench also gives a **weight + cache floor**: the weights' and the run's mean cache bytes
 per step, read at the bandwidth the weight pass measured.
+
+**NAR.** Codebooks 2..Q of the same frames, greedy, batch 1: one pass of the NAR per
+codebook over phonemes, the prompt's codes and the target's (Q - 1 passes), timed once
+after a warm-up pass.
 
 Sizes: ``default`` is ``VallEConfig()`` (256 wide, 6 layers), ``medium`` 512 wide with
 12 layers (GPT-2 small's shape), ``paper`` the VALL-E paper's (1024 wide, 12 layers).
@@ -60,6 +66,20 @@ class ValleBenchResult:
     memory_kind: str
     device: str
     threads: int
+    nar_seconds: float | None = None
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio generated per item (whole steps)."""
+        return -(-self.tokens // self.group_size) * self.group_size / self.frame_rate
+
+    @property
+    def whole_rtf(self) -> float | None:
+        """Batch-1 time of the cached AR plus the NAR over the audio's duration (no codec decode)."""
+        if self.nar_seconds is None:
+            return None
+        ar = self.audio_seconds * self.frame_rate / self.cached_tokens_per_s
+        return (ar + self.nar_seconds) / self.audio_seconds
 
     @property
     def speedup(self) -> float | None:
@@ -99,7 +119,8 @@ class ValleBenchResult:
                 "cached_audio_seconds_per_s": self.cached_audio_seconds_per_s,
                 "uncached_audio_seconds_per_s": self.uncached_audio_seconds_per_s,
                 "batch_audio_seconds_per_s": self.batch_audio_seconds_per_s, "floor_fraction": self.floor_fraction,
-                "kv_floor_fraction": self.kv_floor_fraction}
+                "kv_floor_fraction": self.kv_floor_fraction, "audio_seconds": self.audio_seconds,
+                "whole_rtf": self.whole_rtf}
 
 
 def _sync(device: str) -> None:
@@ -148,6 +169,36 @@ class _Inputs:
             expected = tokens
         if bool((out.lengths != expected).any()):  # the cap decides the length here: anything else is a bug
             raise RuntimeError(f"generated {out.lengths.tolist()} frames instead of {expected}")
+
+
+def _nar_seconds(inputs: _Inputs, tokens: int) -> float:
+    """Seconds of the NAR filling codebooks 2..Q of ``tokens`` frames (rounded up to whole
+    steps) after the prompt, greedy, batch 1 (``inputs.batch`` must be 1)."""
+    from codec_lm.valle import generate_nar
+
+    model, cfg, device = inputs.model, inputs.model.config, inputs.device
+    frames = -(-tokens // cfg.group_size) * cfg.group_size
+    g = torch.Generator().manual_seed(2)
+    prompt_frames = inputs.prompt.shape[1] * (cfg.group_size if cfg.monotonic else 1)
+    prompt = torch.randint(0, cfg.codebook_size, (1, cfg.n_codebooks, prompt_frames), generator=g).to(device)
+    first = torch.randint(0, cfg.codebook_size, (1, frames), generator=g).to(device)
+    phones = {}
+    if cfg.monotonic:  # each frame's phoneme: the prompt's half of the text, then the target's
+        half = inputs.text.shape[1] // 2
+        phones = {"prompt_phones": inputs.text[:, torch.arange(prompt_frames) * half // prompt_frames],
+                  "target_phones": inputs.text[:, half + torch.arange(frames) * (inputs.text.shape[1] - half)
+                                               // frames]}
+
+    def run() -> None:
+        generate_nar(model.nar, inputs.text, inputs.text_lens, prompt, torch.tensor([prompt_frames], device=device),
+                     first, torch.tensor([frames], device=device), **phones)
+
+    run()  # warm-up
+    _sync(device)
+    t0 = time.perf_counter()
+    run()
+    _sync(device)
+    return time.perf_counter() - t0
 
 
 def _timed(inputs: _Inputs, tokens: int, use_cache: bool) -> tuple[float, float, str]:
@@ -206,7 +257,7 @@ def weight_floor_seconds(ar, device: str, repeats: int = 50, clock=time.perf_cou
 
 def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float = 3.0, phonemes: int = 100,
                 uncached: bool = True, device: str = "cpu", alignment: str = "none", group_size: int | None = None,
-                batch: int = 8, progress=None) -> ValleBenchResult:
+                batch: int = 8, progress=None, nar: bool = True) -> ValleBenchResult:
     """Time AR decoding of ``tokens`` frames with the KV cache and (optionally) without.
 
     Args:
@@ -220,10 +271,12 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
         group_size: frames per AR step (default: 1 for ``none``, 2 for ``monotonic``).
         batch: also time cached decoding of this many items at once (0: skip).
         progress: optional callable ``(stage) -> None``.
+        nar: also time the NAR over the same frames (batch 1).
 
     Returns:
         Speeds in codebook-1 frames/s (batch rows: summed over the batch), the bandwidth
-        floor, and peak memory increase (MiB; CPU: resident set, CUDA: allocated).
+        floor, peak memory increase (MiB; CPU: resident set, CUDA: allocated) and the
+        NAR's seconds.
     """
     from codec_lm.valle import VallE, VallEConfig
 
@@ -258,6 +311,11 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
         if progress:
             progress(f"cached, batch {batch}")
         batch_tps, _, _ = _timed(_Inputs(model, phonemes, frames, batch, device), tokens, True)
+    nar_seconds = None
+    if nar:
+        if progress:
+            progress("NAR, batch 1")
+        nar_seconds = _nar_seconds(one, tokens)
     return ValleBenchResult(size=size, alignment=alignment, group_size=group_size,
                             ar_parameters=sum(p.numel() for p in model.ar.parameters()), tokens=tokens,
                             frame_rate=model.config.frame_rate, prompt_frames=frames, phonemes=phonemes,
@@ -266,4 +324,4 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
                             floor_tokens_per_s=group_size / floor,
                             kv_floor_tokens_per_s=group_size / kv_floor, batch=batch if batch > 1 else 1,
                             batch_tokens_per_s=batch_tps, memory_kind=kind, device=str(device),
-                            threads=torch.get_num_threads())
+                            threads=torch.get_num_threads(), nar_seconds=nar_seconds)

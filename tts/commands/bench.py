@@ -181,6 +181,10 @@ def _valle(args: argparse.Namespace) -> int:
               "cache bytes per step added, at the bandwidth of that pass; sampling is in neither).")
     if r.speedup:
         con.print(f"KV cache speed-up: {r.speedup:.1f}x (target >= 5x)")
+    if r.whole_rtf is not None:
+        con.print(f"NAR (codebooks 2-Q of the same frames, greedy, batch 1): {r.nar_seconds:.2f} s; whole model "
+                  f"(cached AR + NAR, batch 1, no codec decode): RTF {r.whole_rtf:.3f} for "
+                  f"{r.audio_seconds:.2f} s of audio.")
     con.print(f"Peak memory: rise during the run ({r.memory_kind}).")
     return 0
 
