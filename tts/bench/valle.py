@@ -71,14 +71,14 @@ class ValleBenchResult:
     @property
     def audio_seconds(self) -> float:
         """Seconds of audio generated per item (whole steps)."""
-        return -(-self.tokens // self.group_size) * self.group_size / self.frame_rate
+        return whole_frames(self.tokens, self.group_size) / self.frame_rate
 
     @property
     def whole_rtf(self) -> float | None:
         """Batch-1 time of the cached AR plus the NAR over the audio's duration (no codec decode)."""
         if self.nar_seconds is None:
             return None
-        ar = self.audio_seconds * self.frame_rate / self.cached_tokens_per_s
+        ar = whole_frames(self.tokens, self.group_size) / self.cached_tokens_per_s
         return (ar + self.nar_seconds) / self.audio_seconds
 
     @property
@@ -121,6 +121,11 @@ class ValleBenchResult:
                 "batch_audio_seconds_per_s": self.batch_audio_seconds_per_s, "floor_fraction": self.floor_fraction,
                 "kv_floor_fraction": self.kv_floor_fraction, "audio_seconds": self.audio_seconds,
                 "whole_rtf": self.whole_rtf}
+
+
+def whole_frames(tokens: int, group_size: int) -> int:
+    """``tokens`` rounded up to whole AR steps of ``group_size`` frames: the frames a run makes."""
+    return -(-tokens // group_size) * group_size
 
 
 def _sync(device: str) -> None:
@@ -177,7 +182,7 @@ def _nar_seconds(inputs: _Inputs, tokens: int) -> float:
     from codec_lm.valle import generate_nar
 
     model, cfg, device = inputs.model, inputs.model.config, inputs.device
-    frames = -(-tokens // cfg.group_size) * cfg.group_size
+    frames = whole_frames(tokens, cfg.group_size)
     g = torch.Generator().manual_seed(2)
     prompt_frames = inputs.prompt.shape[1] * (cfg.group_size if cfg.monotonic else 1)
     prompt = torch.randint(0, cfg.codebook_size, (1, cfg.n_codebooks, prompt_frames), generator=g).to(device)
@@ -212,7 +217,7 @@ def _timed(inputs: _Inputs, tokens: int, use_cache: bool) -> tuple[float, float,
         inputs.run(tokens, use_cache)
         _sync(inputs.device)
         seconds = time.perf_counter() - t0
-    frames = -(-tokens // inputs.model.config.group_size) * inputs.model.config.group_size
+    frames = whole_frames(tokens, inputs.model.config.group_size)
     return inputs.batch * frames / seconds, mem.increase_bytes / 2**20, mem.kind
 
 
