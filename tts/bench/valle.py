@@ -188,9 +188,9 @@ def _nar_seconds(inputs: _Inputs, tokens: int) -> float:
     prompt = torch.randint(0, cfg.codebook_size, (1, cfg.n_codebooks, prompt_frames), generator=g).to(device)
     first = torch.randint(0, cfg.codebook_size, (1, frames), generator=g).to(device)
     phones = {}
-    if cfg.monotonic:  # each frame's phoneme: the prompt's half of the text, then the target's
+    if cfg.monotonic:  # each frame's phoneme: the AR's prompt steps' (the first half of the text), then the rest
         half = inputs.text.shape[1] // 2
-        phones = {"prompt_phones": inputs.text[:, torch.arange(prompt_frames) * half // prompt_frames],
+        phones = {"prompt_phones": inputs.prompt_phones.repeat_interleave(cfg.group_size, dim=1),
                   "target_phones": inputs.text[:, half + torch.arange(frames) * (inputs.text.shape[1] - half)
                                                // frames]}
 
