@@ -30,6 +30,16 @@ from .model import MaskGCT
 from .sampling import make_generators
 
 
+def whole_prompt_frames(model: MaskGCT, frames: int, semantic_tokens: int | None = None) -> int:
+    """The prompt code frames synthesis uses, which the generated frames follow: with a
+    semantic tokenizer (``semantic_source="aligner"``) the prompt cut to whole tokens (and to
+    the ``semantic_tokens`` its audio gave), else all ``frames``."""
+    if model.config.semantic_source != "aligner":
+        return frames
+    hop = model.config.semantic_hop
+    return min(frames // hop, frames if semantic_tokens is None else semantic_tokens) * hop
+
+
 def _batch(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_semantic: Sequence[torch.Tensor] | None):
     """Checked prompts as a padded batch: ``(prompts [b, q, p], prompt_lens [b], semantic [b, ps] or None,
     the prompts' tokens [b], the prompts as used)``; with a tokenizer (``aligner``) each prompt is
@@ -44,7 +54,8 @@ def _batch(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_semantic: Seq
         if prompt_semantic is None or len(prompt_semantic) != len(prompts):
             raise ValueError("semantic_source 'aligner' needs prompt_semantic: one 1-D tensor of semantic tokens per "
                              "prompt (tts.semantic.tokenize_audio of the prompt's audio)")
-        whole = [min(len(s), pr.shape[-1] // c.semantic_hop) for pr, s in zip(prompts, prompt_semantic)]
+        whole = [whole_prompt_frames(model, pr.shape[-1], len(s)) // c.semantic_hop
+                 for pr, s in zip(prompts, prompt_semantic)]
         prompts = [pr[:, : k * c.semantic_hop] for pr, k in zip(prompts, whole)]
         sem = torch.full((len(prompts), max(max(whole), 1)), -1, dtype=torch.long, device=device)
         for i, (s, k) in enumerate(zip(prompt_semantic, whole)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -85,6 +85,36 @@ class Backend(ABC):
         """Make ``audio [T]``, which says ``old_ids``, say ``new_ids`` (full transcripts),
         regenerating only the symbols that differ (see :class:`FlowBackend`)."""
         raise TTSError(f"Models of family {self.family!r} cannot locate edits; give the span in seconds.")
+
+
+# Seconds of the prompt decoded before generated frames (decode_continuation): more than the
+# receptive field of the decoders in use (Vocos: 8 ConvNeXt blocks of kernel 7 plus its
+# embedding, about 0.3 s at 93.75 frames/s), and cheap next to the model itself.
+DECODE_CONTEXT_SECONDS = 1.0
+
+
+def decode_continuation(decode: Callable[[torch.Tensor], torch.Tensor], context: torch.Tensor, new: torch.Tensor,
+                        hop: int, frame_rate: float) -> torch.Tensor:
+    """The waveform ``[T]`` of generated frames ``new [C, n]`` decoded after the frames they
+    continue, ``context [C, p]`` (the prompt's codes or mel frames), without the context's samples.
+
+    A decoder given the new frames alone starts them from nothing: speech generated right
+    after a prompt begins at its first frame (training joins prompt and item without the
+    item's opening silence), so its first phoneme's onset was lost (tiny-maskgct: the
+    first word right in 62 % of 60 held-out items decoded alone, 75 % after the prompt).
+    Decoding the last :data:`DECODE_CONTEXT_SECONDS` of the context first and dropping
+    their ``k * hop`` samples keeps the length of a decode of ``new`` alone (EnCodec:
+    ``n * hop``, a centred Vocos: ``(n - 1) * hop``).
+
+    Args:
+        decode: frames ``[1, C, N]`` -> waveform ``[1, T]`` (a codec's or vocoder's decode).
+        hop: samples per frame.
+    """
+    k = min(context.shape[-1], round(DECODE_CONTEXT_SECONDS * frame_rate))
+    if k == 0:
+        return decode(new[None])[0]
+    wav = decode(torch.cat([context[:, context.shape[-1] - k:].to(new.device), new], dim=-1)[None])[0]
+    return wav[k * hop:]
 
 
 def backend_class(family: str) -> type[Backend]:

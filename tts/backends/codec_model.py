@@ -55,6 +55,16 @@ class CodecModelBackend(Backend):
     def sample_rate(self) -> int:
         return int(self.codec.sample_rate)
 
+    def decode_after(self, context: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Waveform ``[T]`` (CPU, float32) of generated ``codes [Q, n]`` decoded after the prompt
+        codes ``context [Q, p]`` they continue (:func:`tts.backends.decode_continuation`)."""
+        from . import decode_continuation
+
+        device = next(self.model.parameters()).device
+        hop = round(self.codec.sample_rate / self.codec.frame_rate)
+        return decode_continuation(self.codec.decode, context.to(device), codes.to(device), hop,
+                                   float(self.codec.frame_rate)).float().cpu()
+
     def load_aligner(self, info, device: torch.device, what: str) -> None:
         """Load the phone aligner the checkpoint names (dependency ``aligner``) into ``self.aligner``.
 

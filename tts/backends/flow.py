@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from . import Backend
+from . import Backend, decode_continuation
 
 
 class FlowBackend(Backend):
@@ -93,7 +93,9 @@ class FlowBackend(Backend):
         mels = synthesize(self.model, [mel] * len(targets), [pp] * len(targets),
                           [torch.tensor(list(t)) for t in targets], sampling, frames=frames,
                           prompt_durations=durations)
-        return [self.vocoder.decode(m)[0].float().cpu() for m in mels]
+        hop = self.model.config.hop_length
+        return [decode_continuation(self.vocoder.decode, mel, m, hop, self.sample_rate / hop).float().cpu()
+                for m in mels]
 
     def edit(self, audio: torch.Tensor, start: float, end: float, new_seconds: float, new_ids: Sequence[int],
              seed: int | None = None, **options: Any) -> torch.Tensor:

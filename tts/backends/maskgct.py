@@ -3,7 +3,8 @@
 The prompt is encoded by the checkpoint's codec (dependency ``codec``); the target
 length comes from the prompt's frames per phoneme (divided by ``speed``) or from
 ``duration``; T2S fills codebook 1 by iterative unmasking, S2A the other codebooks,
-and the codec decodes the new codes only. A model with a semantic tokenizer
+and the codec decodes the new codes after the prompt's
+(:func:`tts.backends.decode_continuation`). A model with a semantic tokenizer
 (``semantic_source: aligner``) also loads the tokenizer its folder names (dependency
 ``semantic``, which names its phone aligner): the prompt's semantic tokens come from
 its audio, T2S fills the target's, and S2A all the codebooks. An aligned model
@@ -93,6 +94,7 @@ class MaskGCTBackend(CodecModelBackend):
     def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
                    seed: int | None = None, **options: Any) -> list[torch.Tensor]:
         from codec_lm.maskgct import synthesize
+        from codec_lm.maskgct.synthesis import whole_prompt_frames
 
         sampling = self._sampling(seed, options)
         if not prompt_ids:
@@ -112,4 +114,5 @@ class MaskGCTBackend(CodecModelBackend):
         out = synthesize(self.model, [codes] * len(targets), [prompt_ids] * len(targets),
                          [list(t) for t in targets], sampling, frames=frames, prompt_semantic=semantic,
                          prompt_durations=durations, space_id=space_id)
-        return [self.codec.decode(g[None].to(device))[0].float().cpu() for g in out]
+        used = whole_prompt_frames(self.model, codes.shape[-1], None if semantic is None else len(semantic[0]))
+        return [self.decode_after(codes[:, :used], g) for g in out]

@@ -3,7 +3,8 @@
 The prompt is encoded by the checkpoint's codec (dependency ``codec``), the AR
 model continues its first codebook for the prompt's and the sentence's phonemes
 (KV-cached, with length bounds from the prompt's speaking rate), the NAR model
-fills the other codebooks, and the codec decodes the new codes only.
+fills the other codebooks, and the codec decodes the new codes after the prompt's last second
+(whose samples are dropped: :func:`tts.backends.decode_continuation`).
 
 Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``top_k``,
 ``top_p``, ``num_candidates`` (with more than one, the candidate the AR finds most likely
@@ -77,4 +78,4 @@ class VallEBackend(CodecModelBackend):
             warnings.warn(f"VALL-E did not end sentence(s) {capped} by itself; they were cut at the length cap "
                           "(2x the prompt's speaking rate). Try another --seed or a lower --temperature.",
                           stacklevel=2)
-        return [self.codec.decode(g.codes[None].to(device))[0].float().cpu() for g in out]
+        return [self.decode_after(codes, g.codes) for g in out]
