@@ -37,7 +37,8 @@ def whole_prompt_frames(model: MaskGCT, frames: int, semantic_tokens: int | None
     if model.config.semantic_source != "aligner":
         return frames
     hop = model.config.semantic_hop
-    return min(frames // hop, frames if semantic_tokens is None else semantic_tokens) * hop
+    tokens = frames // hop if semantic_tokens is None else min(frames // hop, semantic_tokens)
+    return tokens * hop
 
 
 def _batch(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_semantic: Sequence[torch.Tensor] | None):

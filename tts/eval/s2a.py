@@ -80,7 +80,6 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
     from codec_lm.maskgct import synthesize_acoustic
     from codec_lm.maskgct.synthesis import whole_prompt_frames
 
-    from ..backends import decode_continuation
     from ..semantic import tokenize_audio
     from .report import Evaluator
     from .resynthesis import _mean
@@ -152,9 +151,7 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
             else:  # decoded after the prompt frames it follows, as synthesis decodes
                 used = whole_prompt_frames(model, prompt_codes.shape[-1],
                                            None if prompt_sem is None else len(prompt_sem))
-                audio = decode_continuation(codec.decode, prompt_codes[:, :used], gen.to(device),
-                                            round(sr / model.config.frame_rate), model.config.frame_rate)
-                audio = audio.float().cpu()
+                audio = backend.decode_after(prompt_codes[:, :used], gen)
             elapsed = time.perf_counter() - t0
         prompt_path = (save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr) if prompt == "other"
                        else _save(out / "prompts" / f"{target.id}.wav", prompt_wav, sr))
