@@ -93,8 +93,8 @@ class FlowBackend(Backend):
         mels = synthesize(self.model, [mel] * len(targets), [pp] * len(targets),
                           [torch.tensor(list(t)) for t in targets], sampling, frames=frames,
                           prompt_durations=durations)
-        hop = self.model.config.hop_length
-        return [decode_continuation(self.vocoder.decode, mel, m, hop, self.sample_rate / hop).float().cpu()
+        config = self.model.config
+        return [decode_continuation(self.vocoder.decode, mel, m, config.hop_length, config.frame_rate).float().cpu()
                 for m in mels]
 
     def edit(self, audio: torch.Tensor, start: float, end: float, new_seconds: float, new_ids: Sequence[int],
