@@ -11,9 +11,9 @@ from text_frontend import normalize_text
 from tts.cli import main
 from tts.data.manifests import SPLITS, DataError, load_cuts
 from tts.data.tinyvoices import RESERVED_VOICES, prepare_tinyvoices
-from tts.data.tinyvoices.plan import extend_train, make_plan
+from tts.data.tinyvoices.plan import VOICE_CHANGES_PER_VOICE, extend_train, extend_voice_changes, make_plan
 from tts.data.tinyvoices.texts import clean_sentence, sentence_pool
-from tts.data.tinyvoices.voices import base_voices
+from tts.data.tinyvoices.voices import Speaker, base_voices
 
 
 def _md5(path):
@@ -108,6 +108,64 @@ def test_corpus_with_extra_training_speech(tmp_path):
         prepare_tinyvoices(tmp_path / "b", hours=0.02, seed=5)
 
 
+def test_voice_changes_add_new_female_range_training_speakers():
+    voices, pool = base_voices(), sentence_pool()
+    _, jobs = make_plan(0.5, 3, voices, pool)
+    speakers, extra = extend_voice_changes(jobs, 0.2, 3, pool)
+    again = extend_voice_changes(jobs, 0.2, 3, pool)
+    assert [s.to_dict() for s in again[0]] == [s.to_dict() for s in speakers]  # deterministic
+    assert [j.to_dict() for j in again[1]] == [j.to_dict() for j in extra]
+    assert extend_voice_changes(jobs, 0, 3, pool) == ([], [])
+    unseen = {j.speaker.base.key for j in jobs if j.split == "test_unseen"}
+    natural_train = {j.speaker.base.key for j in jobs if j.split == "train" and j.speaker.base.engine != "espeak"}
+    assert natural_train and {sp.base.key for sp in speakers} == natural_train  # every trained natural voice...
+    assert not {sp.base.key for sp in speakers} & unseen  # ...and no held-out one
+    assert len(speakers) == VOICE_CHANGES_PER_VOICE * len(natural_train)
+    assert all(150 <= sp.f0 <= 240 and 1.1 <= sp.formant <= 1.22 and sp.pitch == 0 for sp in speakers)
+    assert not {sp.id for sp in speakers} & {j.speaker.id for j in jobs}  # new speakers
+    assert {j.split for j in extra} == {"train"} and {j.speaker for j in extra} == set(speakers)
+    assert not {j.text for j in extra} & {j.text for j in jobs} and len({j.text for j in extra}) == len(extra)
+    assert [j.id for j in extra] == [f"tv{i:06d}" for i in range(len(jobs), len(jobs) + len(extra))]
+    assert all(Speaker.from_dict(sp.to_dict()) == sp for sp in speakers)  # plan.json round trip
+    plain = jobs[0].speaker
+    assert "f0" not in plain.to_dict() and Speaker.from_dict(plain.to_dict()) == plain  # old plans read the same
+    with pytest.raises(ValueError, match="--voice-change-hours must be >= 0"):
+        extend_voice_changes(jobs, -1, 3, pool)
+    espeak_only = [j for j in jobs if j.speaker.base.engine == "espeak"]
+    with pytest.raises(ValueError, match="needs flite or festival voices in training"):
+        extend_voice_changes(espeak_only, 0.2, 3, pool)
+
+
+def test_corpus_with_voice_changes(tmp_path):
+    """Voice-changed speakers are synthesized with their pitch moved up; test and dev splits
+    stay those of the plain corpus; a rerun without the option is refused."""
+    pytest.importorskip("parselmouth")
+    import numpy as np
+    import parselmouth
+
+    base = prepare_tinyvoices(tmp_path / "a", hours=0.02, seed=5, num_jobs=2)
+    more = prepare_tinyvoices(tmp_path / "b", hours=0.02, seed=5, num_jobs=2, voice_change_hours=0.01)
+    for split in ("test_unseen", "test_seen", "dev"):
+        a, b = load_cuts(tmp_path / "a" / f"cuts_{split}.jsonl.gz"), load_cuts(tmp_path / "b" / f"cuts_{split}.jsonl.gz")
+        assert [(c.id, c.supervisions[0].text) for c in a] == [(c.id, c.supervisions[0].text) for c in b]
+    assert more["splits"]["train"]["utterances"] > base["splits"]["train"]["utterances"]
+    assert more["voice_change_hours"] == 0.01
+    speakers = json.loads((tmp_path / "b" / "speakers.json").read_text())
+    changed = {k: v for k, v in speakers.items() if v.get("f0")}
+    assert changed and all(v["split"] == "train" and v["engine"] != "espeak" for v in changed.values())
+
+    def median_f0(speaker_id):
+        path = next((tmp_path / "b" / "audio" / speaker_id).glob("*.flac"))
+        wav, sr = sf.read(path)
+        f0 = parselmouth.Sound(wav, sr).to_pitch().selected_array["frequency"]
+        return float(np.median(f0[f0 > 0]))
+
+    for sid, sp in list(changed.items())[:2]:
+        assert abs(median_f0(sid) - sp["f0"]) < 0.15 * sp["f0"], sid  # Praat moved the pitch where asked
+    with pytest.raises(DataError, match="--voice-change-hours 0.01: rerun"):
+        prepare_tinyvoices(tmp_path / "b", hours=0.02, seed=5)
+
+
 def test_resume_recreates_missing_files_identically(tmp_path):
     out = tmp_path / "tv"
     first = prepare_tinyvoices(out, hours=0.02, seed=5, num_jobs=2)
@@ -164,4 +222,11 @@ def test_cli_refuses_negative_extra_hours(tmp_path, capsys):
     assert main(["prepare", "tinyvoices", "--out", str(tmp_path / "tv"), "--hours", "0.01",
                  "--extra-train-hours", "-1"]) == 2
     assert "--extra-train-hours must be >= 0, got -1.0." in capsys.readouterr().err
+    assert not (tmp_path / "tv").exists()
+
+
+def test_cli_refuses_negative_voice_change_hours(tmp_path, capsys):
+    assert main(["prepare", "tinyvoices", "--out", str(tmp_path / "tv"), "--hours", "0.01",
+                 "--voice-change-hours", "-1"]) == 2
+    assert "--voice-change-hours must be >= 0, got -1.0." in capsys.readouterr().err
     assert not (tmp_path / "tv").exists()

@@ -20,6 +20,10 @@ def register(sub) -> None:
     tv.add_argument("--extra-train-hours", type=float, default=0.0,
                     help="more training speech from sentences the --hours plan leaves unused, read by its "
                          "training speakers; test and dev splits stay those of --hours and --seed (default 0)")
+    tv.add_argument("--voice-change-hours", type=float, default=0.0,
+                    help="more training speech in new voices: the training flite/festival voices (all male) "
+                         "changed into the female range with Praat's Change Gender (needs praat-parselmouth); "
+                         "test and dev splits unchanged (default 0)")
     tv.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1, help="parallel engine processes")
     tv.set_defaults(func=run_tinyvoices)
 
@@ -136,7 +140,8 @@ def run_tinyvoices(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         summary = prepare_tinyvoices(args.out, hours=args.hours, seed=args.seed, num_jobs=args.num_jobs,
-                                     progress=update, extra_train_hours=args.extra_train_hours)
+                                     progress=update, extra_train_hours=args.extra_train_hours,
+                                     voice_change_hours=args.voice_change_hours)
     _print_summary(summary, args.out)
     return 0
 

@@ -1,7 +1,8 @@
 """Running the speech engines and sox for one utterance.
 
 Each engine writes a wav at its own rate (espeak-ng 22.05 kHz, flite 8/16 kHz,
-festival 16 kHz); sox then applies the speaker's perturbation (flite/festival),
+festival 16 kHz); a voice change (Praat's Change Gender, through praat-parselmouth) comes
+next where the speaker has one; sox then applies the speaker's perturbation (flite/festival),
 trims leading/trailing silence to 0.15 s, peak-normalizes to -3 dBFS and writes
 24 kHz mono 16-bit FLAC. The final file is renamed into place only when complete,
 so an interrupted run never leaves a file that looks finished.
@@ -57,6 +58,25 @@ def _engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
         raise EngineError(f"Unknown engine {engine!r}.")
 
 
+def _change_voice(speaker: Speaker, wav: Path, out: Path) -> None:
+    """Praat's Change Gender: median pitch to ``speaker.f0`` Hz, formants x ``speaker.formant``,
+    pitch range and timing unchanged (so the text's timing is the engine's)."""
+    try:
+        import parselmouth
+        from parselmouth.praat import call
+    except ImportError as err:
+        raise EngineError("Voice changes need praat-parselmouth: run `make setup` "
+                          "(or `pip install praat-parselmouth`).") from err
+    try:
+        sound = parselmouth.Sound(str(wav))
+        # Pitch analysis floor/ceiling 75-600 Hz: Praat's defaults for speech.
+        changed = call(sound, "Change gender", 75, 600, speaker.formant, speaker.f0, 1.0, 1.0)
+        call(changed, "Scale peak", 0.9)  # Praat writes 16-bit WAV: keep it from clipping
+        changed.save(str(out), "WAV")
+    except parselmouth.PraatError as err:
+        raise EngineError(f"Praat's Change Gender failed: {str(err).strip()[:300]}") from err
+
+
 def synthesize(speaker: Speaker, text: str, out: Path) -> None:
     """Speak ``text`` in ``speaker``'s voice into ``out`` (24 kHz mono FLAC).
 
@@ -68,6 +88,10 @@ def synthesize(speaker: Speaker, text: str, out: Path) -> None:
         work = Path(tmp)
         raw = work / "raw.wav"
         _engine_wav(speaker, text, raw, work)
+        if speaker.f0:
+            changed = work / "changed.wav"
+            _change_voice(speaker, raw, changed)
+            raw = changed
         effects: list[str] = []
         if speaker.base.engine != "espeak":  # espeak-ng perturbs natively (-p, -s)
             if speaker.pitch:

@@ -24,12 +24,13 @@ import random
 from dataclasses import dataclass
 
 from .texts import estimate_seconds
-from .voices import BaseVoice, Speaker, choose_speakers
+from .voices import BaseVoice, Speaker, choose_speakers, perturb_voice_change
 
 PLAN_VERSION = 2
 MIN_SECONDS, MAX_SECONDS = 3.0, 15.0
 MEAN_SECONDS = 5.0  # mean duration of a planned utterance, from the estimate
 UTTERANCES_PER_SPEAKER = 12
+VOICE_CHANGES_PER_VOICE = 4  # new speakers per natural training voice in extend_voice_changes
 MIN_SPEAKERS = 8
 
 
@@ -169,3 +170,54 @@ def extend_train(jobs: list[Job], extra_hours: float, seed: int, sentences: list
         raise ValueError(f"The sentence pool has only {total / 3600:.2f} h of unused sentences left for "
                          f"--extra-train-hours {extra_hours}: ask for less.")
     return extended[len(jobs):]
+
+
+def extend_voice_changes(jobs: list[Job], hours: float, seed: int, sentences: list[str]
+                         ) -> tuple[list[Speaker], list[Job]]:
+    """New training speakers and about ``hours`` of their speech, after ``jobs``.
+
+    Each flite/festival base voice that trains in ``jobs`` gets
+    :data:`VOICE_CHANGES_PER_VOICE` seeded voice changes into the female range
+    (:func:`.voices.perturb_voice_change`); they read sentences no job of ``jobs`` uses, in
+    turn, in the train split. Held-out voices stay held out, and the test and dev splits,
+    their speakers and their sentences stay exactly as they were. Ids continue after ``jobs``.
+
+    Raises:
+        ValueError: ``hours`` is negative, the plan trains no flite/festival voice, or the
+            pool has less than half of ``hours`` left.
+    """
+    if hours < 0:
+        raise ValueError(f"--voice-change-hours must be >= 0, got {hours}.")
+    if hours == 0:
+        return [], []
+    unseen = {j.speaker.base.key for j in jobs if j.split == "test_unseen"}
+    bases = list(dict.fromkeys(j.speaker.base for j in jobs
+                               if j.split == "train" and j.speaker.base.engine != "espeak"
+                               and j.speaker.base.key not in unseen))
+    if not bases:
+        raise ValueError("--voice-change-hours needs flite or festival voices in training: install flite and festival "
+                         "voices (`make setup` as root) and make the corpus again in a new --out folder.")
+    rng = random.Random(seed + 3)
+    taken = {j.speaker.id for j in jobs}
+    speakers: list[Speaker] = []
+    for base in bases:
+        made = 0
+        for _ in range(VOICE_CHANGES_PER_VOICE * 20):
+            sp = perturb_voice_change(base, rng)
+            if sp.id not in taken:
+                taken.add(sp.id)
+                speakers.append(sp)
+                made += 1
+            if made == VOICE_CHANGES_PER_VOICE:
+                break
+    used = {j.text for j in jobs}
+    pool = [s for s in sentences if s not in used]
+    rng.shuffle(pool)
+    budget = hours * 3600 * 1.02
+    extended = list(jobs)
+    total = _read_in_turn(pool, rng.sample(speakers, len(speakers)), "train", extended, 0.0,
+                          lambda spent: spent >= budget)
+    if total < budget * 0.5:
+        raise ValueError(f"The sentence pool has only {total / 3600:.2f} h of unused sentences left for "
+                         f"--voice-change-hours {hours}: ask for less.")
+    return speakers, extended[len(jobs):]

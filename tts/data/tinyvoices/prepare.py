@@ -27,9 +27,9 @@ import soundfile as sf
 
 from ..manifests import SPLITS, DataError, write_split
 from .engines import EngineError, missing_tools, synthesize
-from .plan import MAX_SECONDS, MIN_SECONDS, PLAN_VERSION, Job, extend_train, make_plan
+from .plan import MAX_SECONDS, MIN_SECONDS, PLAN_VERSION, Job, extend_train, extend_voice_changes, make_plan
 from .texts import sentence_pool
-from .voices import BaseVoice, Speaker, base_voices
+from .voices import Speaker, base_voices
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -40,21 +40,21 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def _load_or_make_plan(out: Path, hours: float, seed: int, extra_train_hours: float = 0.0
-                       ) -> tuple[dict[str, Speaker], list[Job]]:
+def _load_or_make_plan(out: Path, hours: float, seed: int, extra_train_hours: float = 0.0,
+                       voice_change_hours: float = 0.0) -> tuple[dict[str, Speaker], list[Job]]:
     plan_file = out / "plan.json"
     if plan_file.is_file():
         plan = json.loads(plan_file.read_text(encoding="utf-8"))
-        made = (plan.get("hours"), plan.get("seed"), plan.get("extra_train_hours", 0.0))
-        if made != (hours, seed, extra_train_hours) or plan.get("version") != PLAN_VERSION:
+        made = (plan.get("hours"), plan.get("seed"), plan.get("extra_train_hours", 0.0),
+                plan.get("voice_change_hours", 0.0))
+        if made != (hours, seed, extra_train_hours, voice_change_hours) or plan.get("version") != PLAN_VERSION:
             extra = f" --extra-train-hours {made[2]:g}" if made[2] else ""
+            extra += f" --voice-change-hours {made[3]:g}" if made[3] else ""
             raise DataError(
                 f"'{out}' holds a TinyVoices corpus made with --hours {made[0]} --seed {made[1]}{extra}: "
                 "rerun with those arguments to resume it, or choose another --out."
             )
-        speakers = {
-            s["id"]: Speaker(BaseVoice(s["engine"], s["voice"]), s["pitch"], s["rate"]) for s in plan["speakers"]
-        }
+        speakers = {s["id"]: Speaker.from_dict(s) for s in plan["speakers"]}
         jobs = [Job(j["id"], speakers[j["speaker"]], j["text"], j["split"]) for j in plan["jobs"]]
         return speakers, jobs
     if out.exists() and any(out.iterdir()):
@@ -71,11 +71,14 @@ def _load_or_make_plan(out: Path, hours: float, seed: int, extra_train_hours: fl
         pool = sentence_pool()
         speaker_list, jobs = make_plan(hours, seed, voices, pool)
         jobs += extend_train(jobs, extra_train_hours, seed, pool)
+        changed, changed_jobs = extend_voice_changes(jobs, voice_change_hours, seed, pool)
+        speaker_list, jobs = speaker_list + changed, jobs + changed_jobs
     except (ValueError, FileNotFoundError) as err:
         raise DataError(str(err)) from err
     out.mkdir(parents=True, exist_ok=True)
     _write_json(plan_file, {
         "version": PLAN_VERSION, "hours": hours, "seed": seed, "extra_train_hours": extra_train_hours,
+        **({"voice_change_hours": voice_change_hours} if voice_change_hours else {}),
         "speakers": [sp.to_dict() for sp in speaker_list], "jobs": [j.to_dict() for j in jobs],
     })
     return {sp.id: sp for sp in speaker_list}, jobs
@@ -87,7 +90,7 @@ def _audio_path(out: Path, job: Job) -> Path:
 
 def prepare_tinyvoices(
     out: str | os.PathLike, hours: float = 5.0, seed: int = 0, num_jobs: int | None = None,
-    progress: Progress | None = None, extra_train_hours: float = 0.0,
+    progress: Progress | None = None, extra_train_hours: float = 0.0, voice_change_hours: float = 0.0,
 ) -> dict:
     """Synthesize (or finish) a TinyVoices corpus in ``out``; return its summary.
 
@@ -100,6 +103,9 @@ def prepare_tinyvoices(
         extra_train_hours: more training speech on top of the ``hours`` plan, from sentences
             it leaves unused, read by its training speakers (:func:`.plan.extend_train`); the
             test and dev splits are those of the same ``hours`` and ``seed`` without it.
+        voice_change_hours: more training speech in new voices: the training flite/festival
+            voices changed into the female range by Praat's Change Gender
+            (:func:`.plan.extend_voice_changes`); test and dev splits unchanged, as above.
 
     Raises:
         DataError: missing tools or text data, a folder holding something else, or
@@ -107,7 +113,7 @@ def prepare_tinyvoices(
     """
     out = Path(out)
     t0 = time.perf_counter()
-    speakers, jobs = _load_or_make_plan(out, hours, seed, extra_train_hours)
+    speakers, jobs = _load_or_make_plan(out, hours, seed, extra_train_hours, voice_change_hours)
     rejected_file = out / "rejected.jsonl"
     rejected: dict[str, float] = {}
     if rejected_file.is_file():
@@ -145,7 +151,8 @@ def prepare_tinyvoices(
         raise DataError(f"{len(failures)} utterances failed to synthesize (first: {failures[0]}). "
                         "Rerun the same command to retry them.")
     summary = _write_manifests(out, speakers, [j for j in jobs if j.id not in rejected and _audio_path(out, j).is_file()])
-    summary.update(seed=seed, hours_requested=hours, extra_train_hours=extra_train_hours, rejected=len(rejected), failed=len(failures),
+    summary.update(seed=seed, hours_requested=hours, extra_train_hours=extra_train_hours,
+                   voice_change_hours=voice_change_hours, rejected=len(rejected), failed=len(failures),
                    seconds=round(time.perf_counter() - t0, 1))
     _write_json(out / "tinyvoices.json", summary)
     return summary

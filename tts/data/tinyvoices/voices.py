@@ -6,6 +6,12 @@ for espeak-ng its own pitch (``-p``) and rate (``-s``) settings, for flite and
 festival a sox pitch shift (cents) and tempo factor. Splits hold out whole base
 voices, so ``test_unseen`` speakers are voices the model never heard in any form.
 
+A flite/festival speaker may also carry a *voice change* (``f0`` > 0): Praat's Change
+Gender moves its median pitch to ``f0`` Hz and scales its formants by ``formant``,
+timing unchanged. Every natural engine voice here is male (F0 80-145 Hz), so this is
+the only way the catalogue gets natural-sounding voices in the female range
+(:func:`.plan.extend_voice_changes`).
+
 flite's ``slt`` and festival's ``cmu_us_slt_arctic_hts`` are reserved zero-shot test
 voices: they are never part of the catalogue, for any split.
 """
@@ -48,17 +54,29 @@ class Speaker:
     base: BaseVoice
     pitch: int  # espeak: -p 0..99; flite/festival: sox pitch shift in cents
     rate: float  # espeak: -s words per minute; flite/festival: sox tempo factor
+    f0: int = 0  # flite/festival: median pitch (Hz) after Praat's Change Gender; 0: no voice change
+    formant: float = 1.0  # with f0: Change Gender's formant shift ratio
 
     @property
     def id(self) -> str:
         voice = self.base.voice.replace("+", "-").replace(":", "-")
         if self.base.engine == "espeak":
             return f"espeak_{voice}_p{self.pitch}_s{int(self.rate)}"
+        if self.f0:
+            return f"{self.base.engine}_{voice}_f{self.f0}_r{self.formant:.2f}_t{self.rate:.2f}"
         return f"{self.base.engine}_{voice}_c{self.pitch:+d}_t{self.rate:.2f}"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "engine": self.base.engine, "voice": self.base.voice, "pitch": self.pitch,
-                "rate": self.rate}
+        d = {"id": self.id, "engine": self.base.engine, "voice": self.base.voice, "pitch": self.pitch,
+             "rate": self.rate}
+        if self.f0:  # only then, so that plans made before voice changes read back unchanged
+            d.update(f0=self.f0, formant=self.formant)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Speaker":
+        """The inverse of :meth:`to_dict` (``id`` is recomputed, not read)."""
+        return cls(BaseVoice(d["engine"], d["voice"]), d["pitch"], d["rate"], d.get("f0", 0), d.get("formant", 1.0))
 
 
 def espeak_variants() -> list[str]:
@@ -102,6 +120,16 @@ def perturb(base: BaseVoice, rng: random.Random) -> Speaker:
     if base.engine == "espeak":
         return Speaker(base, pitch=rng.randint(25, 75), rate=float(rng.choice(range(145, 196, 5))))
     return Speaker(base, pitch=rng.choice(range(-300, 301, 50)), rate=round(rng.uniform(0.88, 1.12), 2))
+
+
+def perturb_voice_change(base: BaseVoice, rng: random.Random) -> Speaker:
+    """A seed-determined voice change of a flite/festival ``base`` into the female range:
+    median pitch 150-240 Hz (flite ``slt``, the reserved female voice, reads at ~170 Hz),
+    formants x1.10-1.22 (women's vocal tracts are ~15 % shorter), tempo as :func:`perturb`."""
+    if base.engine == "espeak":
+        raise ValueError("Voice changes are for flite/festival voices; espeak-ng has its own female variants.")
+    return Speaker(base, pitch=0, rate=round(rng.uniform(0.88, 1.12), 2), f0=rng.choice(range(150, 241, 10)),
+                   formant=round(rng.uniform(1.10, 1.22), 2))
 
 
 def choose_speakers(voices: list[BaseVoice], n_speakers: int, seed: int,
