@@ -10,6 +10,7 @@ generator, a ``vocos.Vocos``), ``vocos.discriminators`` (MPD + MRD) and
     discriminator step:  hinge loss of MPD + mrd_loss_coeff * MRD on (real, G(real).detach())
     generator step:      adversarial + feature matching (MPD, mrd_loss_coeff * MRD)
                          + mel_loss_coeff * L1(log-mel(G(x)), log-mel(x))
+                         + stft_loss_coeff * multi-resolution STFT loss (``stft_loss.py``; 0: off)
 
 For the first ``pretrain_mel_steps`` batches only the mel loss trains the generator.
 As in Vocos, both optimizers are AdamW (betas 0.8, 0.9) with a cosine schedule over
@@ -47,6 +48,9 @@ class VocosModule(Exportable, L.LightningModule):
         mrd_loss_coeff: weight of the multi-resolution discriminator terms (Vocos mel: 0.1).
         pretrain_mel_steps: batches trained with the mel loss only.
         decay_mel_coeff: decay ``mel_loss_coeff`` with the cosine schedule.
+        stft_loss_coeff: weight of the multi-resolution STFT loss (:mod:`.stft_loss`), in
+            every batch, mel-only ones included (0: off, as Vocos). It is what keeps a
+            generator trained without the GAN from buzzing at the frame rate.
         mpd_periods: periods of the multi-period discriminator.
         mrd_fft_sizes: window sizes of the multi-resolution discriminator.
         grad_clip: clip each optimizer's gradient norm to this (``None``: no clipping, as Vocos).
@@ -68,6 +72,7 @@ class VocosModule(Exportable, L.LightningModule):
         mrd_loss_coeff: float = 1.0,
         pretrain_mel_steps: int = 0,
         decay_mel_coeff: bool = False,
+        stft_loss_coeff: float = 0.0,
         mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11),
         mrd_fft_sizes: tuple[int, ...] = (2048, 1024, 512),
         grad_clip: float | None = None,
@@ -104,6 +109,9 @@ class VocosModule(Exportable, L.LightningModule):
         self.fm_loss = FeatureMatchingLoss()
         self.mel_loss = MelSpecReconstructionLoss(sample_rate=sample_rate)
         self.mel_loss_coeff = mel_loss_coeff
+        from .stft_loss import MultiResolutionSTFTLoss
+
+        self.stft_loss = MultiResolutionSTFTLoss() if stft_loss_coeff > 0 else None
         # Batches seen, saved with the weights so that pretrain_mel_steps survives a resume
         # (global_step counts optimizer steps, which differ before and after pre-training).
         self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
@@ -171,6 +179,10 @@ class VocosModule(Exportable, L.LightningModule):
         real, audio_hat = self._pair(audio, self(audio, **cond))
         mel_loss = self.mel_loss(audio_hat, real)
         loss_g = self.mel_loss_coeff * mel_loss
+        if self.stft_loss is not None:
+            stft_loss = self.stft_loss(audio_hat, real)
+            loss_g = loss_g + hp.stft_loss_coeff * stft_loss
+            self.log("generator/stft_loss", stft_loss)
         if train_disc:
             _, fake_mp, fmap_r_mp, fmap_g_mp = self.mpd(y=real, y_hat=audio_hat, **cond)
             _, fake_mrd, fmap_r_mrd, fmap_g_mrd = self.mrd(y=real, y_hat=audio_hat, **cond)
