@@ -182,3 +182,17 @@ def test_stft_loss_option_trains(corpus, tmp_path):
     assert result["global_step"] == 3
     metrics = (next(tmp_path.glob("logs/version_*")) / "metrics.csv").read_text()
     assert "generator/stft_loss" in metrics
+
+
+@pytest.mark.parametrize("max_steps, pretrain, expected", [(3000, 3000, (0, 3000)), (3400, 3000, (200, 3200)),
+                                                           (1000, 0, (500, 500)), (7, 1, (3, 4)), (-1, 5, (0, 0))])
+def test_each_schedule_lasts_as_long_as_its_optimizer_steps(max_steps, pretrain, expected):
+    """A mel-only run's generator schedule spans all its batches (it used to end half-way and
+    rise again); with GAN batches each optimizer steps once per batch."""
+    from types import SimpleNamespace
+
+    from recipes.vocos.module import VocosModule
+
+    module = SimpleNamespace(trainer=SimpleNamespace(max_steps=max_steps),
+                             hparams=SimpleNamespace(pretrain_mel_steps=pretrain))
+    assert VocosModule.optimizer_steps(module) == expected

@@ -13,9 +13,10 @@ generator, a ``vocos.Vocos``), ``vocos.discriminators`` (MPD + MRD) and
                          + stft_loss_coeff * multi-resolution STFT loss (``stft_loss.py``; 0: off)
 
 For the first ``pretrain_mel_steps`` batches only the mel loss trains the generator.
-As in Vocos, both optimizers are AdamW (betas 0.8, 0.9) with a cosine schedule over
-``max_steps // 2`` steps each: Lightning counts every optimizer step in
-``global_step``, so ``trainer.max_steps`` counts generator + discriminator steps.
+As in Vocos, both optimizers are AdamW (betas 0.8, 0.9) with a cosine schedule over the
+steps each one takes (``max_steps // 2`` each without mel-only batches): Lightning counts
+every optimizer step in ``global_step``, so ``trainer.max_steps`` counts generator +
+discriminator steps (:meth:`VocosModule.optimizer_steps`).
 
 Shapes: ``B`` batch, ``T`` samples, ``M`` mel bins, ``N`` frames.
 """
@@ -143,9 +144,22 @@ class VocosModule(Exportable, L.LightningModule):
                                  lr=hp.initial_learning_rate, betas=(0.8, 0.9))
         gen = torch.optim.AdamW([p for p in self.generator.parameters() if p.requires_grad],
                                 lr=hp.initial_learning_rate, betas=(0.8, 0.9))
-        per_optimizer = self.trainer.max_steps // 2 if self.trainer.max_steps > 0 else 0
-        return ([disc, gen], [{"scheduler": warmup_cosine(o, hp.num_warmup_steps, per_optimizer),
-                               "interval": "step"} for o in (disc, gen)])
+        disc_steps, gen_steps = self.optimizer_steps()
+        return ([disc, gen], [{"scheduler": warmup_cosine(o, hp.num_warmup_steps, n), "interval": "step"}
+                              for o, n in ((disc, disc_steps), (gen, gen_steps))])
+
+    def optimizer_steps(self) -> tuple[int, int]:
+        """How many steps the (discriminator, generator) optimizers take in this run: the
+        length of each one's schedule. ``trainer.max_steps`` counts both optimizers' steps:
+        one generator step per mel-only batch, then one of each per GAN batch. (Halving
+        max_steps for both, as when every batch is a GAN batch, ran a mel-only run's cosine
+        to 0 half-way and back up to the peak LR by its end.)"""
+        max_steps = self.trainer.max_steps
+        if max_steps <= 0:
+            return 0, 0
+        mel_only = min(self.hparams.pretrain_mel_steps, max_steps)
+        gan = (max_steps - mel_only) // 2
+        return gan, mel_only + gan
 
     def _step(self, optimizer, scheduler, loss: torch.Tensor) -> None:
         optimizer.zero_grad()
@@ -204,7 +218,7 @@ class VocosModule(Exportable, L.LightningModule):
 
     def _mel_decay(self, step: int) -> float:
         hp = self.hparams
-        total = self.trainer.max_steps // 2
+        total = self.optimizer_steps()[1]  # batches: the generator steps once per batch
         if step < hp.num_warmup_steps or total <= 0:
             return 1.0
         progress = (step - hp.num_warmup_steps) / max(1, total - hp.num_warmup_steps)
