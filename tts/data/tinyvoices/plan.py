@@ -157,18 +157,28 @@ def extend_train(jobs: list[Job], extra_hours: float, seed: int, sentences: list
         raise ValueError(f"--extra-train-hours must be >= 0, got {extra_hours}.")
     if extra_hours == 0:
         return []
-    used = {j.text for j in jobs}
     speakers = list(dict.fromkeys(j.speaker for j in jobs if j.split == "train"))
-    rng = random.Random(seed + 2)
+    return _read_more(jobs, speakers, sentences, random.Random(seed + 2), extra_hours, "--extra-train-hours")
+
+
+def _read_more(jobs: list[Job], speakers: list[Speaker], sentences: list[str], rng: random.Random, hours: float,
+               option: str) -> list[Job]:
+    """About ``hours`` of train jobs after ``jobs``: ``sentences`` no job uses, shuffled by
+    ``rng``, read by ``speakers`` in turn (in an order ``rng`` draws).
+
+    Raises:
+        ValueError: the pool has less than half of ``hours`` left (``option`` names the flag).
+    """
+    used = {j.text for j in jobs}
     pool = [s for s in sentences if s not in used]
     rng.shuffle(pool)
-    budget = extra_hours * 3600 * 1.02
+    budget = hours * 3600 * 1.02
     extended = list(jobs)
     total = _read_in_turn(pool, rng.sample(speakers, len(speakers)), "train", extended, 0.0,
                           lambda spent: spent >= budget)
     if total < budget * 0.5:
         raise ValueError(f"The sentence pool has only {total / 3600:.2f} h of unused sentences left for "
-                         f"--extra-train-hours {extra_hours}: ask for less.")
+                         f"{option} {hours}: ask for less.")
     return extended[len(jobs):]
 
 
@@ -210,14 +220,4 @@ def extend_voice_changes(jobs: list[Job], hours: float, seed: int, sentences: li
                 made += 1
             if made == VOICE_CHANGES_PER_VOICE:
                 break
-    used = {j.text for j in jobs}
-    pool = [s for s in sentences if s not in used]
-    rng.shuffle(pool)
-    budget = hours * 3600 * 1.02
-    extended = list(jobs)
-    total = _read_in_turn(pool, rng.sample(speakers, len(speakers)), "train", extended, 0.0,
-                          lambda spent: spent >= budget)
-    if total < budget * 0.5:
-        raise ValueError(f"The sentence pool has only {total / 3600:.2f} h of unused sentences left for "
-                         f"--voice-change-hours {hours}: ask for less.")
-    return speakers, extended[len(jobs):]
+    return speakers, _read_more(jobs, speakers, sentences, rng, hours, "--voice-change-hours")
