@@ -11,6 +11,7 @@ generator, a ``vocos.Vocos``), ``vocos.discriminators`` (MPD + MRD) and
     generator step:      adversarial + feature matching (MPD, mrd_loss_coeff * MRD)
                          + mel_loss_coeff * L1(log-mel(G(x)), log-mel(x))
                          + stft_loss_coeff * multi-resolution STFT loss (``stft_loss.py``; 0: off)
+                         + phase_loss_coeff * phase-derivative loss (``phase_loss.py``; 0: off)
 
 For the first ``pretrain_mel_steps`` batches only the mel loss trains the generator.
 As in Vocos, both optimizers are AdamW (betas 0.8, 0.9) with a cosine schedule over the
@@ -52,6 +53,9 @@ class VocosModule(Exportable, L.LightningModule):
         stft_loss_coeff: weight of the multi-resolution STFT loss (:mod:`.stft_loss`), in
             every batch, mel-only ones included (0: off, as Vocos). It is what keeps a
             generator trained without the GAN from buzzing at the frame rate.
+        phase_loss_coeff: weight of the phase-derivative loss (:mod:`.phase_loss`:
+            instantaneous frequency and group delay against the target's), in every batch
+            (0: off, as Vocos). Phase without the discriminators.
         mpd_periods: periods of the multi-period discriminator.
         mrd_fft_sizes: window sizes of the multi-resolution discriminator.
         grad_clip: clip each optimizer's gradient norm to this (``None``: no clipping, as Vocos).
@@ -74,6 +78,7 @@ class VocosModule(Exportable, L.LightningModule):
         pretrain_mel_steps: int = 0,
         decay_mel_coeff: bool = False,
         stft_loss_coeff: float = 0.0,
+        phase_loss_coeff: float = 0.0,
         mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11),
         mrd_fft_sizes: tuple[int, ...] = (2048, 1024, 512),
         grad_clip: float | None = None,
@@ -112,7 +117,13 @@ class VocosModule(Exportable, L.LightningModule):
         self.mel_loss_coeff = mel_loss_coeff
         from .stft_loss import MultiResolutionSTFTLoss
 
+        from .phase_loss import PhaseDerivativeLoss
+
         self.stft_loss = MultiResolutionSTFTLoss() if stft_loss_coeff > 0 else None
+        # On the head's own frame grid: that is where frames must agree in the overlap-add.
+        head_args = head.get("init_args", {})
+        self.phase_loss = PhaseDerivativeLoss(int(head_args.get("n_fft", 1024)), int(head_args.get("hop_length", 256))) \
+            if phase_loss_coeff > 0 else None
         # Batches seen, saved with the weights so that pretrain_mel_steps survives a resume
         # (global_step counts optimizer steps, which differ before and after pre-training).
         self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
@@ -197,6 +208,10 @@ class VocosModule(Exportable, L.LightningModule):
             stft_loss = self.stft_loss(audio_hat, real)
             loss_g = loss_g + hp.stft_loss_coeff * stft_loss
             self.log("generator/stft_loss", stft_loss)
+        if self.phase_loss is not None:
+            phase_loss = self.phase_loss(audio_hat, real)
+            loss_g = loss_g + hp.phase_loss_coeff * phase_loss
+            self.log("generator/phase_loss", phase_loss)
         if train_disc:
             _, fake_mp, fmap_r_mp, fmap_g_mp = self.mpd(y=real, y_hat=audio_hat, **cond)
             _, fake_mrd, fmap_r_mrd, fmap_g_mrd = self.mrd(y=real, y_hat=audio_hat, **cond)
