@@ -115,9 +115,8 @@ class VocosModule(Exportable, L.LightningModule):
         self.fm_loss = FeatureMatchingLoss()
         self.mel_loss = MelSpecReconstructionLoss(sample_rate=sample_rate)
         self.mel_loss_coeff = mel_loss_coeff
-        from .stft_loss import MultiResolutionSTFTLoss
-
         from .phase_loss import PhaseDerivativeLoss
+        from .stft_loss import MultiResolutionSTFTLoss
 
         self.stft_loss = MultiResolutionSTFTLoss() if stft_loss_coeff > 0 else None
         # On the head's own frame grid: that is where frames must agree in the overlap-add.
