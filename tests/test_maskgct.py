@@ -37,7 +37,8 @@ def test_config_validation():
     for bad in (dict(dim=30, heads=4), dict(n_codebooks=0), dict(codebook_size=1), dict(dropout=1.0),
                 dict(s2a_layers=0), dict(semantic_source="w2v-bert"), dict(separator_id=500),
                 dict(prompt_min_fraction=0.5, prompt_max_fraction=0.2), dict(drop_all_prob=0.6, drop_prompt_prob=0.5),
-                dict(s2a_layer_weights="cosine"), dict(heads=True), dict(frame_rate=0)):
+                dict(s2a_layer_weights="cosine"), dict(heads=True), dict(frame_rate=0),
+                dict(s2a_full_mask_prob=1.5)):
         with pytest.raises(ValueError, match="MaskGCTConfig|drop_all_prob"):
             MaskGCTConfig(**bad)
     assert MaskGCT(MaskGCTConfig(**{**SMALL, "n_codebooks": 1, "s2a_layers": 0})).s2a is None
@@ -116,6 +117,51 @@ def test_forward_losses_and_gradients():
     out["loss"].backward()
     assert all(p.grad is not None for p in model.t2s.parameters())
     assert model.s2a.head_weight.grad.abs().sum() > 0
+
+
+def _s2a_inputs(model, **kw):
+    """The S2A call of one training forward: ``(acoustic input [b, a, n], layer [b], prompt_lens [b])``."""
+    seen = {}
+
+    def hook(_module, args):
+        seen.update(x=args[1].clone(), prompt_lens=args[3].clone(), layer=args[4].clone())
+
+    handle = model.s2a.register_forward_pre_hook(hook)
+    g = torch.Generator().manual_seed(3)
+    codes = torch.randint(0, 32, (6, model.config.n_codebooks, 40), generator=g)
+    try:
+        model(torch.randint(5, 200, (6, 9), generator=g), torch.full((6,), 9), codes, torch.full((6,), 40), **kw)
+    finally:
+        handle.remove()
+    return seen["x"], seen["layer"], seen["prompt_lens"]
+
+
+def test_s2a_full_masking_and_the_layer_probe():
+    """One-step S2A decoding predicts a codebook on the whole target: s2a_full_mask_prob trains that case,
+    s2a_full / s2a_layer probe it; the codebooks above the learnt one are hidden on the target."""
+    model = random_model(n_codebooks=4, drop_all_prob=0.0, drop_prompt_prob=0.0).train()
+    mask_id = model.s2a.mask_id
+    for kw, cfg in ((dict(s2a_full=True, s2a_layer=1), {}), ({}, dict(s2a_full_mask_prob=1.0))):
+        model.config.s2a_full_mask_prob = cfg.get("s2a_full_mask_prob", 0.0)
+        torch.manual_seed(0)
+        x, layer, prompt_lens = _s2a_inputs(model, **kw)
+        if kw:
+            assert layer.tolist() == [1] * 6
+        for i in range(6):
+            p, j = int(prompt_lens[i]), int(layer[i])
+            assert p > 0 and (x[i, j, p:] == mask_id).all() and (x[i, j, :p] != mask_id).all()
+            assert (x[i, j + 1:, p:] == -1).all()
+    model.config.s2a_full_mask_prob = 0.0
+    torch.manual_seed(0)
+    x, layer, prompt_lens = _s2a_inputs(model)  # the cosine schedule: some items keep some target frames
+    kept = [(x[i, int(layer[i]), int(prompt_lens[i]):] != mask_id).any().item() for i in range(6)]
+    assert any(kept)
+
+
+def test_quadratic_layer_weights_favour_the_first_codebooks():
+    weights = random_model(n_codebooks=4, s2a_layer_weights="quadratic")._layer_weights("cpu")
+    assert weights.tolist() == [9.0, 4.0, 1.0]  # codebook 1 is the semantic stream; S2A learns 2..4
+    assert random_model(n_codebooks=4)._layer_weights("cpu").tolist() == [3.0, 2.0, 1.0]
 
 
 def assert_t2s_ignores_padding(model, tokens_high, g):

@@ -111,6 +111,28 @@ def test_s2a_alone_follows_the_given_tokens_in_both_modes():
     assert res[0].shape == (3, 9) and torch.equal(res[0][0], firsts[0])
 
 
+def test_s2a_alone_keeps_given_codebooks_and_makes_the_rest():
+    """given_codes (the S2A check's diagnostic): the first k codebooks are the given ones (the last frame
+    repeated to fill whole tokens), the others are S2A's, as they would be from those codes; all of them given
+    is the codes themselves."""
+    model = semantic_model()
+    g = torch.Generator().manual_seed(5)
+    prompts = [torch.randint(0, 32, (3, 12), generator=g), torch.randint(0, 32, (3, 8), generator=g)]
+    targets = [torch.randint(0, 16, (5,), generator=g), torch.randint(0, 16, (2,), generator=g)]
+    prompt_sem = [torch.randint(0, 16, (3,), generator=g), torch.randint(0, 16, (2,), generator=g)]
+    true = [torch.randint(0, 32, (3, 19), generator=g), torch.randint(0, 32, (3, 8), generator=g)]
+    run = lambda k: synthesize_acoustic(model, prompts, targets, MaskGCTSampling(s2a_steps=2, seed=0),
+                                        prompt_semantic=prompt_sem, given_codes=[t[:k] for t in true] if k else None)
+    free, one, every = run(0), run(1), run(3)
+    assert torch.equal(one[0][0, :19], true[0][0]) and one[0][0, 19] == true[0][0, 18]
+    assert torch.equal(one[1][0], true[1][0])
+    assert not torch.equal(one[0][1:], free[0][1:])  # the upper codebooks follow the given first one
+    assert torch.equal(every[1], true[1]) and torch.equal(every[0][:, :19], true[0])
+    for bad in ([true[0][:1], true[1][:2]], [true[0][:0], true[1][:0]], [true[0][:1]]):
+        with pytest.raises(ValueError, match="given_codes"):
+            synthesize_acoustic(model, prompts, targets, prompt_semantic=prompt_sem, given_codes=bad)
+
+
 def one_utterance():
     g = torch.Generator().manual_seed(1)
     n, length = 48, 16

@@ -110,6 +110,12 @@ def test_s2a_check_resynthesizes_from_the_tokens(trained, tinyvoices, tmp_path):
         for row in report.rows:
             original = next(c for c in cuts if c.id == row["id"]).duration
             assert abs(row["duration"] - original) < 0.05, (mode, row["duration"], original)
+    given = run_s2a_check(cuts, synth, tmp_path / "given", given_codebooks=2, limit=1, evaluator=quiet,
+                          options={"s2a_steps": 1})
+    assert given.summary["s2a_check"]["given_codebooks"] == 2 and len(given.rows) == 1
+    for bad in (-1, 99, True):
+        with pytest.raises(EvalError, match="--given-codebooks must be an integer from 0 to"):
+            run_s2a_check(cuts, synth, tmp_path / "g", given_codebooks=bad, evaluator=quiet)
     with pytest.raises(EvalError, match="Unknown prompt mode"):
         run_s2a_check(cuts, synth, tmp_path / "x", prompt="middle", evaluator=quiet)
     with pytest.raises(EvalError, match="lower --prefix-seconds"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 SEMANTIC_SOURCES = ("codebook1", "aligner")
 TEXT_POSITIONS = ("sequence", "stretched")
-LAYER_WEIGHTS = ("linear", "uniform")
+LAYER_WEIGHTS = ("linear", "quadratic", "uniform")
 TEXT_CONDITIONING = ("prefix", "aligned")
 
 
@@ -71,8 +71,14 @@ class MaskGCTConfig:
             model of classifier-free guidance).
         drop_prompt_prob: probability of dropping only the prompt.
         s2a_layer_weights: how S2A picks the codebook it learns per item:
-            ``"linear"`` favours low codebooks (weights ``Q-1 .. 1``, as MaskGCT),
-            ``"uniform"`` does not.
+            ``"linear"`` favours low codebooks (weights ``A .. 1`` over the ``A``
+            acoustic codebooks, as MaskGCT), ``"quadratic"`` more so (``A^2 .. 1``: the
+            low codebooks carry the words), ``"uniform"`` does not.
+        s2a_full_mask_prob: share of items whose S2A codebook is masked on the whole
+            target instead of a cosine-drawn share of it. One-step S2A decoding (the
+            ``--s2a-steps 1`` of ``tiny-maskgct``) predicts every target frame of a
+            codebook at once, from nothing of that codebook: the cosine schedule trains
+            that case on only a few percent of items.
     """
 
     n_codebooks: int = 8
@@ -100,6 +106,7 @@ class MaskGCTConfig:
     drop_all_prob: float = 0.1
     drop_prompt_prob: float = 0.1
     s2a_layer_weights: str = "linear"
+    s2a_full_mask_prob: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "t2s_layers", "sample_rate"):
@@ -141,6 +148,8 @@ class MaskGCTConfig:
         for name in ("dropout", "drop_all_prob", "drop_prompt_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"MaskGCTConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.s2a_full_mask_prob <= 1.0:
+            raise ValueError(f"MaskGCTConfig.s2a_full_mask_prob must be in [0, 1], got {self.s2a_full_mask_prob}")
         if self.drop_all_prob + self.drop_prompt_prob >= 1.0:
             raise ValueError("MaskGCTConfig.drop_all_prob + drop_prompt_prob must be < 1: some items must keep "
                              "their prompt")

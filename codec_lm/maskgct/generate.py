@@ -190,7 +190,7 @@ def generate_semantic(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tenso
 def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tensor, prompt_lens: torch.Tensor,
                       target_lens: torch.Tensor, options: MaskGCTSampling,
                       generators: Sequence[torch.Generator | None],
-                      frame_text: torch.Tensor | None = None) -> torch.Tensor:
+                      frame_text: torch.Tensor | None = None, given: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 2: the acoustic codebooks of each target span, lowest first.
 
     Args:
@@ -198,6 +198,8 @@ def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tenso
             rate (``MaskGCT.upsample``).
         codes: ``[b, q, n]`` canvas holding the prompt codes on the first ``prompt_lens`` frames.
         frame_text: aligned models: ``[b, n]`` the phoneme of each frame.
+        given: ``[b, k, n]`` the first ``k`` acoustic codebooks of the target frames, taken as
+            they are instead of generated (the S2A check's diagnostic); no noise is drawn for them.
 
     Returns:
         ``[b, a, n]`` acoustic codes: the prompt's, then the generated ones.
@@ -207,6 +209,9 @@ def generate_acoustic(model: MaskGCT, semantic: torch.Tensor, codes: torch.Tenso
     in_prompt = lengths_to_mask(prompt_lens, n)
     acoustic = model.acoustic_codes(codes).masked_fill(~in_prompt[:, None], -1)  # target: nothing known yet
     for j in range(model.s2a.n_acoustic):
+        if given is not None and j < given.shape[1]:
+            acoustic[:, j] = torch.where(in_prompt, acoustic[:, j], given[:, j])
+            continue
         layer = torch.full((b,), j, dtype=torch.long, device=codes.device)
 
         def logits_fn(tok: torch.Tensor, j: int = j, layer: torch.Tensor = layer) -> torch.Tensor:
@@ -290,7 +295,7 @@ def generate(model: MaskGCT, text: torch.Tensor, text_lens: torch.Tensor, prompt
 def _acoustic_from_semantic(model: MaskGCT, semantic: torch.Tensor, prompt: torch.Tensor, prompt_lens: torch.Tensor,
                             sem_target: torch.Tensor, options: MaskGCTSampling,
                             generators: Sequence[torch.Generator | None],
-                            frame_text: torch.Tensor | None = None) -> torch.Tensor:
+                            frame_text: torch.Tensor | None = None, given: torch.Tensor | None = None) -> torch.Tensor:
     """Stage 2 over whole target tokens: ``[b, q, prompt_lens + hop * sem_target]`` codes (-1 after).
 
     Args:
@@ -298,6 +303,7 @@ def _acoustic_from_semantic(model: MaskGCT, semantic: torch.Tensor, prompt: torc
         prompt: ``[b, q, p]`` prompt codes; ``prompt_lens [b]`` (``hop`` times its tokens).
         sem_target: ``[b]`` target tokens.
         frame_text: aligned models: ``[b, f]`` the phoneme of each code frame (``f >= n``).
+        given: ``[b, k, n]`` acoustic codebooks taken as they are (``generate_acoustic``).
     """
     hop = model.config.semantic_hop
     full = prompt_lens + hop * sem_target
@@ -305,7 +311,8 @@ def _acoustic_from_semantic(model: MaskGCT, semantic: torch.Tensor, prompt: torc
     codes = _canvas(prompt, prompt_lens, n)
     up = model.upsample(semantic, n)
     text = None if frame_text is None else frame_text[:, :n]
-    acoustic = generate_acoustic(model, up, codes, prompt_lens, hop * sem_target, options, generators, text)
+    acoustic = generate_acoustic(model, up, codes, prompt_lens, hop * sem_target, options, generators, text,
+                                 None if given is None else given[..., :n])
     if model.config.first_acoustic:  # codebook1: the semantic stream is codebook 1 itself
         codes[:, 0] = up
         codes[:, 1:] = acoustic

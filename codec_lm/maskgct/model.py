@@ -260,12 +260,15 @@ class MaskGCT(nn.Module):
         a = self.s2a.n_acoustic
         if self.config.s2a_layer_weights == "linear":
             return torch.arange(a, 0, -1, device=device, dtype=torch.float)
+        if self.config.s2a_layer_weights == "quadratic":
+            return torch.arange(a, 0, -1, device=device, dtype=torch.float) ** 2
         return torch.ones(a, device=device)
 
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, codes: torch.Tensor,
                 code_lens: torch.Tensor, semantic: torch.Tensor | None = None,
                 durations: torch.Tensor | None = None,
-                prompt_frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                prompt_frames: torch.Tensor | None = None, s2a_layer: int | None = None,
+                s2a_full: bool = False) -> dict[str, torch.Tensor]:
         """MaskGIT losses of a batch of whole utterances.
 
         Args:
@@ -281,6 +284,9 @@ class MaskGCT(nn.Module):
                 ``semantic_hop``, below ``code_lens``): a speaker prompt joined before it
                 (``recipes.maskgct.pairs``); -1 (or None for all): a random prefix of
                 ``prompt_min_fraction``..``prompt_max_fraction`` of the item.
+            s2a_layer: every item's S2A codebook (0-based among the acoustic ones) instead
+                of a drawn one; s2a_full: mask it on the whole target (as one-step decoding
+                predicts it). Both for probes: training draws them (``s2a_full_mask_prob``).
 
         Returns:
             ``loss`` (T2S + S2A, plus the weighted duration loss when aligned),
@@ -331,7 +337,14 @@ class MaskGCT(nn.Module):
             semantic = self.upsample(sem, n)
             acoustic = self.acoustic_codes(codes)
             layer = torch.multinomial(self._layer_weights(device), b, replacement=True)
-            mask = random_mask(prompt_lens, code_lens, n, cosine_ratio(b, device))
+            if s2a_layer is not None:
+                layer = torch.full_like(layer, s2a_layer)
+            ratio = cosine_ratio(b, device)
+            if c.s2a_full_mask_prob > 0:  # drawn only then: without it, the random stream is as before
+                ratio = ratio.masked_fill(torch.rand(b, device=device) < c.s2a_full_mask_prob, 1.0)
+            if s2a_full:
+                ratio = torch.ones_like(ratio)
+            mask = random_mask(prompt_lens, code_lens, n, ratio)
             idx = torch.arange(self.s2a.n_acoustic, device=device)[None, :, None]
             in_target = (~lengths_to_mask(prompt_lens, n) & valid)[:, None]  # [b, 1, n]
             above = idx > layer[:, None, None]

@@ -171,7 +171,8 @@ def synthesize(model: MaskGCT, prompts: Sequence[torch.Tensor], prompt_phonemes:
 def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
                         options: MaskGCTSampling | None = None,
                         prompt_semantic: Sequence[torch.Tensor] | None = None,
-                        frame_text: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+                        frame_text: Sequence[torch.Tensor] | None = None,
+                        given_codes: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Stage 2 alone: the codes of given target semantic tokens in each prompt's voice.
 
     The S2A check: with the semantic tokens of real speech as ``targets``, the output says
@@ -188,6 +189,10 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
         frame_text: aligned models only: the phoneme of each code frame of each prompt (all
             its ``p_i`` frames, as given) and then of its target, ``[p_i + hop * s_i]``
             (longer is cut); the frames of the prompt's cut-off end are dropped here.
+        given_codes: a diagnostic: each target's first ``k`` acoustic codebooks (the same ``k``
+            for all, ``k <= `` the S2A codebooks), ``[k, f_i]``, used as they are instead of
+            generated; a last frame is repeated to fill ``hop * s_i`` frames (longer is cut).
+            The output then shows what S2A loses in the codebooks above them.
 
     Returns:
         Codes of each target (prompt excluded), ``[q, hop * s_i]`` on the CPU.
@@ -219,7 +224,30 @@ def synthesize_acoustic(model: MaskGCT, prompts: Sequence[torch.Tensor], targets
             p = int(prompt_lens[i])
             f = torch.cat([f[:p], f[given[i]: given[i] + hop * int(sem_target[i])]])
             text[i, : len(f)] = f.to(prompt.device)
+    known = None
+    if given_codes is not None:
+        known = _given_canvas(model, given_codes, prompt_lens, hop * sem_target)
     gens = make_generators(options.seed, len(prompts), prompt.device)
-    out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens, text)
+    out = _acoustic_from_semantic(model, semantic, prompt, prompt_lens, sem_target, options, gens, text, known)
     return [out[i, :, pr.shape[-1]: pr.shape[-1] + hop * len(t)].cpu()
             for i, (pr, t) in enumerate(zip(prompts, targets))]
+
+
+def _given_canvas(model: MaskGCT, given: Sequence[torch.Tensor], prompt_lens: torch.Tensor,
+                  target_lens: torch.Tensor) -> torch.Tensor:
+    """``[b, k, n]``: each item's given codebooks ``[k, f_i]`` on its target frames (the last frame
+    repeated up to ``target_lens``), zeros elsewhere."""
+    if len(given) != len(prompt_lens):
+        raise ValueError("given_codes needs one entry per item")
+    k = {g.shape[0] for g in given}
+    if len(k) != 1 or not 1 <= next(iter(k)) <= model.s2a.n_acoustic or min(g.shape[-1] for g in given) < 1:
+        raise ValueError(f"given_codes must be [k, frames] with the same k in 1..{model.s2a.n_acoustic} for every "
+                         f"item, got shapes {[tuple(g.shape) for g in given]}")
+    n = int((prompt_lens + target_lens).max())
+    out = torch.zeros(len(given), next(iter(k)), n, dtype=torch.long, device=prompt_lens.device)
+    for i, g in enumerate(given):
+        p, t = int(prompt_lens[i]), int(target_lens[i])
+        g = g[:, :t].to(out.device)
+        out[i, :, p: p + g.shape[-1]] = g
+        out[i, :, p + g.shape[-1]: p + t] = g[:, -1:]
+    return out

@@ -19,7 +19,8 @@ codebook and guidance dropout itself, and scores masked frames only.
 Logged: ``train/loss`` and its parts ``train/{t2s,s2a}_loss``, top-1 accuracies on
 masked frames ``train/{t2s,s2a}_acc``, the same under ``val/`` (the checkpoint
 metric is ``val_loss``), computed with a fixed seed so that the validation curve is
-comparable across evaluations. EMA weights come from the ``WarmupEMA`` callback in
+comparable across evaluations; and ``val/s2a1_{full_loss,full_acc}``, S2A's first codebook
+with its whole target masked (what one-step S2A decoding predicts), under the same seed. EMA weights come from the ``WarmupEMA`` callback in
 the YAML; they are what the checkpoint's ``state_dict`` and the export hold.
 
 Shapes: B batch, L phonemes, Q codebooks, N frames, S semantic tokens.
@@ -148,17 +149,18 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
                 f"({k} clusters, one token per {self.config.semantic_hop} frames): run `tts prepare features --kind "
                 f"semantic --tokenizer {self.semantic_dir}` again, or pass the tokenizer they came from.")
 
-    def _losses(self, batch: dict) -> dict[str, torch.Tensor]:
+    def _losses(self, batch: dict, **probe) -> dict[str, torch.Tensor]:
+        """The model's losses; ``probe``: ``s2a_layer`` / ``s2a_full`` of ``MaskGCT.forward``."""
         if not self._checked:
             self._check(batch)
         if "prompt_batch" in batch:
-            return self._prompted_losses(batch)
+            return self._prompted_losses(batch, **probe)
         semantic = batch["semantic"] if self.config.semantic_source == "aligner" else None
         durations = batch["durations"] if self.config.aligned else None
         return self.model(batch["phonemes"], batch["phoneme_lens"], batch["codes"], batch["code_lens"], semantic,
-                          durations)
+                          durations, **probe)
 
-    def _prompted_losses(self, batch: dict) -> dict[str, torch.Tensor]:
+    def _prompted_losses(self, batch: dict, **probe) -> dict[str, torch.Tensor]:
         """Items with a speaker prompt (``data.speaker_prompt_prob``) train as synthesis runs: that
         prompt (whole tokens), then the item; the others keep their random prefix prompts."""
         from .pairs import join_code_prompts
@@ -169,7 +171,7 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
                               "recipes/maskgct/configs/tiny_aligned.yaml).")
         j = join_code_prompts(batch, self.config.semantic_hop)
         return self.model(j.phonemes, j.phoneme_lens, j.codes, j.code_lens, j.semantic, j.durations,
-                          prompt_frames=j.prompt_frames)
+                          prompt_frames=j.prompt_frames, **probe)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)
@@ -182,6 +184,13 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
             out = self._losses(batch)
         log_metrics(self, "val", out, LOGGED, codes.shape[0])
         self.log("val_loss", out["loss"], batch_size=codes.shape[0], sync_dist=True, logger=False)
+        if self.model.s2a is not None:
+            # S2A's first codebook with nothing of it known on the whole target: what one-step
+            # decoding predicts (the cosine-masked val/s2a_acc mostly sees some of it).
+            with seeded(self.hparams.val_seed + batch_idx, codes.device):
+                full = self._losses(batch, s2a_layer=0, s2a_full=True)
+            log_metrics(self, "val", {"s2a1_full_loss": full["s2a_loss"], "s2a1_full_acc": full["s2a_acc"]},
+                        ("s2a1_full_loss", "s2a1_full_acc"), codes.shape[0])
 
     # ------------------------------------------------------------------ probes (recipes.probes.TextProbe)
     text_keys = ("phonemes", "phoneme_lens")

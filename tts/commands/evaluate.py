@@ -51,6 +51,9 @@ def register(sub) -> None:
     ev.add_argument("--prompt", choices=("other", "prefix"), default="other",
                     help="s2a: the prompt is another utterance of the speaker (default) or the utterance's own start")
     ev.add_argument("--prefix-seconds", type=float, default=3.0, help="s2a --prompt prefix: the prompt's seconds")
+    ev.add_argument("--given-codebooks", type=int, default=0, metavar="K",
+                    help="s2a: give S2A the true codes of the first K codebooks it predicts and let it make the "
+                         "rest (a diagnostic: which codebooks lose the words; default 0)")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -262,7 +265,8 @@ def _run_s2a(args: argparse.Namespace) -> int:
     bar, update = _progress()
     with bar:
         report = run_s2a_check(load_cuts(args.cuts), synthesizer, args.out, prompt=args.prompt,
-                               prefix_seconds=args.prefix_seconds, limit=args.limit, evaluator=_evaluator(args),
+                               prefix_seconds=args.prefix_seconds, given_codebooks=args.given_codebooks,
+                               limit=args.limit, evaluator=_evaluator(args),
                                seed=args.seed, options=options, overwrite=args.overwrite, progress=update)
     _print(report, args.out)
     print(json.dumps({k: v for k, v in report.summary.items() if not isinstance(v, (dict, list))}))

@@ -21,6 +21,11 @@ over the whole transcript is partly the codec's.
 
 An aligned model (``text_conditioning: aligned``) also reads the phoneme of every frame:
 the phone aligner it names aligns each recording (prompt and target) to its transcript.
+
+With ``given_codebooks=K`` S2A gets the recording's own codes of the first ``K``
+codebooks it predicts and makes only the rest: the WER with ``K = 1, 2, ...`` against
+``K = 0`` says which codebooks lose the words (``K`` = all of them is the codec's own
+resynthesis).
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ def _frame_phones(synthesizer, wav: torch.Tensor, frames: int, cut) -> torch.Ten
 
 
 def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "other", prefix_seconds: float = 3.0,
-                  limit: int | None = None, evaluator=None, seed: int = 0, options: dict[str, Any] | None = None,
+                  given_codebooks: int = 0, limit: int | None = None, evaluator=None, seed: int = 0, options: dict[str, Any] | None = None,
                   overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None):
     """Resynthesize every case's target from its own semantic tokens with S2A, and evaluate.
 
@@ -68,6 +73,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
         out_dir: report folder (``prompts/``, ``reference/``, ``audio/``, manifest, report).
         prompt: ``"other"`` or ``"prefix"`` (see the module docstring).
         prefix_seconds: ``"prefix"``: the prompt's length (utterances shorter than twice this are skipped).
+        given_codebooks: S2A gets the recording's own codes of the first this many codebooks it
+            predicts and makes the rest: with 1 or 2 the WER says how much of the loss is in them.
         seed: case ``k`` is sampled with ``seed + k``.
         options: MaskGCT options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``).
 
@@ -91,6 +98,10 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
     if prompt not in PROMPTS:
         raise EvalError(f"Unknown prompt mode {prompt!r}: use one of {', '.join(PROMPTS)}.")
     sr = backend.sample_rate
+    n_acoustic = backend.model.s2a.n_acoustic if backend.model.s2a is not None else 0
+    if isinstance(given_codebooks, bool) or not isinstance(given_codebooks, int) or not 0 <= given_codebooks <= n_acoustic:
+        raise EvalError(f"--given-codebooks must be an integer from 0 to {n_acoustic} (the codebooks this model's S2A "
+                        f"predicts), got {given_codebooks!r}.")
     if prompt == "other":
         pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
     else:
@@ -141,9 +152,11 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
                 else:
                     frame_text = [_frame_phones(synthesizer, wav, codes.shape[-1], target)]
             sampling.seed = seed + k
+            first = model.config.first_acoustic
+            given = [target_codes[first: first + given_codebooks]] if given_codebooks else None
             gen = synthesize_acoustic(model, [prompt_codes], [target_sem], sampling,
                                       prompt_semantic=None if prompt_sem is None else [prompt_sem],
-                                      frame_text=frame_text)[0]
+                                      frame_text=frame_text, given_codes=given)[0]
             gen = gen[:, : target_codes.shape[-1]]
             if prompt == "prefix":
                 gen = torch.cat([prompt_codes.cpu(), gen], dim=-1)
@@ -172,7 +185,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
     report.summary["sim_original"] = _mean(report.rows, "sim_original")
     report.summary["model"] = str(synthesizer.info.path)
     report.summary["s2a_check"] = {"prompt": prompt, "semantic": model.config.semantic_source,
-                                   "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg}
+                                   "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg,
+                                   "given_codebooks": given_codebooks}
     report.write(out, items)
     return report
 
