@@ -239,12 +239,13 @@ def _given_canvas(model: MaskGCT, given: Sequence[torch.Tensor], prompt_lens: to
     repeated up to ``target_lens``), zeros elsewhere."""
     if len(given) != len(prompt_lens):
         raise ValueError("given_codes needs one entry per item")
-    k = {g.shape[0] for g in given}
-    if len(k) != 1 or not 1 <= next(iter(k)) <= model.s2a.n_acoustic or min(g.shape[-1] for g in given) < 1:
+    ks = {g.shape[0] for g in given}
+    k = ks.pop()
+    if ks or not 1 <= k <= model.s2a.n_acoustic or min(g.shape[-1] for g in given) < 1:
         raise ValueError(f"given_codes must be [k, frames] with the same k in 1..{model.s2a.n_acoustic} for every "
                          f"item, got shapes {[tuple(g.shape) for g in given]}")
     n = int((prompt_lens + target_lens).max())
-    out = torch.zeros(len(given), next(iter(k)), n, dtype=torch.long, device=prompt_lens.device)
+    out = torch.zeros(len(given), k, n, dtype=torch.long, device=prompt_lens.device)
     for i, g in enumerate(given):
         p, t = int(prompt_lens[i]), int(target_lens[i])
         g = g[:, :t].to(out.device)

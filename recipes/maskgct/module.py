@@ -20,8 +20,10 @@ Logged: ``train/loss`` and its parts ``train/{t2s,s2a}_loss``, top-1 accuracies 
 masked frames ``train/{t2s,s2a}_acc``, the same under ``val/`` (the checkpoint
 metric is ``val_loss``), computed with a fixed seed so that the validation curve is
 comparable across evaluations; and ``val/s2a1_{full_loss,full_acc}``, S2A's first codebook
-with its whole target masked (what one-step S2A decoding predicts), under the same seed. EMA weights come from the ``WarmupEMA`` callback in
-the YAML; they are what the checkpoint's ``state_dict`` and the export hold.
+with its whole target masked (what one-step S2A decoding predicts), under the same seed (a
+second pass over each validation batch; with ``s2a_full_mask_prob`` > 0, ``val/loss``
+counts such items too, so compare runs by these). EMA weights come from the ``WarmupEMA``
+callback in the YAML; they are what the checkpoint's ``state_dict`` and the export hold.
 
 Shapes: B batch, L phonemes, Q codebooks, N frames, S semantic tokens.
 """
