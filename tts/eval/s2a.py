@@ -63,8 +63,9 @@ def _frame_phones(synthesizer, wav: torch.Tensor, frames: int, cut) -> torch.Ten
 
 
 def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "other", prefix_seconds: float = 3.0,
-                  given_codebooks: int = 0, limit: int | None = None, evaluator=None, seed: int = 0, options: dict[str, Any] | None = None,
-                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None):
+                  limit: int | None = None, evaluator=None, seed: int = 0, options: dict[str, Any] | None = None,
+                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None,
+                  given_codebooks: int = 0):
     """Resynthesize every case's target from its own semantic tokens with S2A, and evaluate.
 
     Args:
@@ -73,10 +74,10 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
         out_dir: report folder (``prompts/``, ``reference/``, ``audio/``, manifest, report).
         prompt: ``"other"`` or ``"prefix"`` (see the module docstring).
         prefix_seconds: ``"prefix"``: the prompt's length (utterances shorter than twice this are skipped).
-        given_codebooks: S2A gets the recording's own codes of the first this many codebooks it
-            predicts and makes the rest: with 1 or 2 the WER says how much of the loss is in them.
         seed: case ``k`` is sampled with ``seed + k``.
         options: MaskGCT options (``s2a_steps``, ``s2a_cfg``, ``temperature``, ``top_k``).
+        given_codebooks: S2A gets the recording's own codes of the first this many codebooks it
+            predicts and makes the rest: with 1 or 2 the WER says how much of the loss is in them.
 
     Returns:
         The :class:`EvalReport`; its rows also hold ``sim_original`` and its summary their mean.
@@ -99,7 +100,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
         raise EvalError(f"Unknown prompt mode {prompt!r}: use one of {', '.join(PROMPTS)}.")
     sr = backend.sample_rate
     n_acoustic = backend.model.s2a.n_acoustic if backend.model.s2a is not None else 0
-    if isinstance(given_codebooks, bool) or not isinstance(given_codebooks, int) or not 0 <= given_codebooks <= n_acoustic:
+    if (isinstance(given_codebooks, bool) or not isinstance(given_codebooks, int)
+            or not 0 <= given_codebooks <= n_acoustic):
         raise EvalError(f"--given-codebooks must be an integer from 0 to {n_acoustic} (the codebooks this model's S2A "
                         f"predicts), got {given_codebooks!r}.")
     if prompt == "other":
