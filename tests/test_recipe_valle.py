@@ -417,3 +417,59 @@ def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, codes_se
     recipe_probe.assert_fine_tuning_starts_from(
         "valle", lambda run_dir, *extra: tiny_args(tinyvoices, root, codec, run_dir, 1, *extra), export,
         result["last"], tmp_path)
+
+
+def test_nar_only_fine_tuning_keeps_the_ar_and_trains_the_nar(trained_monotonic, tinyvoices, aligned_codes_setup,
+                                                              tmp_path):
+    """``model.train_parts: nar``: a new NAR for a finished AR; the export's AR weights are the source's."""
+    from recipes.cli import train
+    from tts.checkpoint import load_state_dict
+
+    root, codec = aligned_codes_setup
+    _, source, _ = trained_monotonic
+    export = tmp_path / "export"
+    result = train("valle", aligned_args(tinyvoices, root, codec, tmp_path / "run", 2, "--model.init_from",
+                                         str(source), "--model.train_parts", "nar", "--model.valle.nar_stage_weights",
+                                         "quadratic", "--export_dir", str(export)))
+    assert result["global_step"] == 2
+    before, after = load_state_dict(read_checkpoint(source)), load_state_dict(read_checkpoint(export))
+    ar = [k for k in before if k.startswith("ar.")]
+    nar = [k for k in before if k.startswith("nar.")]
+    assert ar and nar
+    assert all(torch.equal(before[k], after[k]) for k in ar)
+    assert any(not torch.equal(before[k], after[k]) for k in nar)
+    assert build_config(VallEConfig, read_checkpoint(export, family="valle")).nar_stage_weights == "quadratic"
+    metrics = (next((tmp_path / "run").glob("logs/version_*")) / "metrics.csv").read_text()
+    assert "train/nar_loss" in metrics and "train/ar_loss" not in metrics
+    from recipes.common import RecipeError
+    from recipes.valle.module import VallEModule
+
+    with pytest.raises(RecipeError, match="model.train_parts must be 'all' or 'nar'"):
+        VallEModule(codec=str(codec), valle={"dim": 32, "heads": 2, "ar_layers": 1, "nar_layers": 1},
+                    train_parts="ar")
+
+
+def test_nar_check_fills_the_codebooks_after_the_given_ones(trained_monotonic, tinyvoices, tmp_path):
+    """`tts eval s2a` on a VALL-E R: its NAR from a recording's own first K codebooks."""
+    from tts import Synthesizer
+    from tts.data.manifests import load_cuts
+    from tts.eval import Evaluator
+    from tts.eval.errors import EvalError
+    from tts.eval.s2a import run_s2a_check
+
+    _, export, _ = trained_monotonic
+    synth = Synthesizer.from_pretrained(export, device="cpu")
+    q = synth.backend.model.config.n_codebooks
+    cuts = load_cuts(tinyvoices, "test_unseen")
+    quiet = Evaluator(asr=False, speaker=False, dnsmos=False)
+    for k in (1, q):
+        report = run_s2a_check(cuts, synth, tmp_path / f"k{k}", given_codebooks=k, limit=2, evaluator=quiet)
+        assert report.summary["s2a_check"] == {"prompt": "other", "stage": "valle_nar", "given_codebooks": k}
+        for row in report.rows:
+            original = next(c for c in cuts if c.id == row["id"]).duration
+            assert abs(row["duration"] - original) < 0.05, (k, row["duration"], original)
+    for bad in (0, q + 1, True):
+        with pytest.raises(EvalError, match="--given-codebooks must be an integer from 1 to"):
+            run_s2a_check(cuts, synth, tmp_path / "g", given_codebooks=bad, evaluator=quiet)
+    with pytest.raises(EvalError, match="drop --prompt prefix"):
+        run_s2a_check(cuts, synth, tmp_path / "p", prompt="prefix", given_codebooks=1, evaluator=quiet)

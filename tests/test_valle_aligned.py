@@ -194,6 +194,56 @@ def test_losses_train_every_part_and_ignore_padding(lookahead):
         model(**{**batch, "durations": None})
 
 
+def test_nar_stage_weights_favour_the_low_codebooks_and_parts_nar_trains_the_nar_alone():
+    assert VallEConfig(**SMALL).stage_weights() == [1.0, 1.0, 1.0]  # older checkpoints: uniform
+    assert VallEConfig(**SMALL, nar_stage_weights="linear").stage_weights() == [3.0, 2.0, 1.0]
+    assert VallEConfig(**SMALL, nar_stage_weights="quadratic").stage_weights() == [9.0, 4.0, 1.0]
+    with pytest.raises(ValueError, match="nar_stage_weights must be one of"):
+        VallEConfig(**SMALL, nar_stage_weights="cubic")
+    model = random_model(nar_stage_weights="quadratic").train()
+    batch = _batch()
+    seen = []
+    original = model.nar.forward
+    model.nar.forward = lambda *a, **k: seen.append(a[6].clone()) or original(*a, **k)
+    torch.manual_seed(0)
+    for _ in range(200):
+        model(**batch, parts="nar")
+    counts = torch.bincount(torch.cat(seen), minlength=4)[1:].float()
+    assert counts.sum() == 400 and counts[0] > counts[1] > counts[2]
+    assert abs(counts[0] / 400 - 9 / 14) < 0.08, counts  # quadratic: 9 : 4 : 1
+    model.nar.forward = original
+    model.zero_grad()
+    out = model(**batch, parts="nar")
+    assert set(out) == {"loss", "nar_loss", "nar_acc", "nar_top10"}
+    assert torch.equal(out["loss"], out["nar_loss"])
+    out["loss"].backward()
+    assert all(p.grad is None for p in model.ar.parameters())  # the AR is not run
+    assert all(p.grad is not None for p in model.nar.parameters())
+    with pytest.raises(ValueError, match="parts must be 'all' or 'nar'"):
+        model(**batch, parts="ar")
+
+
+def test_nar_keeps_the_given_codebooks_and_fills_the_rest():
+    from codec_lm.valle import generate_nar
+
+    model = random_model()
+    batch = _batch()
+    text, text_lens = batch["phonemes"], batch["phoneme_lens"]
+    prompt, prompt_lens, target, lens = batch["prompt"], batch["prompt_lens"], batch["target"], batch["target_lens"]
+    pp, tp = torch.randint(5, 100, prompt.shape[::2]), torch.randint(5, 100, target.shape[::2])
+    args = (text, text_lens, prompt, prompt_lens)
+    one = generate_nar(model.nar, *args, target[:, 0], lens, prompt_phones=pp, target_phones=tp)
+    assert torch.equal(one, generate_nar(model.nar, *args, target[:, :1], lens, prompt_phones=pp, target_phones=tp))
+    two = generate_nar(model.nar, *args, target[:, :2], lens, prompt_phones=pp, target_phones=tp)
+    for i, n in enumerate(lens.tolist()):
+        assert torch.equal(two[i, :2, :n], target[i, :2, :n]) and bool((two[i, :, n:] == -1).all())
+    assert not torch.equal(two[:, 1], one[:, 1])  # codebook 2 is the given one, not the NAR's
+    every = generate_nar(model.nar, *args, target, lens, prompt_phones=pp, target_phones=tp)
+    assert all(torch.equal(every[i, :, :n], target[i, :, :n]) for i, n in enumerate(lens.tolist()))
+    with pytest.raises(ValueError, match="1 to 4 known codebooks"):
+        generate_nar(model.nar, *args, target[:, :0], lens, prompt_phones=pp, target_phones=tp)
+
+
 def test_text_changes_the_monotonic_losses():
     """The aligned phonemes reach the AR and the NAR (a model that cannot read them would not care)."""
     model = random_model()
@@ -284,6 +334,32 @@ def test_median_rule_moves_on_at_the_median_of_the_heads_length_distribution(p, 
     assert len({d for g in sampled for d in g.durations.tolist()}) > 1  # the draw spreads the lengths
     with pytest.raises(ValueError, match="advance must be one of median, sample"):
         VallESampling(advance="mean")
+
+
+@pytest.mark.parametrize("speed, steps", [(1.0, 4), (0.7, 5), (0.5, 7), (2.0, 2)])
+def test_speed_scales_the_median_rules_phoneme_lengths(speed, steps):
+    """Chance 0.2 of moving on at every step: the pointer moves on once 0.8^k <= 0.5^(1/speed), at
+    k = 4 (median), 5 (0.7: 0.37), 7 (0.5: 0.25) and 2 (2.0: 0.71): about 4 / speed."""
+    model = random_model()
+    with torch.no_grad():
+        model.ar.advance.weight.zero_()
+        model.ar.advance.bias.fill_(math.log(0.2 / 0.8))
+    codes, pph, pd, tph = items()
+    out = synthesize(model, codes, pph, tph, VallESampling(seed=0, speed=speed, max_length_ratio=10),
+                     prompt_durations=pd)
+    assert all(g.ended and g.durations.tolist() == [2 * steps] * (len(tp) + 1) for g, tp in zip(out, tph))
+    # drawn: the mean length of a constant hazard p is 1 / p steps, and 1 / (speed p) about
+    lengths = {}
+    for sp in (1.0, 0.5):
+        got = synthesize(model, codes * 3, pph * 3, [[7] * 40] * 9,
+                         VallESampling(seed=1, advance="sample", speed=sp, max_length_ratio=100),
+                         prompt_durations=pd * 3)
+        lengths[sp] = torch.cat([g.durations[:-1] for g in got]).float().mean().item() / 2
+    assert 4.0 < lengths[1.0] < 6.0 and 1.6 < lengths[0.5] / lengths[1.0] < 2.4, lengths
+    with pytest.raises(ValueError, match="speed must be in"):
+        VallESampling(speed=0)
+    with pytest.raises(ValueError, match="needs a monotonic VALL-E"):
+        synthesize(random_model(alignment="none", group_size=1), codes, pph, tph, VallESampling(speed=0.9))
 
 
 @pytest.mark.parametrize("sampling", [

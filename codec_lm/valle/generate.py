@@ -110,24 +110,28 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
                  prompt_lens: torch.Tensor, first: torch.Tensor, lengths: torch.Tensor, temperature: float = 0.0,
                  generators: list[torch.Generator] | None = None, prompt_phones: torch.Tensor | None = None,
                  target_phones: torch.Tensor | None = None) -> torch.Tensor:
-    """Fill codebooks 2..Q given codebook 1.
+    """Fill codebooks 2..Q given codebook 1 (or ``K + 1..Q`` given the first ``K``).
 
     Args:
         text, text_lens: as for :func:`generate_ar`.
         prompt: prompt codes ``[b, Q, p]``; prompt_lens ``[b]``.
-        first: codebook-1 codes ``[b, t]``; lengths ``[b]`` (each >= 1).
+        first: codebook-1 codes ``[b, t]``, or the first ``K`` codebooks ``[b, K, t]`` (a check
+            of the NAR from the true codes of a recording); lengths ``[b]`` (each >= 1).
         temperature: 0 = greedy.
         prompt_phones, target_phones: monotonic models: ``[b, p]`` / ``[b, t]`` each frame's phoneme id.
 
     Returns:
         ``[b, Q, t]`` codes, -1 beyond each item's length.
     """
-    b, t = first.shape
+    given = first[:, None] if first.dim() == 2 else first
+    b, known, t = given.shape
     q = model.config.n_codebooks
+    if not 1 <= known <= q:
+        raise ValueError(f"generate_nar needs 1 to {q} known codebooks, got {known}")
     valid = torch.arange(t, device=first.device)[None] < lengths[:, None]
     codes = torch.zeros(b, q, t, dtype=torch.long, device=first.device)
-    codes[:, 0] = first.masked_fill(~valid, 0)
-    for stage in range(1, q):
+    codes[:, :known] = given.masked_fill(~valid[:, None], 0)
+    for stage in range(known, q):
         logits = model(text, text_lens, prompt, prompt_lens, codes, lengths, stage, prompt_phones,
                        target_phones).float()  # [b, t, K]
         if temperature <= 0:
@@ -204,6 +208,9 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     sampling = sampling or VallESampling()
     c = model.config
     _check_inputs(c, prompt_codes, prompt_phonemes, target_phonemes)
+    if not c.monotonic and sampling.speed != 1.0:
+        raise ValueError(f"speed {sampling.speed:g} needs a monotonic VALL-E (VALL-E R): this model's length comes "
+                         "from its EOS, not from a phoneme pointer")
     if c.monotonic and (prompt_durations is None or len(prompt_durations) != len(prompt_codes)):
         raise ValueError("A monotonic VALL-E needs the prompt's phone durations (one per prompt, from the phone "
                          "aligner) to place its pointer.")

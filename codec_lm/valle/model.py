@@ -280,7 +280,7 @@ class VallE(nn.Module):
     def forward(self, phonemes: torch.Tensor, phoneme_lens: torch.Tensor, prompt: torch.Tensor,
                 prompt_lens: torch.Tensor, target: torch.Tensor, target_lens: torch.Tensor,
                 stage: torch.Tensor | None = None, durations: torch.Tensor | None = None,
-                prompt_phoneme_lens: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                prompt_phoneme_lens: torch.Tensor | None = None, parts: str = "all") -> dict[str, torch.Tensor]:
         """Losses of a batch; only target tokens (and EOS) are scored, never the prompt.
 
         Args:
@@ -288,10 +288,12 @@ class VallE(nn.Module):
             phoneme_lens: ``[b]`` (each >= 1).
             prompt: prompt codes ``[b, Q, p]``; prompt_lens ``[b]``.
             target: target codes ``[b, Q, t]``; target_lens ``[b]`` (each >= 1).
-            stage: NAR stage per item in ``1..Q-1`` (None: uniform at random).
+            stage: NAR stage per item in ``1..Q-1`` (None: drawn by ``config.nar_stage_weights``).
             durations: monotonic only: ``[b, l]`` frames of each phoneme (the prompt's sum
                 to its frames, the target's to the target's; see :func:`.alignment.align_batch`).
             prompt_phoneme_lens: monotonic only: ``[b]`` how many phonemes are the prompt's.
+            parts: ``"all"``, or ``"nar"`` for the NAR's losses alone (the AR is not run: training
+                a NAR for a finished AR).
 
         Returns:
             ``loss`` (AR + NAR), ``ar_loss``, ``ar_acc``, ``ar_top10``, and with ``Q > 1``
@@ -299,6 +301,10 @@ class VallE(nn.Module):
             ``loss``) and ``advance_acc``; all scalars.
         """
         c = self.config
+        if parts not in ("all", "nar"):
+            raise ValueError(f"parts must be 'all' or 'nar', got {parts!r}")
+        if parts == "nar" and self.nar is None:
+            raise ValueError("parts='nar' needs a NAR model (n_codebooks > 1)")
         q = target.shape[1]
         if q != c.n_codebooks or prompt.shape[1] != c.n_codebooks:
             raise ValueError(f"Codes have {q} (target) / {prompt.shape[1]} (prompt) codebooks; "
@@ -310,20 +316,24 @@ class VallE(nn.Module):
                                  "prompt_phoneme_lens (the data's `durations` from `tts prepare align`)")
             aligned = align_batch(phonemes, phoneme_lens, prompt_phoneme_lens, durations, prompt, prompt_lens,
                                   target, target_lens, c.group_size, c.lookahead)
-            out = self._ar_monotonic(phonemes, phoneme_lens, aligned)
-            loss = out["ar_loss"] + out["advance_loss"]
+            out = {} if parts == "nar" else self._ar_monotonic(phonemes, phoneme_lens, aligned)
+            loss = out["ar_loss"] + out["advance_loss"] if out else 0.0
             prompt, prompt_lens, target, target_lens = aligned.prompt, aligned.prompt_lens, aligned.target, \
                 aligned.target_lens
             phones = (frame_phones(aligned.prompt_phones, c.group_size), frame_phones(aligned.target_phones,
                                                                                      c.group_size))
         else:
-            out = self._ar_implicit(phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens)
-            loss = out["ar_loss"]
+            out = {} if parts == "nar" else self._ar_implicit(phonemes, phoneme_lens, prompt, prompt_lens, target,
+                                                               target_lens)
+            loss = out["ar_loss"] if out else 0.0
         if self.nar is not None:
             b, t = target.shape[0], target.shape[-1]
             valid = lengths_to_mask(target_lens, t)
-            if stage is None:
+            if stage is None and c.nar_stage_weights == "uniform":
                 stage = torch.randint(1, c.n_codebooks, (b,), device=target.device)
+            elif stage is None:
+                weights = torch.tensor(c.stage_weights(), device=target.device)
+                stage = torch.multinomial(weights, b, replacement=True) + 1
             nar_logits = self.nar(phonemes, phoneme_lens, prompt, prompt_lens, target, target_lens, stage, *phones)
             nar_target = target.gather(1, stage.view(b, 1, 1).expand(b, 1, t))[:, 0].masked_fill(~valid, IGNORE)
             nar_loss = F.cross_entropy(nar_logits.float().transpose(1, 2), nar_target, ignore_index=IGNORE)

@@ -60,6 +60,9 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         val_seed: seed of the NAR stages drawn for the validation loss.
         init_from: start from these weights (a checkpoint folder, a shipped name, or a
             run's ``.ckpt``) instead of random ones: fine-tuning (``recipes.finetune``).
+        train_parts: ``"all"`` (AR and NAR), or ``"nar"``: the AR is frozen and not run, and
+            the loss is the NAR's alone (a new NAR for the AR of ``init_from``; the AR's
+            validation metrics are then absent).
     """
 
     family = "valle"
@@ -68,12 +71,18 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
     def __init__(self, codec: str, valle: dict[str, Any] | None = None, learning_rate: float = 5e-4,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.95), warmup_steps: int = 1000,
                  grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None,
-                 init_from: str | None = None):
+                 init_from: str | None = None, train_parts: str = "all"):
         super().__init__()
         from codec_lm.valle import VallE, VallEConfig
 
+        if train_parts not in ("all", "nar"):
+            raise RecipeError(f"model.train_parts must be 'all' or 'nar', got {train_parts!r}")
         self.save_hyperparameters()
         self._build_on_codec(codec, VallE, VallEConfig, valle, section="valle")
+        if train_parts == "nar":
+            if self.model.nar is None:
+                raise RecipeError("model.train_parts: nar needs a codec with more than one codebook (a NAR model).")
+            self.model.ar.requires_grad_(False)
         self.aligner_dir = aligner_dependency(aligner, self.config.monotonic, "model.valle.alignment: monotonic")
 
     def export_dependencies(self):
@@ -112,7 +121,8 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
                                   "and train on the codes of the *_aligned manifests of `tts prepare align`.")
             aligned = {"durations": batch["lm_durations"], "prompt_phoneme_lens": batch["lm_prompt_phoneme_lens"]}
         return self.model(batch["lm_phonemes"], batch["lm_phoneme_lens"], batch["prompt_codes"],
-                          batch["prompt_lens"], batch["target_codes"], batch["target_lens"], stage, **aligned)
+                          batch["prompt_lens"], batch["target_codes"], batch["target_lens"], stage, **aligned,
+                          parts=self.hparams.train_parts)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._losses(batch)

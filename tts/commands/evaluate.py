@@ -53,7 +53,8 @@ def register(sub) -> None:
     ev.add_argument("--prefix-seconds", type=float, default=3.0, help="s2a --prompt prefix: the prompt's seconds")
     ev.add_argument("--given-codebooks", type=int, default=0, metavar="K",
                     help="s2a: give S2A the true codes of the first K codebooks it predicts and let it make the "
-                         "rest (a diagnostic: which codebooks lose the words; default 0)")
+                         "rest (a diagnostic: which codebooks lose the words; default 0); a VALL-E model's NAR gets "
+                         "the first K >= 1 codebooks")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")
@@ -256,7 +257,7 @@ def _run_s2a(args: argparse.Namespace) -> int:
     from .synth import check_model
 
     if not args.cuts or not args.model:
-        raise TTSError("`tts eval s2a` needs --model (a MaskGCT model) and --cuts (e.g. "
+        raise TTSError("`tts eval s2a` needs --model (a MaskGCT or VALL-E R model) and --cuts (e.g. "
                        "DIR/cuts_test_unseen.jsonl.gz).")
     if not args.prefix_seconds > 0:
         raise TTSError(f"--prefix-seconds must be positive, got {args.prefix_seconds}.")

@@ -26,6 +26,12 @@ With ``given_codebooks=K`` S2A gets the recording's own codes of the first ``K``
 codebooks it predicts and makes only the rest: the WER with ``K = 1, 2, ...`` against
 ``K = 0`` says which codebooks lose the words (``K`` = all of them is the codec's own
 resynthesis).
+
+A monotonic VALL-E (VALL-E R) gets the same check of its acoustic stage, the NAR: from the
+recording's own first ``K >= 1`` codebooks (``K = 1``: what a perfect AR would hand it) it
+fills the rest, reading the phonemes the model's phone aligner puts on the frames of the
+prompt and of the utterance. Set against the codec decoding those ``K`` codebooks alone
+(``tts eval codec --codebooks K``), it says whether the NAR's codebooks add words or noise.
 """
 
 from __future__ import annotations
@@ -53,13 +59,7 @@ def _wav(cut, sample_rate: int) -> torch.Tensor:
 def _frame_phones(synthesizer, wav: torch.Tensor, frames: int, cut) -> torch.Tensor:
     """The phoneme of each of the ``frames`` code frames of a recording, aligned to its transcript by the
     model's phone aligner: ``[frames]``."""
-    from nn_common import expand_by_durations
-
-    from .cases import _text
-
-    ids = list(synthesizer.frontend().encode(_text(cut)).ids)
-    aligned, durations = synthesizer.backend.prompt_durations(wav, frames, ids)
-    return expand_by_durations(torch.tensor([aligned]), durations[None], frames)[0]
+    return _aligned(synthesizer, wav, frames, cut)[1]
 
 
 def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "other", prefix_seconds: float = 3.0,
@@ -70,7 +70,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
 
     Args:
         cuts: a test split's cuts (speaker-labelled, transcribed).
-        synthesizer: a loaded :class:`tts.Synthesizer` of a MaskGCT model.
+        synthesizer: a loaded :class:`tts.Synthesizer` of a MaskGCT model, or of a monotonic
+            VALL-E (then ``given_codebooks`` >= 1 and ``prompt="other"``).
         out_dir: report folder (``prompts/``, ``reference/``, ``audio/``, manifest, report).
         prompt: ``"other"`` or ``"prefix"`` (see the module docstring).
         prefix_seconds: ``"prefix"``: the prompt's length (utterances shorter than twice this are skipped).
@@ -83,19 +84,21 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
         The :class:`EvalReport`; its rows also hold ``sim_original`` and its summary their mean.
 
     Raises:
-        EvalError: not a MaskGCT model, an unknown prompt mode, or no case to evaluate.
+        EvalError: not a MaskGCT or monotonic VALL-E model, an unknown prompt mode, a
+            ``given_codebooks`` out of range, or no case to evaluate.
     """
     from codec_lm.maskgct import synthesize_acoustic
     from codec_lm.maskgct.synthesis import whole_prompt_frames
 
     from ..semantic import tokenize_audio
-    from .report import Evaluator
-    from .resynthesis import _mean
 
     backend = synthesizer.backend
+    if synthesizer.family == "valle":
+        return _run_nar_check(cuts, synthesizer, out_dir, prompt, limit, evaluator, seed, options, overwrite,
+                              progress, given_codebooks)
     if synthesizer.family != "maskgct":
-        raise EvalError(f"The S2A check runs MaskGCT models; '{synthesizer.info.path}' is a "
-                        f"{synthesizer.family!r} model: pass a maskgct model with --model.")
+        raise EvalError(f"The S2A check runs MaskGCT models (and VALL-E's NAR); '{synthesizer.info.path}' is a "
+                        f"{synthesizer.family!r} model: pass a maskgct or valle model with --model.")
     if prompt not in PROMPTS:
         raise EvalError(f"Unknown prompt mode {prompt!r}: use one of {', '.join(PROMPTS)}.")
     sr = backend.sample_rate
@@ -175,6 +178,17 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
                               rtf=elapsed / (wav.numel() / sr)))
         if progress:
             progress("resynthesize", k + 1, len(pairs))
+    return _evaluate(items, out, synthesizer, evaluator, progress, sr,
+                     {"prompt": prompt, "semantic": model.config.semantic_source,
+                      "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg,
+                      "given_codebooks": given_codebooks})
+
+
+def _evaluate(items, out, synthesizer, evaluator, progress, sr: int, check: dict):
+    """Write the manifest, score the items (and their SIM to the originals), write the report."""
+    from .report import Evaluator
+    from .resynthesis import _mean
+
     write_manifest(items, out / "manifest.jsonl")
     evaluator = evaluator or Evaluator()
     report = evaluator.evaluate(items, progress=(lambda d, t, _i: progress("evaluate", d, t)) if progress else None)
@@ -186,11 +200,78 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
                                                     evaluator.speaker.embed(item.reference, sr))
     report.summary["sim_original"] = _mean(report.rows, "sim_original")
     report.summary["model"] = str(synthesizer.info.path)
-    report.summary["s2a_check"] = {"prompt": prompt, "semantic": model.config.semantic_source,
-                                   "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg,
-                                   "given_codebooks": given_codebooks}
+    report.summary["s2a_check"] = check
     report.write(out, items)
     return report
+
+
+def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, seed: int, options, overwrite: bool,
+                   progress, given_codebooks: int):
+    """VALL-E's acoustic stage alone: the NAR fills codebooks ``K + 1..Q`` of each test utterance from
+    the recording's own first ``K`` (what a perfect AR would give it for ``K = 1``), reading the
+    phonemes the model's phone aligner puts on the prompt's and the utterance's frames; greedy, as
+    synthesis decodes the NAR (``seed`` is unused: nothing is drawn)."""
+    from codec_lm.valle import generate_nar
+
+    backend = synthesizer.backend
+    model, codec = backend.model, backend.codec
+    q = model.config.n_codebooks
+    if model.nar is None or not model.config.monotonic:
+        raise EvalError(f"The NAR check runs monotonic VALL-E models with a NAR (VALL-E R); '{synthesizer.info.path}' "
+                        "has none or no phone alignment.")
+    if (isinstance(given_codebooks, bool) or not isinstance(given_codebooks, int)
+            or not 1 <= given_codebooks <= q):
+        raise EvalError(f"--given-codebooks must be an integer from 1 to {q} for a VALL-E model (the NAR reads at "
+                        f"least codebook 1, what the AR writes), got {given_codebooks!r}.")
+    if prompt != "other":
+        raise EvalError("The VALL-E NAR check prompts with another utterance of the speaker: drop --prompt prefix.")
+    pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
+    out = prepare_out_dir(out_dir, overwrite)
+    for sub in ("prompts", "reference", "audio"):
+        (out / sub).mkdir(exist_ok=True)
+    sr = backend.sample_rate
+    sampling = backend._sampling(None, options or {})
+    device = next(model.parameters()).device
+    items = []
+    for k, (target, prompt_cut, text) in enumerate(pairs):
+        ref = save_cut_audio(target, out / "reference" / f"{target.id}.wav", sr)
+        wav, prompt_wav = _wav(target, sr), _wav(prompt_cut, sr)
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            codes = codec.encode(wav[None].to(device))[0][:q].long()  # [Q, N]
+            prompt_codes = codec.encode(prompt_wav[None].to(device))[0][:q].long()
+            phones = []
+            for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target)):
+                ids, frames = _aligned(synthesizer, w, c.shape[-1], cut)
+                phones.append((ids, frames))
+            text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
+            filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
+                                  prompt_codes[None], torch.tensor([prompt_codes.shape[-1]], device=device),
+                                  codes[None, :given_codebooks], torch.tensor([codes.shape[-1]], device=device),
+                                  sampling.nar_temperature, None, phones[0][1][None].to(device),
+                                  phones[1][1][None].to(device))[0]
+            audio = backend.decode_after(prompt_codes, filled)
+            elapsed = time.perf_counter() - t0
+        prompt_path = save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr)
+        path = _save(out / "audio" / f"{target.id}.wav", audio, sr)
+        items.append(EvalItem(target.id, audio=path, text=text, prompt=prompt_path, reference=ref,
+                              rtf=elapsed / (wav.numel() / sr)))
+        if progress:
+            progress("resynthesize", k + 1, len(pairs))
+    return _evaluate(items, out, synthesizer, evaluator, progress, sr,
+                     {"prompt": prompt, "stage": "valle_nar", "given_codebooks": given_codebooks})
+
+
+def _aligned(synthesizer, wav: torch.Tensor, frames: int, cut) -> tuple[list[int], torch.Tensor]:
+    """A recording's aligned (boundary-wrapped) phoneme ids and the phoneme of each of its
+    ``frames`` code frames: ``(ids, [frames])``."""
+    from nn_common import expand_by_durations
+
+    from .cases import _text
+
+    ids = list(synthesizer.frontend().encode(_text(cut)).ids)
+    aligned, durations = synthesizer.backend.prompt_durations(wav, frames, ids)
+    return aligned, expand_by_durations(torch.tensor([aligned]), durations[None], frames)[0]
 
 
 def _save(path, wav: torch.Tensor, sample_rate: int) -> str:
