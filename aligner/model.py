@@ -218,6 +218,18 @@ class PhoneAligner(nn.Module):
         return durations, scores
 
     @torch.no_grad()
+    def phone_log_likelihood(self, mel: torch.Tensor, mel_lens: torch.Tensor, phones: torch.Tensor,
+                             phone_lens: torch.Tensor) -> torch.Tensor:
+        """How clearly each item says its phones: the recognizer's CTC log-likelihood of
+        ``phones [B, P]`` (``phone_lens [B]``, each >= 1) given ``mel [B, C, N]``, divided by
+        the phone count: ``[B]`` (higher is clearer; ``-inf`` where the audio is too short
+        to hold the phones)."""
+        _, context, ctx_lens = self.encode_speech(mel, mel_lens)
+        nll = F.ctc_loss(self.ctc_log_probs(context).transpose(0, 1), phones, ctx_lens, phone_lens, blank=0,
+                         reduction="none")
+        return -nll / phone_lens.clamp(min=1).to(nll.dtype)
+
+    @torch.no_grad()
     def recognize(self, mel: torch.Tensor, mel_lens: torch.Tensor) -> list[list[int]]:
         """Greedy CTC decoding: the phone-symbol ids heard in each item."""
         _, context, ctx_lens = self.encode_speech(mel, mel_lens)

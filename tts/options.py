@@ -160,11 +160,14 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
         _TEMPERATURE,
         Option("top_k", int, "sample among the k most likely codes (0: off)", 0, low=0),
         Option("top_p", float, "nucleus sampling mass (1.0: off)", 0.8, low=0.0, high=1.0, low_open=True),
-        Option("num_candidates", int, "samples per sentence; the most likely that ended by itself is kept", 1,
-               low=1, high=64),
+        Option("num_candidates", int, "samples per sentence; --rerank picks the one kept", 1, low=1, high=64),
+        Option("rerank", str, "how the kept candidate is chosen: 'likelihood' (the AR's most likely of those "
+               "that ended by themselves) or 'phones' (monotonic models: the one the phone aligner hears saying "
+               "the sentence's phones most clearly)", "likelihood", choices=("likelihood", "phones")),
         Option("advance", str, "monotonic models: 'median' moves the phoneme pointer on once the head's chance "
                "of having moved on passes 1/2, 'sample' draws stay/advance at every step", "median",
                choices=("median", "sample")),
+        _speed("monotonic models: speaking-rate factor (0.9: the phoneme pointer moves on about a tenth later)"),
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),

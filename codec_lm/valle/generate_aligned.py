@@ -64,6 +64,8 @@ def step_limits(config, prompt_frames: int, prompt_phonemes: int, target_symbols
     """The length cap in steps: ``max_length_ratio`` x the prompt's frames per phoneme x the target's
     symbols, but never fewer steps than symbols unless ``max_frames`` asks for it."""
     _, hi = length_limits(prompt_frames, prompt_phonemes, target_symbols, sampling)
+    if sampling.max_frames is None:
+        hi = hi / sampling.speed  # a slower pointer needs the room
     steps = max(1, math.ceil(hi / config.group_size))
     return steps if sampling.max_frames is not None else max(steps, target_symbols)
 
@@ -147,11 +149,11 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
             tokens[:, f] = torch.where(active, tok, tokens[:, f])
         if sampling.advance == "median":
             stayed = stayed * torch.sigmoid(-adv)
-            advance = stayed <= 0.5
-        elif sampling.temperature > 0:
-            advance = u[:, 2 * g] < torch.sigmoid(adv / sampling.temperature)
-        else:
-            advance = adv > 0
+            advance = stayed <= 0.5 ** (1.0 / sampling.speed)
+        else:  # the chance of staying, to the power `speed`: lengths of a constant hazard scale by 1 / speed
+            move = -torch.expm1(sampling.speed * torch.nn.functional.logsigmoid(
+                -adv / (sampling.temperature if sampling.temperature > 0 else 1.0)))
+            advance = u[:, 2 * g] < move if sampling.temperature > 0 else move > 0.5
         held += 1
         advance |= held >= hold
         # After this step, the steps left must hold one step for each phoneme after this one.

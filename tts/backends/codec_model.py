@@ -65,6 +65,29 @@ class CodecModelBackend(Backend):
         return decode_continuation(self.codec.decode, context.to(device), codes.to(device), hop,
                                    float(self.codec.frame_rate)).float().cpu()
 
+    def phone_scores(self, wavs: list[torch.Tensor], ids) -> list[float]:
+        """How clearly each waveform ``[T]`` says the phones among ``ids`` (the sentence's phoneme
+        ids): the phone aligner's CTC log-likelihood per phone (:meth:`aligner.PhoneAligner.
+        phone_log_likelihood`); higher is clearer. Needs ``self.aligner``."""
+        from aligner import phone_ids, phone_table
+
+        from ..data.features import MelFeatures
+
+        model, vocab = self.aligner
+        phones = phone_ids(list(ids), phone_table(vocab.symbols))
+        if not phones:
+            return [0.0] * len(wavs)
+        device = next(model.parameters()).device
+        mels = [MelFeatures()(w.float().cpu()[None])[0] for w in wavs]  # the features the aligner reads
+        lens = torch.tensor([m.shape[-1] for m in mels])
+        batch = torch.zeros(len(mels), mels[0].shape[0], int(lens.max()))
+        for i, m in enumerate(mels):
+            batch[i, :, : m.shape[-1]] = m
+        target = torch.tensor([phones] * len(wavs))
+        scores = model.phone_log_likelihood(batch.to(device), lens.to(device), target.to(device),
+                                            torch.full((len(wavs),), len(phones), device=device))
+        return scores.cpu().tolist()
+
     def load_aligner(self, info, device: torch.device, what: str) -> None:
         """Load the phone aligner the checkpoint names (dependency ``aligner``) into ``self.aligner``.
 

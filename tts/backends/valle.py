@@ -7,8 +7,10 @@ fills the other codebooks, and the codec decodes the new codes after the prompt'
 (whose samples are dropped: :func:`tts.backends.decode_continuation`).
 
 Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``top_k``,
-``top_p``, ``num_candidates`` (with more than one, the candidate the AR finds most likely
-among those that ended by themselves is kept).
+``top_p``, ``num_candidates`` and ``rerank`` (with more than one candidate, ``likelihood``
+keeps the one the AR finds most likely among those that ended by themselves, ``phones`` the
+one the phone aligner's recognizer hears saying the sentence's phones most clearly);
+monotonic models also ``advance`` and ``speed`` (how the phoneme pointer moves on).
 
 A monotonic model (VALL-E R, ``alignment: monotonic``) also loads the phone aligner
 named in its model.yaml (dependency ``aligner``): it measures the prompt's per-phoneme
@@ -47,7 +49,7 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance")
+        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed")
               if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
@@ -67,8 +69,18 @@ class VallEBackend(CodecModelBackend):
         if self.model.config.monotonic:
             prompt_ids, durations = self.prompt_durations(prompt, codes.shape[-1], prompt_ids)
             durations = [durations] * len(targets)
+        scorer = None
+        if options.get("rerank", "likelihood") == "phones" and sampling.num_candidates > 1:
+            if self.aligner is None:
+                raise TTSError("--rerank phones hears the candidates with the phone aligner of a monotonic VALL-E; "
+                               "this model has none: use --rerank likelihood.")
+
+            def scorer(item: int, candidates: list[torch.Tensor]) -> list[float]:
+                wavs = [self.decode_after(codes, c) for c in candidates]
+                return self.phone_scores(wavs, targets[item])
+
         out = synthesize(self.model, [codes] * len(targets), [prompt_ids] * len(targets),
-                         [list(t) for t in targets], sampling, prompt_durations=durations)
+                         [list(t) for t in targets], sampling, scorer=scorer, prompt_durations=durations)
         capped = [i for i, g in enumerate(out) if not g.ended]
         if capped and self.model.config.monotonic:
             warnings.warn(f"VALL-E reached the length cap in sentence(s) {capped} (2x the prompt's speaking rate): "
