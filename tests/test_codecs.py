@@ -61,6 +61,21 @@ def test_round_trip_shapes_and_dtypes(vocos_mel, speech):
     assert torch.equal(codec.encode(speech), codes)  # encoding is deterministic and never updates codebooks
 
 
+def test_expected_vectors_decode_like_codes_when_certain(vocos_mel, speech):
+    torch.manual_seed(0)
+    codec = MelRVQCodec(MelRVQ(MelRVQConfig(**SMALL)), vocos_mel)
+    codes = codec.encode(speech)  # [2, 4, n]
+    assert torch.allclose(codec.decode_latent(codec.latent(codes)), codec.decode(codes), atol=1e-5)
+    certain = torch.nn.functional.one_hot(codes[:, 1:], 64).float()  # [2, 3, n, 64]
+    assert torch.allclose(codec.decode_latent(codec.latent(codes[:, :1], certain)), codec.decode(codes), atol=1e-4)
+    unsure = torch.full_like(certain, 1 / 64)  # the mean vector of each codebook
+    books = codec.model.rvq.codebooks
+    want = codec.latent(codes[:, :1]) + books[1:].mean(1).sum(0)[None, :, None]
+    assert torch.allclose(codec.latent(codes[:, :1], unsure), want, atol=1e-5)
+    with pytest.raises(CodecError, match="do not fit codes"):
+        codec.latent(codes[:, :2], certain)  # 2 + 3 codebooks of 4
+
+
 def test_training_lowers_reconstruction_loss(vocos_mel, speech):
     torch.manual_seed(0)
     model = MelRVQ(MelRVQConfig(**SMALL)).train()

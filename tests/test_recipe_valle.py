@@ -464,10 +464,21 @@ def test_nar_check_fills_the_codebooks_after_the_given_ones(trained_monotonic, t
     quiet = Evaluator(asr=False, speaker=False, dnsmos=False)
     for k in (1, q):
         report = run_s2a_check(cuts, synth, tmp_path / f"k{k}", given_codebooks=k, limit=2, evaluator=quiet)
-        assert report.summary["s2a_check"] == {"prompt": "other", "stage": "valle_nar", "given_codebooks": k}
+        assert report.summary["s2a_check"] == {"prompt": "other", "stage": "valle_nar", "given_codebooks": k,
+                                               "nar_decode": "codes"}
         for row in report.rows:
             original = next(c for c in cuts if c.id == row["id"]).duration
             assert abs(row["duration"] - original) < 0.05, (k, row["duration"], original)
+    soft = run_s2a_check(cuts, synth, tmp_path / "soft", given_codebooks=1, limit=2, evaluator=quiet,
+                         options={"nar_decode": "expected"})
+    assert soft.summary["s2a_check"]["nar_decode"] == "expected"
+    from tts.audio import load
+
+    for row in soft.rows:
+        original = next(c for c in cuts if c.id == row["id"]).duration
+        assert abs(row["duration"] - original) < 0.05
+        a, b = (load(tmp_path / d / "audio" / f"{row['id']}.wav").wav for d in ("soft", "k1"))
+        assert a.shape == b.shape and not torch.allclose(a, b, atol=1e-4)  # expected vectors, not the codes
     for bad in (0, q + 1, True):
         with pytest.raises(EvalError, match="--given-codebooks must be an integer from 1 to"):
             run_s2a_check(cuts, synth, tmp_path / "g", given_codebooks=bad, evaluator=quiet)

@@ -244,6 +244,21 @@ def test_nar_keeps_the_given_codebooks_and_fills_the_rest():
         generate_nar(model.nar, *args, target[:, :0], lens, prompt_phones=pp, target_phones=tp)
 
 
+def test_expected_nar_decoding_keeps_the_codes_and_returns_their_distributions():
+    model = random_model()
+    codes, pph, pd, tph = items()
+    plain = synthesize(model, codes, pph, tph, VallESampling(seed=3), prompt_durations=pd)
+    soft = synthesize(model, codes, pph, tph, VallESampling(seed=3, nar_decode="expected"), prompt_durations=pd)
+    for a, b in zip(plain, soft):
+        assert a.probs is None and torch.equal(a.codes, b.codes)
+        n = b.codes.shape[1]
+        assert b.probs.shape == (3, n, 64) and b.probs.dtype == torch.float16
+        assert torch.allclose(b.probs.float().sum(-1), torch.ones(3, n), atol=1e-2)
+        assert torch.equal(b.probs.float().argmax(-1), b.codes[1:])  # greedy NAR: its codes are the modes
+    with pytest.raises(ValueError, match="nar_decode must be"):
+        VallESampling(nar_decode="mean")
+
+
 def test_text_changes_the_monotonic_losses():
     """The aligned phonemes reach the AR and the NAR (a model that cannot read them would not care)."""
     model = random_model()

@@ -1,5 +1,6 @@
-"""Choosing among VALL-E candidates with the phone aligner (``--rerank phones``), on the shipped
-tiny-valle and tiny-aligner."""
+"""Decoding options of the shipped tiny-valle (with tiny-aligner and tiny-melrvq): choosing among
+candidates with the phone aligner (``--rerank phones``) and decoding the NAR's expected codebook
+vectors (``--nar-decode expected``)."""
 
 import pytest
 import torch
@@ -48,3 +49,24 @@ def test_rerank_phones_keeps_the_candidate_the_aligner_scores_highest(synth, mon
     seen.clear()
     synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, num_candidates=3)  # likelihood: not heard
     assert seen == []
+
+
+def test_nar_decode_expected_decodes_the_expected_vectors(synth, monkeypatch):
+    from tts.errors import TTSError
+
+    text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
+    codes = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0)
+    expected = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="expected")
+    assert expected.wav.shape == codes.wav.shape and torch.isfinite(expected.wav).all()
+    assert not torch.allclose(expected.wav, codes.wav, atol=1e-3)
+
+    class CodesOnly:  # a codec without codebook vectors (as EnCodec here)
+        def __getattr__(self, name):
+            if name in ("latent", "decode_latent"):
+                raise AttributeError(name)
+            return getattr(real, name)
+
+    real = synth.backend.codec
+    monkeypatch.setattr(synth.backend, "codec", CodesOnly())
+    with pytest.raises(TTSError, match="--nar-decode expected needs a codec"):
+        synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="expected")

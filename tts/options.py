@@ -168,6 +168,9 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
                "of having moved on passes 1/2, 'sample' draws stay/advance at every step", "median",
                choices=("median", "sample")),
         _speed("monotonic models: speaking-rate factor (0.9: the phoneme pointer moves on about a tenth later)"),
+        Option("nar_decode", str, "what the codec decodes of codebooks 2..8: the NAR's 'codes', or the 'expected' "
+               "codebook vectors under its distributions (MelRVQ codecs; a small vector where the NAR is unsure)",
+               "codes", choices=("codes", "expected")),
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),

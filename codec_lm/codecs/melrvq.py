@@ -230,10 +230,31 @@ class MelRVQ(nn.Module):
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``[B, Q', N]`` with ``Q' <= Q`` (the first codebooks) -> log-mels ``[B, M, N]``."""
+        return self.decode_latent(self.latent(codes))
+
+    @torch.no_grad()
+    def latent(self, codes: torch.Tensor, probs: torch.Tensor | None = None) -> torch.Tensor:
+        """The quantized latent ``[B, D, N]``: the sum of the codebook vectors of ``codes [B, Q', N]``
+        (the first ``Q'`` codebooks), plus, for the ``S`` codebooks after them, their vectors
+        weighted by ``probs [B, S, N, C]`` (each row sums to 1): the expected vector, the
+        least-squares estimate of a residual a model is unsure of, where a drawn or most
+        likely code may add the wrong one."""
         codes = check_codes(codes, self.config.n_codebooks, self.config.codebook_size, "MelRVQ")
         codebooks = self.rvq.codebooks  # [Q, C, D]
-        latent = sum(F.embedding(codes[:, q], codebooks[q]) for q in range(codes.shape[1]))  # [B, N, D]
-        return self._mel(self.rvq.project_out(latent))
+        q = codes.shape[1]
+        latent = sum(F.embedding(codes[:, i], codebooks[i]) for i in range(q))  # [B, N, D]
+        if probs is not None:
+            b, s, n, c = probs.shape
+            if b != codes.shape[0] or n != codes.shape[-1] or c != self.config.codebook_size or q + s > len(codebooks):
+                raise CodecError(f"MelRVQ: probabilities {list(probs.shape)} do not fit codes {list(codes.shape)} "
+                                 f"({self.config.n_codebooks} codebooks of {self.config.codebook_size}).")
+            latent = latent + torch.einsum("bsnc,scd->bnd", probs.to(codebooks.dtype), codebooks[q: q + s])
+        return latent.transpose(1, 2)
+
+    @torch.no_grad()
+    def decode_latent(self, latent: torch.Tensor) -> torch.Tensor:
+        """A quantized latent ``[B, D, N]`` (:meth:`latent`) -> log-mels ``[B, M, N]``."""
+        return self._mel(self.rvq.project_out(latent.transpose(1, 2)))
 
 
 class MelRVQCodec(nn.Module):
@@ -303,3 +324,14 @@ class MelRVQCodec(nn.Module):
         """Codes ``[B, Q', N]`` (``Q' <= Q``) -> waveform ``[B, (N - 1) * hop]``."""
         mel = self.model.decode(codes.to(self.device))
         return self.vocos.decode(mel)
+
+    @torch.no_grad()
+    def latent(self, codes: torch.Tensor, probs: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`MelRVQ.latent`: codes ``[B, Q', N]`` (and probabilities ``[B, S, N, C]`` of the next
+        ``S`` codebooks) -> latent ``[B, D, N]``, which :meth:`decode_latent` decodes."""
+        return self.model.latent(codes.to(self.device), None if probs is None else probs.to(self.device))
+
+    @torch.no_grad()
+    def decode_latent(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent ``[B, D, N]`` -> waveform ``[B, (N - 1) * hop]``."""
+        return self.vocos.decode(self.model.decode_latent(latent.to(self.device)))

@@ -109,7 +109,7 @@ def generate_ar(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, pro
 def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
                  prompt_lens: torch.Tensor, first: torch.Tensor, lengths: torch.Tensor, temperature: float = 0.0,
                  generators: list[torch.Generator] | None = None, prompt_phones: torch.Tensor | None = None,
-                 target_phones: torch.Tensor | None = None) -> torch.Tensor:
+                 target_phones: torch.Tensor | None = None, return_probs: bool = False):
     """Fill codebooks 2..Q given codebook 1 (or ``K + 1..Q`` given the first ``K``).
 
     Args:
@@ -119,9 +119,11 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
             of the NAR from the true codes of a recording); lengths ``[b]`` (each >= 1).
         temperature: 0 = greedy.
         prompt_phones, target_phones: monotonic models: ``[b, p]`` / ``[b, t]`` each frame's phoneme id.
+        return_probs: also return each filled codebook's distribution (temperature 1).
 
     Returns:
-        ``[b, Q, t]`` codes, -1 beyond each item's length.
+        ``[b, Q, t]`` codes, -1 beyond each item's length; with ``return_probs``, ``(codes,
+        probs [b, Q - K, t, K_entries])`` (float16).
     """
     given = first[:, None] if first.dim() == 2 else first
     b, known, t = given.shape
@@ -131,9 +133,12 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
     valid = torch.arange(t, device=first.device)[None] < lengths[:, None]
     codes = torch.zeros(b, q, t, dtype=torch.long, device=first.device)
     codes[:, :known] = given.masked_fill(~valid[:, None], 0)
+    probs_out = []
     for stage in range(known, q):
         logits = model(text, text_lens, prompt, prompt_lens, codes, lengths, stage, prompt_phones,
                        target_phones).float()  # [b, t, K]
+        if return_probs:
+            probs_out.append(logits.softmax(-1).half())
         if temperature <= 0:
             codes[:, stage] = logits.argmax(-1)
             continue
@@ -143,7 +148,10 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
             gen = generators[i] if generators is not None else None
             u = torch.rand(n, generator=gen).to(first.device) if gen is not None else torch.rand(n, device=first.device)
             codes[i, stage, :n] = inverse_cdf(probs[i, :n], u)
-    return codes.masked_fill(~valid[:, None], -1)
+    codes = codes.masked_fill(~valid[:, None], -1)
+    if return_probs:
+        return codes, (torch.stack(probs_out, 1) if probs_out else codes.new_zeros(b, 0, t, 0).half())
+    return codes
 
 
 @dataclass
@@ -157,6 +165,8 @@ class Generated:
         scores: score of every candidate (higher is better).
         durations: monotonic models: ``[n + 1]`` frames of each target phoneme and of the
             closing word boundary, as the pointer gave them (they sum to ``N``).
+        probs: with ``nar_decode="expected"``: ``[Q - 1, N, K]`` the NAR's distribution of
+            every code of codebooks 2..Q (float16), for a codec that decodes expected vectors.
     """
 
     codes: torch.Tensor
@@ -164,6 +174,7 @@ class Generated:
     candidate: int = 0
     scores: list[float] = field(default_factory=list)
     durations: torch.Tensor | None = None
+    probs: torch.Tensor | None = None
 
 
 def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> None:
@@ -235,9 +246,13 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     lengths = ar.lengths.clamp(min=1)  # a row that ended at once still gets one frame to decode
     first = ar.tokens if ar.tokens.shape[1] else torch.zeros(len(cands), 1, dtype=torch.long, device=device)
     first = first.clamp(min=0)
+    probs = None
     if model.nar is not None:
         codes = generate_nar(model.nar, text, text_lens, prompt, prompt_lens, first, lengths,
-                             sampling.nar_temperature, generators, *phones)
+                             sampling.nar_temperature, generators, *phones,
+                             return_probs=sampling.nar_decode == "expected")
+        if sampling.nar_decode == "expected":
+            codes, probs = codes[0], codes[1].cpu()
     else:
         codes = first[:, None]
     codes, lengths, ended = codes.cpu(), lengths.cpu(), ar.ended.cpu()
@@ -257,8 +272,9 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
             path, start = ar.path[rows[best]].cpu(), len(prompt_phonemes[item])
             durations = torch.bincount(path[path >= 0] - start, minlength=len(target_phonemes[item]) + 1)
             durations = durations * c.group_size
+        n = int(lengths[rows[best]])
         out.append(Generated(codes=cands[best], ended=bool(ended[rows[best]]), candidate=best, scores=scores,
-                             durations=durations))
+                             durations=durations, probs=None if probs is None else probs[rows[best], :, :n]))
     return out
 
 

@@ -67,6 +67,11 @@ class VallESampling:
             head's chance of moving on is the same at every step of it, and about so otherwise.
             The length cap grows by ``1 / speed`` too.
         nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
+        nar_decode: ``"codes"`` (default): the NAR's codes go to the codec. ``"expected"``: each
+            item also carries the NAR's distributions (:class:`Generated` ``probs``), so that a
+            codec with codebook vectors (MelRVQ) can decode their expected vectors instead of
+            one code each: where the NAR is unsure, a wrong code adds a wrong residual, the
+            expected vector a small one.
         num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
         seed: makes decoding deterministic (None: torch's global RNG).
     """
@@ -83,6 +88,7 @@ class VallESampling:
     advance: str = "median"
     speed: float = 1.0
     nar_temperature: float = 0.0
+    nar_decode: str = "codes"
     num_candidates: int = 1
     seed: int | None = None
 
@@ -105,6 +111,8 @@ class VallESampling:
             raise ValueError(f"num_candidates must be >= 1, got {self.num_candidates}")
         if self.advance not in ADVANCE_RULES:
             raise ValueError(f"advance must be one of {', '.join(ADVANCE_RULES)}, got {self.advance!r}")
+        if self.nar_decode not in ("codes", "expected"):
+            raise ValueError(f"nar_decode must be 'codes' or 'expected', got {self.nar_decode!r}")
         if not 0.1 <= self.speed <= 10.0:
             raise ValueError(f"speed must be in [0.1, 10], got {self.speed}")
         if self.max_phone_seconds is not None and not self.max_phone_seconds > 0:

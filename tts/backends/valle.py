@@ -10,7 +10,8 @@ Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``t
 ``top_p``, ``num_candidates`` and ``rerank`` (with more than one candidate, ``likelihood``
 keeps the one the AR finds most likely among those that ended by themselves, ``phones`` the
 one the phone aligner's recognizer hears saying the sentence's phones most clearly);
-monotonic models also ``advance`` and ``speed`` (how the phoneme pointer moves on).
+monotonic models also ``advance`` and ``speed`` (how the phoneme pointer moves on); and
+``nar_decode`` (``expected``: the codec decodes the expected vectors of the NAR's codebooks).
 
 A monotonic model (VALL-E R, ``alignment: monotonic``) also loads the phone aligner
 named in its model.yaml (dependency ``aligner``): it measures the prompt's per-phoneme
@@ -49,7 +50,7 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed")
+        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "nar_decode")
               if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
@@ -61,6 +62,9 @@ class VallEBackend(CodecModelBackend):
         from codec_lm.valle import synthesize
 
         sampling = self._sampling(seed, options)
+        if sampling.nar_decode == "expected" and not hasattr(self.codec, "decode_latent"):
+            raise TTSError(f"--nar-decode expected needs a codec that decodes codebook vectors (MelRVQ); this model's "
+                           f"is a {type(self.codec).__name__}: use --nar-decode codes.")
         device = next(self.model.parameters()).device
         codes = self.codec.encode(prompt.float()[None].to(device))[0]  # [Q, P]
         if not prompt_ids:
@@ -90,4 +94,18 @@ class VallEBackend(CodecModelBackend):
             warnings.warn(f"VALL-E did not end sentence(s) {capped} by itself; they were cut at the length cap "
                           "(2x the prompt's speaking rate). Try another --seed or a lower --temperature.",
                           stacklevel=2)
-        return [self.decode_after(codes, g.codes) for g in out]
+        return [self.decode_after(codes, g.codes) if g.probs is None
+                else self.decode_expected(codes, g.codes[: g.codes.shape[0] - g.probs.shape[0]], g.probs) for g in out]
+
+    def decode_expected(self, prompt_codes: torch.Tensor, known: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        """Waveform ``[T]`` (CPU, float32) of the codes of the first codebooks ``known [K, n]`` and the
+        expected vectors of the next ones under ``probs [S, n, C]`` (the NAR's), decoded after the
+        prompt's codes ``[Q, p]`` as :meth:`decode_after` decodes."""
+        from . import decode_continuation
+
+        device = next(self.model.parameters()).device
+        context = self.codec.latent(prompt_codes[None].to(device))[0]  # [D, p]
+        new = self.codec.latent(known[None].to(device), probs[None].float().to(device))[0]
+        hop = round(self.codec.sample_rate / self.codec.frame_rate)
+        return decode_continuation(self.codec.decode_latent, context, new, hop,
+                                   float(self.codec.frame_rate)).float().cpu()

@@ -210,7 +210,8 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, se
     """VALL-E's acoustic stage alone: the NAR fills codebooks ``K + 1..Q`` of each test utterance from
     the recording's own first ``K`` (what a perfect AR would give it for ``K = 1``), reading the
     phonemes the model's phone aligner puts on the prompt's and the utterance's frames; greedy, as
-    synthesis decodes the NAR (``seed`` is unused: nothing is drawn)."""
+    synthesis decodes the NAR (``seed`` is unused: nothing is drawn). ``options`` may hold
+    ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks)."""
     from codec_lm.valle import generate_nar
 
     backend = synthesizer.backend
@@ -245,12 +246,16 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, se
                 ids, frames = _aligned(synthesizer, w, c.shape[-1], cut)
                 phones.append((ids, frames))
             text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
+            expected = sampling.nar_decode == "expected" and given_codebooks < q
             filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
                                   prompt_codes[None], torch.tensor([prompt_codes.shape[-1]], device=device),
                                   codes[None, :given_codebooks], torch.tensor([codes.shape[-1]], device=device),
                                   sampling.nar_temperature, None, phones[0][1][None].to(device),
-                                  phones[1][1][None].to(device))[0]
-            audio = backend.decode_after(prompt_codes, filled)
+                                  phones[1][1][None].to(device), return_probs=expected)
+            if expected:  # the codec decodes the expected vectors of the NAR's codebooks, as synthesis would
+                audio = backend.decode_expected(prompt_codes, codes[:given_codebooks], filled[1][0])
+            else:
+                audio = backend.decode_after(prompt_codes, filled[0])
             elapsed = time.perf_counter() - t0
         prompt_path = save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr)
         path = _save(out / "audio" / f"{target.id}.wav", audio, sr)
@@ -259,7 +264,8 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, se
         if progress:
             progress("resynthesize", k + 1, len(pairs))
     return _evaluate(items, out, synthesizer, evaluator, progress, sr,
-                     {"prompt": prompt, "stage": "valle_nar", "given_codebooks": given_codebooks})
+                     {"prompt": prompt, "stage": "valle_nar", "given_codebooks": given_codebooks,
+                      "nar_decode": sampling.nar_decode})
 
 
 def _aligned(synthesizer, wav: torch.Tensor, frames: int, cut) -> tuple[list[int], torch.Tensor]:
