@@ -195,7 +195,8 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     _, export, _ = trained
     synth = Synthesizer.from_pretrained(export, device="cpu")
     assert synth.family == "valle" and synth.sample_rate == 24000
-    assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates", "advance"}
+    assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates", "rerank", "advance", "speed",
+                                  "nar_decode"}
     cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
     from tts.audio import Audio
 
@@ -210,6 +211,11 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
         synth.synthesize("Hi.", prompt, prompt_text="hello", advance="mean")
     with pytest.raises(TTSError, match="does not take --nfe"):
         synth.synthesize("Hi.", prompt, prompt_text="hello", nfe=8)
+    # a plain VALL-E has no pointer to slow down and no phone aligner to hear candidates with
+    with pytest.raises(TTSError, match="--speed needs a VALL-E R"):
+        synth.synthesize("Hi.", prompt, prompt_text="hello", speed=0.9)
+    with pytest.raises(TTSError, match="--rerank phones hears the candidates"):
+        synth.synthesize("Hi.", prompt, prompt_text="hello", num_candidates=2, rerank="phones")
 
 
 def test_checkpoint_without_its_codec_is_a_clear_error(trained, tmp_path):

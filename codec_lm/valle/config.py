@@ -52,9 +52,10 @@ class VallEConfig:
         nar_stage_weights: how training picks the NAR stage (the codebook it learns) per
             item: ``"uniform"`` (VALL-E; older checkpoints load so), ``"linear"`` (weights
             ``Q-1 .. 1`` from codebook 2 on, as MaskGCT's S2A) or ``"quadratic"``
-            (``(Q-1)^2 .. 1``). The low codebooks carry the words: with the true codebook 1,
-            the shipped tiny-valle's NAR (uniform) decodes 20 test items at WER 0.60, and
-            with the true codebooks 1-2 at 0.46 (ground truth 0.33).
+            (``(Q-1)^2 .. 1``). Why: the low codebooks carry the words, and uniform stages
+            give codebook 2 a ``1 / (Q-1)`` share of the updates. On the shipped tiny-valle
+            (uniform), 4000 more NAR-only updates with ``"quadratic"`` took its dev accuracy
+            on codebook 2 from 0.12 to 0.18, though not its WER (its card).
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
@@ -118,7 +119,6 @@ class VallEConfig:
         if self.monotonic and self.separator_id < 0:
             raise ValueError("VallEConfig.separator_id must be the word-boundary id with alignment='monotonic': it "
                              "closes the target's phonemes as the aligner closes every utterance")
-
         if self.nar_stage_weights not in STAGE_WEIGHTS:
             raise ValueError(f"VallEConfig.nar_stage_weights must be one of {STAGE_WEIGHTS}, "
                              f"got {self.nar_stage_weights!r}")

@@ -62,6 +62,9 @@ class VallEBackend(CodecModelBackend):
         from codec_lm.valle import synthesize
 
         sampling = self._sampling(seed, options)
+        if sampling.speed != 1.0 and not self.model.config.monotonic:
+            raise TTSError(f"--speed needs a VALL-E R (alignment: monotonic); '{self.info.path}' ends its sentences "
+                           "with EOS: leave --speed out.")
         if sampling.nar_decode == "expected" and not hasattr(self.codec, "decode_latent"):
             raise TTSError(f"--nar-decode expected needs a codec that decodes codebook vectors (MelRVQ); this model's "
                            f"is a {type(self.codec).__name__}: use --nar-decode codes.")
