@@ -173,15 +173,20 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
             elapsed = time.perf_counter() - t0
         prompt_path = (save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr) if prompt == "other"
                        else _save(out / "prompts" / f"{target.id}.wav", prompt_wav, sr))
-        path = _save(out / "audio" / f"{target.id}.wav", audio, sr)
-        items.append(EvalItem(target.id, audio=path, text=text, prompt=prompt_path, reference=ref,
-                              rtf=elapsed / (wav.numel() / sr)))
+        items.append(_item(out, target.id, audio, sr, text, prompt_path, ref, elapsed / (wav.numel() / sr)))
         if progress:
             progress("resynthesize", k + 1, len(pairs))
     return _evaluate(items, out, synthesizer, evaluator, progress, sr,
                      {"prompt": prompt, "semantic": model.config.semantic_source,
                       "s2a_steps": list(sampling.s2a_steps), "s2a_cfg": sampling.s2a_cfg,
                       "given_codebooks": given_codebooks})
+
+
+def _item(out, item_id: str, audio: torch.Tensor, sr: int, text: str, prompt_path: str, ref: str,
+          rtf: float) -> EvalItem:
+    """Save a resynthesis to ``out/audio/<id>.wav``; its :class:`EvalItem`."""
+    path = _save(out / "audio" / f"{item_id}.wav", audio, sr)
+    return EvalItem(item_id, audio=path, text=text, prompt=prompt_path, reference=ref, rtf=rtf)
 
 
 def _evaluate(items, out, synthesizer, evaluator, progress, sr: int, check: dict):
@@ -258,9 +263,7 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, se
                 audio = backend.decode_after(prompt_codes, filled[0])
             elapsed = time.perf_counter() - t0
         prompt_path = save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr)
-        path = _save(out / "audio" / f"{target.id}.wav", audio, sr)
-        items.append(EvalItem(target.id, audio=path, text=text, prompt=prompt_path, reference=ref,
-                              rtf=elapsed / (wav.numel() / sr)))
+        items.append(_item(out, target.id, audio, sr, text, prompt_path, ref, elapsed / (wav.numel() / sr)))
         if progress:
             progress("resynthesize", k + 1, len(pairs))
     return _evaluate(items, out, synthesizer, evaluator, progress, sr,
