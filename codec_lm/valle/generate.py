@@ -150,7 +150,8 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
             codes[i, stage, :n] = inverse_cdf(probs[i, :n], u)
     codes = codes.masked_fill(~valid[:, None], -1)
     if return_probs:
-        return codes, (torch.stack(probs_out, 1) if probs_out else codes.new_zeros(b, 0, t, 0).half())
+        empty = torch.zeros(b, 0, t, model.config.codebook_size, dtype=torch.half, device=codes.device)
+        return codes, (torch.stack(probs_out, 1) if probs_out else empty)
     return codes
 
 
