@@ -58,17 +58,22 @@ class CodecModelBackend(Backend):
     def decode_after(self, context: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Waveform ``[T]`` (CPU, float32) of generated ``codes [Q, n]`` decoded after the prompt
         codes ``context [Q, p]`` they continue (:func:`tts.backends.decode_continuation`)."""
+        return self.continue_decoding(self.codec.decode, context, codes)
+
+    def continue_decoding(self, decode, context: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        """:func:`tts.backends.decode_continuation` at the codec's rate, on the model's device, of
+        frames ``new [C, n]`` after ``context [C, p]`` (codes, or codec latents for ``decode``)."""
         from . import decode_continuation
 
         device = next(self.model.parameters()).device
         hop = round(self.codec.sample_rate / self.codec.frame_rate)
-        return decode_continuation(self.codec.decode, context.to(device), codes.to(device), hop,
+        return decode_continuation(decode, context.to(device), new.to(device), hop,
                                    float(self.codec.frame_rate)).float().cpu()
 
     def phone_scores(self, wavs: list[torch.Tensor], ids) -> list[float]:
         """How clearly each waveform ``[T]`` says the phones among ``ids`` (the sentence's phoneme
-        ids): the phone aligner's CTC log-likelihood per phone (:meth:`aligner.PhoneAligner.
-        phone_log_likelihood`); higher is clearer. Needs ``self.aligner``."""
+        ids): the phone aligner's CTC log-likelihood per phone
+        (:meth:`aligner.PhoneAligner.phone_log_likelihood`); higher is clearer. Needs ``self.aligner``."""
         from aligner import phone_ids, phone_table
 
         from ..data.features import MelFeatures

@@ -50,8 +50,8 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        kw = {k: options[k] for k in ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "nar_decode")
-              if options.get(k) is not None}
+        names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "nar_decode")
+        kw = {k: options[k] for k in names if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
         except ValueError as err:
@@ -104,11 +104,6 @@ class VallEBackend(CodecModelBackend):
         """Waveform ``[T]`` (CPU, float32) of the codes of the first codebooks ``known [K, n]`` and the
         expected vectors of the next ones under ``probs [S, n, C]`` (the NAR's), decoded after the
         prompt's codes ``[Q, p]`` as :meth:`decode_after` decodes."""
-        from . import decode_continuation
-
-        device = next(self.model.parameters()).device
-        context = self.codec.latent(prompt_codes[None].to(device))[0]  # [D, p]
-        new = self.codec.latent(known[None].to(device), probs[None].float().to(device))[0]
-        hop = round(self.codec.sample_rate / self.codec.frame_rate)
-        return decode_continuation(self.codec.decode_latent, context, new, hop,
-                                   float(self.codec.frame_rate)).float().cpu()
+        context = self.codec.latent(prompt_codes[None])[0]  # [D, p]
+        new = self.codec.latent(known[None], probs[None].float())[0]  # [D, n]
+        return self.continue_decoding(self.codec.decode_latent, context, new)
