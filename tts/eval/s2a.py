@@ -94,8 +94,8 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
 
     backend = synthesizer.backend
     if synthesizer.family == "valle":
-        return _run_nar_check(cuts, synthesizer, out_dir, prompt, limit, evaluator, seed, options, overwrite,
-                              progress, given_codebooks)
+        return _run_nar_check(cuts, synthesizer, out_dir, prompt, limit, evaluator, options, overwrite, progress,
+                              given_codebooks)
     if synthesizer.family != "maskgct":
         raise EvalError(f"The S2A check runs MaskGCT models (and VALL-E's NAR); '{synthesizer.info.path}' is a "
                         f"{synthesizer.family!r} model: pass a maskgct or valle model with --model.")
@@ -210,12 +210,12 @@ def _evaluate(items, out, synthesizer, evaluator, progress, sr: int, check: dict
     return report
 
 
-def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, seed: int, options, overwrite: bool,
-                   progress, given_codebooks: int):
+def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, options, overwrite: bool, progress,
+                   given_codebooks: int):
     """VALL-E's acoustic stage alone: the NAR fills codebooks ``K + 1..Q`` of each test utterance from
     the recording's own first ``K`` (what a perfect AR would give it for ``K = 1``), reading the
     phonemes the model's phone aligner puts on the prompt's and the utterance's frames; greedy, as
-    synthesis decodes the NAR (``seed`` is unused: nothing is drawn). ``options`` may hold
+    synthesis decodes the NAR (nothing is drawn, so no seed). ``options`` may hold
     ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks)."""
     from codec_lm.valle import generate_nar
 
@@ -246,10 +246,8 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, se
             t0 = time.perf_counter()
             codes = codec.encode(wav[None].to(device))[0][:q].long()  # [Q, N]
             prompt_codes = codec.encode(prompt_wav[None].to(device))[0][:q].long()
-            phones = []
-            for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target)):
-                ids, frames = _aligned(synthesizer, w, c.shape[-1], cut)
-                phones.append((ids, frames))
+            phones = [_aligned(synthesizer, w, c.shape[-1], cut)  # (ids, frame phonemes) of prompt, target
+                      for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target))]
             text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
             expected = sampling.nar_decode == "expected" and given_codebooks < q
             filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
