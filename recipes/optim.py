@@ -70,13 +70,18 @@ class AdamWCosineMixin:
 
     Reads the hyper-parameters ``learning_rate``, ``weight_decay``, ``warmup_steps``,
     ``grad_clip`` and, when the recipe has it, ``betas``. Put it before
-    ``LightningModule`` in the bases.
+    ``LightningModule`` in the bases. A recipe with training-only layers beside
+    ``self.model`` (an auxiliary head) lists them in :meth:`optimized`.
     """
+
+    def optimized(self) -> nn.Module:
+        """The module whose parameters the optimizer trains (default ``self.model``)."""
+        return self.model
 
     def configure_optimizers(self):
         hp = self.hparams
         betas = tuple(hp.betas) if "betas" in hp else (0.9, 0.999)  # AdamW's own default
-        opt = torch.optim.AdamW(param_groups(self.model, hp.weight_decay), lr=hp.learning_rate, betas=betas)
+        opt = torch.optim.AdamW(param_groups(self.optimized(), hp.weight_decay), lr=hp.learning_rate, betas=betas)
         schedule = warmup_cosine(opt, hp.warmup_steps, max(0, self.trainer.max_steps))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 

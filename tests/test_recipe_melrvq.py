@@ -113,3 +113,86 @@ def test_config_errors(setup_dirs, tmp_path):
         MelRVQModule(vocoder=str(vocoder), codec={"n_codebooks": 0})
     with pytest.raises(CheckpointError, match="neither a shipped model"):
         MelRVQModule(vocoder=str(tmp_path / "no-vocoder"))
+
+
+def test_first_codebook_output_is_its_vectors_with_a_gradient_to_the_encoder():
+    from codec_lm.codecs import MelRVQ, MelRVQConfig
+
+    torch.manual_seed(0)
+    model = MelRVQ(MelRVQConfig(n_codebooks=3, codebook_size=16, dim=32, n_layers=1, kmeans_init=False)).train()
+    out = model(torch.randn(2, 100, 20))
+    first = out["first"]
+    assert first.shape == (2, 20, 32)
+    vectors = torch.nn.functional.embedding(out["codes"][:, 0], model.rvq.codebooks[0])
+    torch.testing.assert_close(first.detach(), vectors)
+    first.pow(2).sum().backward()
+    assert model.encoder[0].weight.grad.abs().sum() > 0
+
+
+def _aligned_cut(tmp_path, symbols, durations, sr=24000, hop=256):
+    """A recording of sum(durations) frames with a stored alignment of ``symbols``."""
+    import soundfile as sf
+    from lhotse import Recording, SupervisionSegment
+    from lhotse.cut import MonoCut
+
+    from tts.data.alignment import ALIGNMENT_KEY, alignment_items
+
+    n = sum(durations) * hop
+    path = tmp_path / "a.wav"
+    sf.write(path, voice_like(n / sr, seed=1), sr)
+    rec = Recording.from_file(path)
+    items = alignment_items(symbols, durations, sr / hop)
+    sup = SupervisionSegment(id="a", recording_id=rec.id, start=0, duration=rec.duration, text="x",
+                             alignment={ALIGNMENT_KEY: items})
+    return MonoCut(id="a", start=0, duration=rec.duration, channel=0, recording=rec, supervisions=[sup])
+
+
+def test_crops_carry_the_aligned_phoneme_of_each_frame(tmp_path):
+    from recipes.crops import IGNORE, AudioCrops
+    from text_frontend import PhonemeVocab
+
+    vocab = PhonemeVocab.default()
+    symbols = [s for s in vocab.symbols if len(s) == 1 and s.isalpha()][:3]
+    ids = vocab.encode(symbols)
+    cut = _aligned_cut(tmp_path, symbols, [10, 5, 20])
+    wav, labels = AudioCrops([cut], 24000, 30 * 256, train=False, phones=True)[0]
+    assert wav.shape == (30 * 256,) and labels.shape == (31,)
+    assert labels[:10].tolist() == [ids[0]] * 10 and labels[10:15].tolist() == [ids[1]] * 5
+    assert labels[15:31].tolist() == [ids[2]] * 16
+    # A crop longer than the cut repeats its audio; the repeated frames have no label.
+    _, labels = AudioCrops([cut], 24000, 50 * 256, train=False, phones=True)[0]
+    assert labels[:35].ne(IGNORE).all() and labels[35:].eq(IGNORE).all()
+    # Random training crops: each label is the phoneme at the frame's time in the cut.
+    crops = AudioCrops([cut], 24000, 8 * 256, train=True, phones=True)
+    for _ in range(5):
+        _, labels = crops[0]
+        assert set(labels.tolist()) <= set(ids)
+
+
+def test_phone_targets_train_and_are_left_out_of_the_export(aligned_codes_setup, setup_dirs, tmp_path):
+    from recipes.cli import train
+
+    root, _ = aligned_codes_setup
+    _, _, vocoder = setup_dirs
+    run_dir, export = tmp_path / "run", tmp_path / "export"
+    result = train("melrvq", tiny_args(root, vocoder, run_dir, 4, "--export_dir", str(export),
+                                       "--model.phone_weight", "1.0", "--data.phones", "true",
+                                       "--data.train_split", "train_aligned", "--data.val_split",
+                                       "test_seen_aligned"))
+    assert result["global_step"] == 4
+    metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
+    for key in ("train/phone_ce", "train/phone_acc", "val/phone_acc"):
+        assert key in metrics
+    ckpt = torch.load(result["last"], map_location="cpu", weights_only=True)["state_dict"]
+    assert any(k.startswith("phone_head.") for k in ckpt)
+    codec = load_codec(export)
+    assert not any("phone_head" in k for k in codec.model.state_dict())
+
+
+def test_phone_weight_without_labels_is_a_clear_error(setup_dirs, tmp_path):
+    from recipes.cli import train
+    from recipes.common import RecipeError
+
+    _, corpus, vocoder = setup_dirs
+    with pytest.raises(RecipeError, match="needs phoneme labels: add --data.phones true"):
+        train("melrvq", tiny_args(corpus, vocoder, tmp_path / "run", 2, "--model.phone_weight", "1.0"))

@@ -102,7 +102,14 @@ def test_mixin_builds_adamw_with_two_groups():
     module = SimpleNamespace(model=Toy(), trainer=SimpleNamespace(max_steps=100),
                              hparams=AttributeDict(learning_rate=1e-3, weight_decay=0.05, warmup_steps=10,
                                                    betas=(0.9, 0.95), grad_clip=1.0))
+    module.optimized = lambda: AdamWCosineMixin.optimized(module)
     opt = AdamWCosineMixin.configure_optimizers(module)["optimizer"]
     assert [g["weight_decay"] for g in opt.param_groups] == [0.05, 0.0]
+    assert sum(len(g["params"]) for g in opt.param_groups) == sum(p.requires_grad for p in module.model.parameters())
+    # A recipe's training-only head joins through optimized().
+    head = torch.nn.Linear(3, 2)
+    module.optimized = lambda: torch.nn.ModuleList([module.model, head])
+    opt = AdamWCosineMixin.configure_optimizers(module)["optimizer"]
+    assert {id(p) for g in opt.param_groups for p in g["params"]} >= {id(head.weight), id(head.bias)}
     assert opt.param_groups[0]["betas"] == (0.9, 0.95)
     assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 / 10)  # the first warm-up step

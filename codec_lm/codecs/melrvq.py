@@ -177,12 +177,20 @@ class MelRVQ(nn.Module):
         Returns:
             ``loss`` (to minimise), ``recon_l1`` (mean |mel_hat - mel| in log-mel units),
             ``recon_mse`` (of standardised mels), ``commit`` (commitment loss), and
-            ``mel_hat`` ``[B, M, N]`` and ``codes`` ``[B, Q, N]`` (detached), for logging.
+            ``mel_hat`` ``[B, M, N]`` and ``codes`` ``[B, Q, N]`` (detached), for logging;
+            ``first`` ``[B, N, D]``: the first codebook's vectors with a straight-through
+            gradient to the encoder, for an auxiliary loss that shapes what that codebook
+            carries (e.g. phonemes).
         """
         mel = self._check_mel(mel)
         if self.training and not bool(self.norm_initialized):
             self.init_normalization(mel)
-        quantized, indices, commit = self.rvq(self._latent(mel))
+        latent = self._latent(mel)
+        quantized, indices, commit = self.rvq(latent)
+        # The first quantizer sees the latent itself (no residual before it, no projection
+        # at dim == D): its vectors plus the straight-through term are what it passes on.
+        first_vectors = F.embedding(indices[..., 0], self.rvq.codebooks[0])
+        first = latent + (first_vectors - latent).detach()
         mel_hat = self._mel(quantized)
         recon_l1 = F.l1_loss(mel_hat, mel)
         # MSE on standardised mels keeps every bin's error on one scale.
@@ -195,6 +203,7 @@ class MelRVQ(nn.Module):
             "commit": commit.detach(),
             "mel_hat": mel_hat.detach(),
             "codes": indices.transpose(1, 2).detach(),
+            "first": first,
         }
 
     @torch.no_grad()
