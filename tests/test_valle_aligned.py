@@ -331,6 +331,24 @@ def test_stuck_pointer_is_moved_on_and_the_length_cap_is_the_last_resort():
     assert all(g.ended and g.durations.tolist() == [2] * (len(tp) + 1) for g, tp in zip(fast, tph))
 
 
+def test_given_target_steps_drive_the_pointer_instead_of_the_head():
+    """The oracle-duration diagnostic: each target phoneme (and the closing boundary) gets exactly
+    the steps asked for, whatever the head says, in a batch of texts of different lengths."""
+    model = random_model()
+    codes, pph, pd, tph = items()
+    steps = [[(i % 3) + 1 for i in range(len(tp) + 1)] for tp in tph]
+    for bias in (-1e4, 1e4):  # a head that never / always moves on
+        with torch.no_grad():
+            model.ar.advance.bias.fill_(bias)
+        out = synthesize(model, codes, pph, tph, VallESampling(seed=0, max_phone_seconds=None), prompt_durations=pd,
+                         target_steps=steps)
+        for g, st in zip(out, steps):
+            assert g.ended and g.durations.tolist() == [2 * x for x in st] and g.codes.shape[1] == 2 * sum(st)
+    with pytest.raises(ValueError, match="target_steps needs"):
+        synthesize(model, codes, pph, tph, VallESampling(seed=0), prompt_durations=pd,
+                   target_steps=[st[:-1] for st in steps])
+
+
 @pytest.mark.parametrize("p, steps", [(0.2, 4), (0.3, 2), (0.6, 1)])
 def test_median_rule_moves_on_at_the_median_of_the_heads_length_distribution(p, steps):
     """A head that says "advance" with chance p at every step: the median length is the first k

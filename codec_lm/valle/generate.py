@@ -196,7 +196,8 @@ def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> Non
 def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], sampling: VallESampling | None = None,
                scorer: Scorer | None = None, use_cache: bool = True,
-               prompt_durations: Sequence[Sequence[int]] | None = None) -> list[Generated]:
+               prompt_durations: Sequence[Sequence[int]] | None = None,
+               target_steps: Sequence[Sequence[int]] | None = None) -> list[Generated]:
     """Speak each target in the voice of its prompt.
 
     Args:
@@ -213,6 +214,10 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
         use_cache: KV-cached decoding (False: recompute, for reference only).
         prompt_durations: monotonic models only: per item, the frames of each prompt
             phoneme (from the phone aligner), summing to ``P``.
+        target_steps: monotonic models only, a diagnostic: per item, the AR steps of each
+            target phoneme and of the closing word boundary (``len(target) + 1``, each >= 1),
+            e.g. a recording's own durations; the pointer follows them instead of the
+            stay / advance head (:func:`.generate_aligned.generate_ar_aligned`).
 
     Returns:
         One :class:`Generated` per item, in order.
@@ -223,6 +228,10 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     if not c.monotonic and sampling.speed != 1.0:
         raise ValueError(f"speed {sampling.speed:g} needs a monotonic VALL-E (VALL-E R): this model's length comes "
                          "from its EOS, not from a phoneme pointer")
+    if target_steps is not None and (not c.monotonic or len(target_steps) != len(target_phonemes) or any(
+            len(st) != len(tp) + 1 for st, tp in zip(target_steps, target_phonemes))):
+        raise ValueError("target_steps needs a monotonic VALL-E and, per item, the steps of each target phoneme "
+                         "and of the closing word boundary.")
     if c.monotonic and (prompt_durations is None or len(prompt_durations) != len(prompt_codes)):
         raise ValueError("A monotonic VALL-E needs the prompt's phone durations (one per prompt, from the phone "
                          "aligner) to place its pointer.")
@@ -236,7 +245,8 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     generators = None if sampling.seed is None else item_generators([derive_seed(sampling.seed, c, 0) for c in cands])
     if c.monotonic:
         ar, text, text_lens, prompt, prompt_lens, phones = _decode_aligned(
-            model, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling, generators, use_cache)
+            model, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling, generators, use_cache,
+            target_steps)
         mean_logprob = (ar.logprob.cpu() / ar.lengths.cpu().clamp(min=1)).tolist()
     else:
         ar, text, text_lens, prompt, prompt_lens = _decode_implicit(model, prompt_codes, prompt_phonemes,
@@ -300,20 +310,24 @@ def _decode_implicit(model: VallE, prompt_codes, prompt_phonemes, target_phoneme
 
 
 def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling,
-                    generators, use_cache):
+                    generators, use_cache, target_steps=None):
     """VALL-E R's AR for every row: ``(ARResult, text, text_lens, prompt, prompt_lens, (prompt, target)
     frame phonemes for the NAR)``. The text is the prompt's aligned phonemes, the target's and a
     closing word boundary; the prompt starts at frame ``P % g``."""
     c, k, g = model.config, sampling.num_candidates, model.config.group_size
     device = next(model.parameters()).device
-    texts, prompts, pphones, starts, caps = [], [], [], [], []
+    texts, prompts, pphones, starts, caps, forced = [], [], [], [], [], []
     for i, (pc, pp, pd, tp) in enumerate(zip(prompt_codes, prompt_phonemes, prompt_durations, target_phonemes)):
         try:
             codes, index = prepare_prompt(c, pc[: c.n_codebooks].long().cpu(), pp, pd)
         except ValueError as err:
             raise ValueError(f"Prompt {i}: {err}") from err
         cap = step_limits(c, pc.shape[1], len(pp), len(tp) + 1, sampling)
+        if target_steps is not None:  # room for the given durations
+            cap = max(cap, sum(max(1, int(x)) for x in target_steps[i]))
         for _ in range(k):
+            if target_steps is not None:
+                forced.append(torch.tensor([1] * len(pp) + [max(1, int(x)) for x in target_steps[i]]))
             texts.append(torch.tensor([*map(int, pp), *map(int, tp), c.separator_id]))
             prompts.append(codes)
             pphones.append(index)
@@ -326,7 +340,9 @@ def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_duration
         x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_index))
     prompt_phones = step_phones(text, prompt_index, c.lookahead)
     grouped = prompt[:, 0].reshape(len(texts), -1, g)  # every prompt is whole steps (padding too)
+    forced = pad_stack(forced, 1)[0].to(device) if forced else None
     ar = generate_ar_aligned(model.ar, text, text_lens, torch.tensor(starts), grouped, prompt_lens // g,
-                             prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache)
+                             prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache,
+                             forced_steps=forced)
     target_phones = text.gather(1, ar.path.clamp(min=0)).masked_fill(ar.path < 0, 0)
     return ar, text, text_lens, prompt, prompt_lens, (frame_phones(prompt_phones, g), frame_phones(target_phones, g))

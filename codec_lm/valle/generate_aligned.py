@@ -75,7 +75,7 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
                         prompt: torch.Tensor, prompt_steps: torch.Tensor, prompt_phones: torch.Tensor,
                         max_steps: torch.Tensor, sampling: VallESampling,
                         generators: list[torch.Generator] | None = None, use_cache: bool = True,
-                        return_logits: bool = False) -> ARResult:
+                        return_logits: bool = False, forced_steps: torch.Tensor | None = None) -> ARResult:
     """Decode codebook 1 of a padded batch, ``g`` frames per step, until each pointer passes its last phoneme.
 
     Args:
@@ -91,6 +91,10 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         generators: one per item for seeded sampling (None: global RNG).
         use_cache: False recomputes the whole sequence each step (reference).
         return_logits: keep every step's raw logits (tests).
+        forced_steps: ``[b, l]`` steps for each phoneme of ``text`` (the target's are read): the
+            pointer moves on after exactly that many instead of when the head says so, e.g.
+            a recording's own durations, to tell the AR's timing from its codes (a
+            diagnostic). The length cap and ``max_phone_seconds`` still apply.
 
     Returns:
         :class:`ARResult` with ``tokens [b, m * g]``, ``lengths`` in frames and ``path``;
@@ -103,6 +107,11 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     b, device, g = text.shape[0], text.device, c.group_size
     horizon = int(max_steps.max())
     max_steps, start, text_lens = max_steps.to(device), start.to(device), text_lens.to(device)
+    if forced_steps is not None:
+        if forced_steps.shape != text.shape:
+            raise ValueError(f"forced_steps {tuple(forced_steps.shape)} must give each text phoneme {tuple(text.shape)} "
+                             "its steps")
+        forced_steps = forced_steps.to(device).clamp(min=1)
     hold = horizon + 1 if sampling.max_phone_seconds is None else max(
         1, math.ceil(sampling.max_phone_seconds * c.steps_per_second))
     window = max(1, sampling.repetition_window)
@@ -155,6 +164,8 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
                 -adv / (sampling.temperature if sampling.temperature > 0 else 1.0)))
             advance = u[:, 2 * g] < move if sampling.temperature > 0 else move > 0.5
         held += 1
+        if forced_steps is not None:
+            advance = held >= forced_steps.gather(1, pointer.clamp(max=forced_steps.shape[1] - 1)[:, None])[:, 0]
         advance |= held >= hold
         # After this step, the steps left must hold one step for each phoneme after this one.
         forced = (max_steps - steps - 1 <= text_lens - 1 - pointer) & ~advance & active
