@@ -485,8 +485,14 @@ def test_nar_check_fills_the_codebooks_after_the_given_ones(trained_monotonic, t
         assert abs(row["duration"] - original) < 0.05
         a, b = (load(tmp_path / d / "audio" / f"{row['id']}.wav").wav for d in ("soft", "k1"))
         assert a.shape == b.shape and not torch.allclose(a, b, atol=1e-4)  # expected vectors, not the codes
-    for bad in (0, q + 1, True):
-        with pytest.raises(EvalError, match="--given-codebooks must be an integer from 1 to"):
+    # K = 0: the AR writes codebook 1 on the recording's own durations (less its leading silence).
+    timed = run_s2a_check(cuts, synth, tmp_path / "k0", given_codebooks=0, limit=2, evaluator=quiet, seed=3)
+    assert timed.summary["s2a_check"]["stage"] == "valle_ar_on_given_durations"
+    for row in timed.rows:
+        original = next(c for c in cuts if c.id == row["id"]).duration
+        assert original - 0.6 < row["duration"] < original + 0.1, (row["duration"], original)  # + a step or two
+    for bad in (-1, q + 1, True):
+        with pytest.raises(EvalError, match="--given-codebooks must be an integer from 0 to"):
             run_s2a_check(cuts, synth, tmp_path / "g", given_codebooks=bad, evaluator=quiet)
     with pytest.raises(EvalError, match="drop --prompt prefix"):
         run_s2a_check(cuts, synth, tmp_path / "p", prompt="prefix", given_codebooks=1, evaluator=quiet)

@@ -53,8 +53,9 @@ def register(sub) -> None:
     ev.add_argument("--prefix-seconds", type=float, default=3.0, help="s2a --prompt prefix: the prompt's seconds")
     ev.add_argument("--given-codebooks", type=int, default=0, metavar="K",
                     help="s2a: give S2A the true codes of the first K codebooks it predicts and let it make the "
-                         "rest (a diagnostic: which codebooks lose the words; default 0); a VALL-E model's NAR gets "
-                         "the first K >= 1 codebooks")
+                         "rest (a diagnostic: which codebooks lose the words; default 0); a VALL-E R's NAR gets "
+                         "the first K >= 1 codebooks, and with K = 0 its AR writes codebook 1 on the recording's "
+                         "own phone durations")
     ev.add_argument("--out", required=True, help="report folder (JSON, Markdown, PNG, audio)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing report folder's contents")
     ev.add_argument("--limit", type=int, help="evaluate at most this many items")

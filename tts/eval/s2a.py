@@ -32,6 +32,10 @@ recording's own first ``K >= 1`` codebooks (``K = 1``: what a perfect AR would h
 fills the rest, reading the phonemes the model's phone aligner puts on the frames of the
 prompt and of the utterance. Set against the codec decoding those ``K`` codebooks alone
 (``tts eval codec --codebooks K``), it says whether the NAR's codebooks add words or noise.
+With ``K = 0`` the AR writes codebook 1 too, but its phoneme pointer follows the
+recording's own durations (the aligner's, in AR steps; the leading silence dropped)
+instead of its stay / advance head: set against ``tts eval`` on the same items, it says
+what the head's timing costs.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -95,7 +100,7 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
     backend = synthesizer.backend
     if synthesizer.family == "valle":
         return _run_nar_check(cuts, synthesizer, out_dir, prompt, limit, evaluator, options, overwrite, progress,
-                              given_codebooks)
+                              given_codebooks, seed)
     if synthesizer.family != "maskgct":
         raise EvalError(f"The S2A check runs MaskGCT models (and VALL-E's NAR); '{synthesizer.info.path}' is a "
                         f"{synthesizer.family!r} model: pass a maskgct or valle model with --model.")
@@ -211,14 +216,14 @@ def _evaluate(items, out, synthesizer, evaluator, progress, sr: int, check: dict
 
 
 def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, options, overwrite: bool, progress,
-                   given_codebooks: int):
+                   given_codebooks: int, seed: int = 0):
     """VALL-E's acoustic stage alone: the NAR fills codebooks ``K + 1..Q`` of each test utterance from
     the recording's own first ``K`` (what a perfect AR would give it for ``K = 1``), reading the
     phonemes the model's phone aligner puts on the prompt's and the utterance's frames; greedy, as
-    synthesis decodes the NAR (nothing is drawn, so no seed). ``options`` may hold
-    ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks)."""
-    from codec_lm.valle import generate_nar
-
+    synthesis decodes the NAR (nothing is drawn for ``K >= 1``). ``options`` may hold
+    ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks).
+    ``K = 0``: the AR writes codebook 1 (case ``k`` drawn with ``seed + k``) with its pointer on
+    the recording's own durations, and the NAR the rest (:func:`_with_durations`)."""
     backend = synthesizer.backend
     model, codec = backend.model, backend.codec
     q = model.config.n_codebooks
@@ -226,9 +231,9 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
         raise EvalError(f"The NAR check runs monotonic VALL-E models with a NAR (VALL-E R); '{synthesizer.info.path}' "
                         "has none or no phone alignment.")
     if (isinstance(given_codebooks, bool) or not isinstance(given_codebooks, int)
-            or not 1 <= given_codebooks <= q):
-        raise EvalError(f"--given-codebooks must be an integer from 1 to {q} for a VALL-E model (the NAR reads at "
-                        f"least codebook 1, what the AR writes), got {given_codebooks!r}.")
+            or not 0 <= given_codebooks <= q):
+        raise EvalError(f"--given-codebooks must be an integer from 0 to {q} for a VALL-E model (0: the AR writes "
+                        f"codebook 1 on the recording's own durations), got {given_codebooks!r}.")
     if prompt != "other":
         raise EvalError("The VALL-E NAR check prompts with another utterance of the speaker: drop --prompt prefix.")
     pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
@@ -246,27 +251,69 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
             t0 = time.perf_counter()
             codes = codec.encode(wav[None].to(device))[0][:q].long()  # [Q, N]
             prompt_codes = codec.encode(prompt_wav[None].to(device))[0][:q].long()
-            phones = [_aligned(synthesizer, w, c.shape[-1], cut)  # (ids, frame phonemes) of prompt, target
-                      for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target))]
-            text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
-            expected = sampling.nar_decode == "expected" and given_codebooks < q
-            filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
-                                  prompt_codes[None], torch.tensor([prompt_codes.shape[-1]], device=device),
-                                  codes[None, :given_codebooks], torch.tensor([codes.shape[-1]], device=device),
-                                  sampling.nar_temperature, None, phones[0][1][None].to(device),
-                                  phones[1][1][None].to(device), return_probs=expected)
-            if expected:  # the codec decodes the expected vectors of the NAR's codebooks, as synthesis would
-                audio = backend.decode_expected(prompt_codes, codes[:given_codebooks], filled[1][0])
+            if given_codebooks == 0:
+                audio = _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, text,
+                                        replace(sampling, seed=seed + k))
             else:
-                audio = backend.decode_after(prompt_codes, filled[0])
+                audio = _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, target,
+                                  given_codebooks, sampling)
             elapsed = time.perf_counter() - t0
         prompt_path = save_cut_audio(prompt_cut, out / "prompts" / f"{prompt_cut.id}.wav", sr)
         items.append(_item(out, target.id, audio, sr, text, prompt_path, ref, elapsed / (wav.numel() / sr)))
         if progress:
             progress("resynthesize", k + 1, len(pairs))
     return _evaluate(items, out, synthesizer, evaluator, progress, sr,
-                     {"prompt": prompt, "stage": "valle_nar", "given_codebooks": given_codebooks,
+                     {"prompt": prompt, "stage": "valle_nar" if given_codebooks else "valle_ar_on_given_durations",
+                      "given_codebooks": given_codebooks,
                       "nar_decode": sampling.nar_decode})
+
+
+def _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, target, given_codebooks: int,
+              sampling) -> torch.Tensor:
+    """The NAR's codebooks after the recording's own first ``given_codebooks``, decoded: the waveform."""
+    from codec_lm.valle import generate_nar
+
+    backend = synthesizer.backend
+    model = backend.model
+    device = next(model.parameters()).device
+    phones = [_aligned(synthesizer, w, c.shape[-1], cut)  # (ids, frame phonemes) of prompt, target
+              for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target))]
+    text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
+    expected = sampling.nar_decode == "expected" and given_codebooks < model.config.n_codebooks
+    filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
+                          prompt_codes[None], torch.tensor([prompt_codes.shape[-1]], device=device),
+                          codes[None, :given_codebooks], torch.tensor([codes.shape[-1]], device=device),
+                          sampling.nar_temperature, None, phones[0][1][None].to(device),
+                          phones[1][1][None].to(device), return_probs=expected)
+    if expected:  # the codec decodes the expected vectors of the NAR's codebooks, as synthesis would
+        return backend.decode_expected(prompt_codes, codes[:given_codebooks], filled[1][0])
+    return backend.decode_after(prompt_codes, filled[0])
+
+
+def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, text: str, sampling):
+    """VALL-E R on one case with its pointer on the recording's own durations: the waveform.
+
+    The recording's aligned phonemes are ``[" "] + ids + [" "]``; its leading silence has no
+    step in synthesis (the pointer starts on the first phoneme), the rest become AR steps by
+    rounding their cumulative frames to the step grid (at least one each)."""
+    from codec_lm.valle import synthesize
+
+    from .cases import _text
+
+    backend = synthesizer.backend
+    g = backend.model.config.group_size
+    fe = synthesizer.frontend()
+    prompt_ids, prompt_durations = backend.prompt_durations(prompt_wav, prompt_codes.shape[-1],
+                                                            list(fe.encode(_text(prompt_cut)).ids))
+    ids = list(fe.encode(text).ids)
+    _, frames = backend.prompt_durations(wav, codes.shape[-1], ids)
+    bounds = torch.round(torch.cumsum(frames[1:].float(), 0) / g).long()
+    steps = torch.diff(bounds, prepend=bounds.new_zeros(1)).clamp(min=1).tolist()
+    out = synthesize(backend.model, [prompt_codes], [prompt_ids], [ids], sampling,
+                     prompt_durations=[prompt_durations], target_steps=[steps])[0]
+    if out.probs is None:
+        return backend.decode_after(prompt_codes, out.codes)
+    return backend.decode_expected(prompt_codes, out.codes[: out.codes.shape[0] - out.probs.shape[0]], out.probs)
 
 
 def _aligned(synthesizer, wav: torch.Tensor, frames: int, cut) -> tuple[list[int], torch.Tensor]:
