@@ -323,11 +323,12 @@ def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_duration
         except ValueError as err:
             raise ValueError(f"Prompt {i}: {err}") from err
         cap = step_limits(c, pc.shape[1], len(pp), len(tp) + 1, sampling)
-        if target_steps is not None:  # room for the given durations
-            cap = max(cap, sum(max(1, int(x)) for x in target_steps[i]))
+        given = None if target_steps is None else [max(1, int(x)) for x in target_steps[i]]
+        if given is not None:  # room for the given durations
+            cap = max(cap, sum(given))
         for _ in range(k):
-            if target_steps is not None:
-                forced.append(torch.tensor([1] * len(pp) + [max(1, int(x)) for x in target_steps[i]]))
+            if given is not None:
+                forced.append(torch.tensor([1] * len(pp) + given))
             texts.append(torch.tensor([*map(int, pp), *map(int, tp), c.separator_id]))
             prompts.append(codes)
             pphones.append(index)

@@ -97,8 +97,16 @@ class VallEBackend(CodecModelBackend):
             warnings.warn(f"VALL-E did not end sentence(s) {capped} by itself; they were cut at the length cap "
                           "(2x the prompt's speaking rate). Try another --seed or a lower --temperature.",
                           stacklevel=2)
-        return [self.decode_after(codes, g.codes) if g.probs is None
-                else self.decode_expected(codes, g.codes[: g.codes.shape[0] - g.probs.shape[0]], g.probs) for g in out]
+        return [self.decode_generated(codes, g) for g in out]
+
+    def decode_generated(self, prompt_codes: torch.Tensor, generated) -> torch.Tensor:
+        """Waveform ``[T]`` of a :class:`codec_lm.valle.Generated` after the prompt's codes ``[Q, p]``:
+        its codes (:meth:`decode_after`), or with ``--nar-decode expected`` the codes of its first
+        codebooks and the expected vectors of the rest (:meth:`decode_expected`)."""
+        if generated.probs is None:
+            return self.decode_after(prompt_codes, generated.codes)
+        known = generated.codes[: generated.codes.shape[0] - generated.probs.shape[0]]
+        return self.decode_expected(prompt_codes, known, generated.probs)
 
     def decode_expected(self, prompt_codes: torch.Tensor, known: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
         """Waveform ``[T]`` (CPU, float32) of the codes of the first codebooks ``known [K, n]`` and the

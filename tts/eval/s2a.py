@@ -311,9 +311,7 @@ def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, code
     steps = torch.diff(bounds, prepend=bounds.new_zeros(1)).clamp(min=1).tolist()
     out = synthesize(backend.model, [prompt_codes], [prompt_ids], [ids], sampling,
                      prompt_durations=[prompt_durations], target_steps=[steps])[0]
-    if out.probs is None:
-        return backend.decode_after(prompt_codes, out.codes)
-    return backend.decode_expected(prompt_codes, out.codes[: out.codes.shape[0] - out.probs.shape[0]], out.probs)
+    return backend.decode_generated(prompt_codes, out)
 
 
 def _aligned(synthesizer, wav: torch.Tensor, frames: int, cut) -> tuple[list[int], torch.Tensor]:
