@@ -294,9 +294,9 @@ def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, code
     """VALL-E R on one case with its pointer on the recording's own durations: the waveform.
 
     The recording's aligned phonemes are ``[" "] + ids + [" "]``; its leading silence has no
-    step in synthesis (the pointer starts on the first phoneme), the rest become AR steps by
-    rounding their cumulative frames to the step grid (at least one each)."""
-    from codec_lm.valle import synthesize
+    step in synthesis (the pointer starts on the first phoneme), the rest go on the step grid
+    as training puts a target's (:func:`codec_lm.valle.step_durations`, at least one each)."""
+    from codec_lm.valle import step_durations, synthesize
 
     from .cases import _text
 
@@ -307,8 +307,8 @@ def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, code
                                                             list(fe.encode(_text(prompt_cut)).ids))
     ids = list(fe.encode(text).ids)
     _, frames = backend.prompt_durations(wav, codes.shape[-1], ids)
-    bounds = torch.round(torch.cumsum(frames[1:].float(), 0) / g).long()
-    steps = torch.diff(bounds, prepend=bounds.new_zeros(1)).clamp(min=1).tolist()
+    frames = torch.as_tensor(frames)[1:]
+    steps = step_durations(frames, int(frames.sum()) // g, g, at_least_one=True).tolist()
     out = synthesize(backend.model, [prompt_codes], [prompt_ids], [ids], sampling,
                      prompt_durations=[prompt_durations], target_steps=[steps])[0]
     return backend.decode_generated(prompt_codes, out)
