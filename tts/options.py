@@ -168,6 +168,8 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
                "of having moved on passes 1/2, 'sample' draws stay/advance at every step", "median",
                choices=("median", "sample")),
         _speed("monotonic models: speaking-rate factor (0.9: the phoneme pointer moves on about a tenth later)"),
+        Option("cfg", float, "monotonic models trained with phone dropout: classifier-free guidance scale of the "
+               "AR's codes (0: none; about doubles the AR's work)", 0.0, low=0.0, high=20.0),
         Option("nar_decode", str, "what the codec decodes of codebooks 2..8: the NAR's 'codes', or the 'expected' "
                "codebook vectors under its distributions (MelRVQ codecs; a small vector where the NAR is unsure)",
                "codes", choices=("codes", "expected")),

@@ -56,6 +56,13 @@ class VallEConfig:
             give codebook 2 a ``1 / (Q-1)`` share of the updates. On the shipped tiny-valle
             (uniform), 4000 more NAR-only updates with ``"quadratic"`` took its dev accuracy
             on codebook 2 from 0.12 to 0.18, though not its WER (its card).
+    Guidance:
+        phone_dropout: ``alignment="monotonic"`` only: the share of training items whose AR
+            sees no phonemes at all (the text, the prompt's and the target's step phonemes
+            all read id 0), so that the same AR also learns the codes of the voice without the
+            text, and decoding can push away from that with classifier-free guidance
+            (``VallESampling.cfg``; as MusicGen drops its conditions for 10-20 % of items). The
+            stay / advance head is not trained on those items. 0: off (older checkpoints).
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
@@ -80,6 +87,7 @@ class VallEConfig:
     group_size: int = 1
     lookahead: int = 0
     nar_stage_weights: str = "uniform"
+    phone_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "ar_layers", "sample_rate"):
@@ -122,6 +130,11 @@ class VallEConfig:
         if self.nar_stage_weights not in STAGE_WEIGHTS:
             raise ValueError(f"VallEConfig.nar_stage_weights must be one of {STAGE_WEIGHTS}, "
                              f"got {self.nar_stage_weights!r}")
+        if not 0.0 <= self.phone_dropout < 1.0:
+            raise ValueError(f"VallEConfig.phone_dropout must be in [0, 1), got {self.phone_dropout}")
+        if self.phone_dropout and not self.monotonic:
+            raise ValueError(f"VallEConfig.phone_dropout {self.phone_dropout} needs alignment='monotonic': guidance "
+                             "is implemented for the phone-aligned AR only")
 
     @property
     def monotonic(self) -> bool:

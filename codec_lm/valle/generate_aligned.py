@@ -70,6 +70,11 @@ def step_limits(config, prompt_frames: int, prompt_phonemes: int, target_symbols
     return steps if sampling.max_frames is not None else max(steps, target_symbols)
 
 
+def _with_unconditional(x: torch.Tensor, blank: bool) -> torch.Tensor:
+    """``[b, ...]`` -> ``[2b, ...]``: ``x`` again, or zeros (phoneme id 0: "no phoneme") when ``blank``."""
+    return torch.cat([x, torch.zeros_like(x) if blank else x])
+
+
 @torch.inference_mode()
 def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, start: torch.Tensor,
                         prompt: torch.Tensor, prompt_steps: torch.Tensor, prompt_phones: torch.Tensor,
@@ -87,7 +92,9 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         prompt_phones: ``[b, mp]`` phoneme id of each prompt step (``[b, mp, 1 + L]`` windows for
             ``lookahead`` L > 0: :func:`.alignment.phone_windows`).
         max_steps: ``[b]`` the length cap in steps (:func:`step_limits`).
-        sampling: temperature, top-k/p, repetition-aware sampling, ``max_phone_seconds``.
+        sampling: temperature, top-k/p, repetition-aware sampling, ``max_phone_seconds``, ``cfg``
+            (classifier-free guidance: each step also runs the AR on the same rows with every
+            phoneme id 0, which a model trained with ``phone_dropout`` reads as "no text").
         generators: one per item for seeded sampling (None: global RNG).
         use_cache: False recomputes the whole sequence each step (reference).
         return_logits: keep every step's raw logits (tests).
@@ -104,6 +111,9 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     if not c.monotonic:
         raise ValueError("generate_ar_aligned decodes monotonic models; use generate_ar for alignment='none'")
     sampling = sampling.resolved(c)
+    if sampling.cfg > 0 and not c.phone_dropout:
+        raise ValueError(f"cfg {sampling.cfg:g} needs a model trained with phone_dropout > 0: this one never saw "
+                         "steps without phonemes, so its unconditional pass means nothing")
     b, device, g = text.shape[0], text.device, c.group_size
     horizon = int(max_steps.max())
     max_steps, start, text_lens = max_steps.to(device), start.to(device), text_lens.to(device)
@@ -127,24 +137,31 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     logprob = torch.zeros(b, device=device)
     inp = torch.full((b, g), c.bos_id, dtype=torch.long, device=device)
     result = ARResult(tokens, steps, ended, logprob, path=path)
+    # With guidance the AR runs on 2b rows: the b as given, then the same b without any phoneme.
+    both = _with_unconditional if sampling.cfg > 0 else (lambda x, blank: x)
     if use_cache:
         prefix = text.shape[1] + prompt.shape[1]
         cache = KVCache(len(model.blocks), prefix + horizon)
-        valid = torch.cat([model.prefill(text, text_lens, prompt, prompt_steps, cache, prompt_phones),
-                           torch.ones(b, horizon, dtype=torch.bool, device=device)], dim=1)
+        valid = model.prefill(both(text, True), both(text_lens, False), both(prompt, False),
+                              both(prompt_steps, False), cache, both(prompt_phones, True))
+        valid = torch.cat([valid, valid.new_ones(valid.shape[0], horizon)], dim=1)
     else:
         target_in, phones_in = inp[:, None], text.new_zeros(b, 0, *([1 + c.lookahead] if c.lookahead else []))
     for t in range(horizon):
         # A finished row's pointer is past its text: it reads padding, and nothing reads its output.
         phone = step_phones(text, pointer[:, None], c.lookahead)[:, 0]  # [b] or [b, 1 + L]
         if use_cache:
-            codes, adv = model.step(inp, t, valid[:, : prefix + t + 1], cache, phone)
+            codes, adv = model.step(both(inp, False), t, valid[:, : prefix + t + 1], cache, both(phone, True))
         else:
             phones_in = torch.cat([phones_in, phone[:, None]], dim=1)  # [b, t + 1] or [b, t + 1, 1 + L]
-            codes, adv = model.logits(text, text_lens, prompt, prompt_steps, target_in, None, prompt_phones,
-                                      phones_in)
+            codes, adv = model.logits(both(text, True), both(text_lens, False), both(prompt, False),
+                                      both(prompt_steps, False), both(target_in, False), None,
+                                      both(prompt_phones, True), both(phones_in, True))
             codes, adv = codes[:, -1], adv[:, -1]
         codes, adv = codes.float(), adv.float()
+        if sampling.cfg > 0:
+            codes = codes[:b] + sampling.cfg * (codes[:b] - codes[b:])
+            adv = adv[:b]  # the pointer follows the pass that reads the text
         if return_logits:
             result.logits.append((codes.detach().cpu().clone(), adv.detach().cpu().clone()))
         u = uniforms(generators, b, 2 * g + 1, device)  # the same count every step: batched == alone

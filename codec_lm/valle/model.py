@@ -370,12 +370,24 @@ class VallE(nn.Module):
         clean = target.masked_fill(~valid[..., None], 0)
         bos = torch.full((b, 1, g), c.bos_id, dtype=target.dtype, device=target.device)
         target_in = torch.cat([bos, clean[:, :-1]], dim=1)  # step s reads the codes of step s - 1
+        prompt_phones, target_phones = a.prompt_phones, a.target_phones
+        scored = valid  # the steps whose stay / advance is scored
+        if self.training and c.phone_dropout > 0:
+            # Classifier-free guidance: these rows learn the voice's codes without any phoneme.
+            drop = torch.rand(b, device=target.device) < c.phone_dropout
+            phonemes = phonemes.masked_fill(drop[:, None], 0)
+            prompt_phones = prompt_phones.masked_fill(drop.view(b, *[1] * (prompt_phones.dim() - 1)), 0)
+            target_phones = target_phones.masked_fill(drop.view(b, *[1] * (target_phones.dim() - 1)), 0)
+            scored = valid & ~drop[:, None]  # without phonemes there is nothing to advance over
         codes, advance = self.ar.logits(phonemes, phoneme_lens, prompt, prompt_steps, target_in, target_steps,
-                                        a.prompt_phones, a.target_phones)
+                                        prompt_phones, target_phones)
         code_target = target.masked_fill(~valid[..., None], IGNORE)
         ar_loss = F.cross_entropy(codes.float().flatten(0, 2), code_target.flatten(), ignore_index=IGNORE)
-        hit = (advance[valid] > 0).float() == a.advance[valid]
+        # sum / count rather than mean: a batch whose rows were all dropped scores 0, not NaN
+        adv_loss = F.binary_cross_entropy_with_logits(advance.float(), a.advance.float(), reduction="none")
+        count = scored.sum().clamp(min=1)
+        hit = ((advance > 0).float() == a.advance).float()
         return {"ar_loss": ar_loss, "ar_acc": _accuracy(codes, code_target, 1),
                 "ar_top10": _accuracy(codes, code_target, 10),
-                "advance_loss": F.binary_cross_entropy_with_logits(advance[valid].float(), a.advance[valid]),
-                "advance_acc": hit.float().mean()}
+                "advance_loss": (adv_loss * scored).sum() / count,
+                "advance_acc": (hit * scored).sum() / count}

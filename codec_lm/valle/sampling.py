@@ -66,6 +66,10 @@ class VallESampling:
             ``1 - (1 - p) ** speed``. Both scale a phoneme's length by ``1 / speed`` when the
             head's chance of moving on is the same at every step of it, and about so otherwise.
             The length cap grows by ``1 / speed`` too.
+        cfg: monotonic models trained with ``phone_dropout``: classifier-free guidance scale of
+            the AR's codes (0 = off). Each step also runs the AR without any phoneme and
+            samples from ``cond + cfg * (cond - uncond)`` logits (about twice the AR's work);
+            the stay / advance head reads the conditional pass.
         nar_temperature: NAR temperature (0 = greedy, as in VALL-E).
         nar_decode: ``"codes"`` (default): the NAR's codes go to the codec. ``"expected"``: each
             item also carries the NAR's distributions (:class:`Generated` ``probs``), so that a
@@ -87,6 +91,7 @@ class VallESampling:
     max_phone_seconds: float | None = 1.0
     advance: str = "median"
     speed: float = 1.0
+    cfg: float = 0.0
     nar_temperature: float = 0.0
     nar_decode: str = "codes"
     num_candidates: int = 1
@@ -115,6 +120,8 @@ class VallESampling:
             raise ValueError(f"nar_decode must be 'codes' or 'expected', got {self.nar_decode!r}")
         if not 0.1 <= self.speed <= 10.0:
             raise ValueError(f"speed must be in [0.1, 10], got {self.speed}")
+        if not 0.0 <= self.cfg <= 20.0:
+            raise ValueError(f"cfg must be in [0, 20] (0 = off), got {self.cfg}")
         if self.max_phone_seconds is not None and not self.max_phone_seconds > 0:
             raise ValueError(f"max_phone_seconds must be > 0 (None = off), got {self.max_phone_seconds}")
 

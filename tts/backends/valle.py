@@ -50,7 +50,7 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "nar_decode")
+        names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "cfg", "nar_decode")
         kw = {k: options[k] for k in names if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
@@ -68,6 +68,9 @@ class VallEBackend(CodecModelBackend):
         if sampling.nar_decode == "expected" and not hasattr(self.codec, "decode_latent"):
             raise TTSError(f"--nar-decode expected needs a codec that decodes codebook vectors (MelRVQ); this model's "
                            f"is a {type(self.codec).__name__}: use --nar-decode codes.")
+        if sampling.cfg > 0 and not self.model.config.phone_dropout:
+            raise TTSError(f"--cfg needs a VALL-E R trained with phone dropout (--model.valle.phone_dropout); "
+                           f"'{self.info.path}' was not: leave --cfg out.")
         device = next(self.model.parameters()).device
         codes = self.codec.encode(prompt.float()[None].to(device))[0]  # [Q, P]
         if not prompt_ids:
