@@ -196,7 +196,7 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     synth = Synthesizer.from_pretrained(export, device="cpu")
     assert synth.family == "valle" and synth.sample_rate == 24000
     assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates", "rerank", "advance", "speed",
-                                  "nar_decode"}
+                                  "cfg", "nar_decode"}
     cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
     from tts.audio import Audio
 
