@@ -104,3 +104,56 @@ def test_guidance_needs_a_model_trained_for_it():
     codes, pph, pd, tph = items()
     with pytest.raises(ValueError, match="needs a model trained with phone_dropout > 0"):
         synthesize(model, codes, pph, tph, VallESampling(cfg=2.0), prompt_durations=pd)
+
+
+def test_drop_prompt_config():
+    assert VallEConfig().drop_prompt is False  # older checkpoints keep the prompt in the dropped rows
+    assert VallEConfig(**SMALL, phone_dropout=0.1, drop_prompt=True).drop_prompt is True
+    with pytest.raises(ValueError, match="drop_prompt needs phone_dropout > 0"):
+        VallEConfig(**SMALL, drop_prompt=True)
+    with pytest.raises(ValueError, match="drop_prompt must be true or false"):
+        VallEConfig(**SMALL, phone_dropout=0.1, drop_prompt="yes")
+
+
+@pytest.mark.parametrize("drop_prompt", [False, True])
+def test_dropped_rows_read_the_prompt_codes_only_without_drop_prompt(drop_prompt):
+    """Every row dropped: the AR's loss ignores the prompt's codes exactly when drop_prompt says so."""
+    batch = _batch()
+    other = {**batch, "prompt": (batch["prompt"] + 17) % 64}  # the same lengths, other codes
+    model = random_model(phone_dropout=0.999, drop_prompt=drop_prompt).train()
+    losses = []
+    for b in (batch, other):
+        torch.manual_seed(0)
+        losses.append(model(**b, stage=torch.tensor([1, 2]))["ar_loss"].item())
+    assert (abs(losses[0] - losses[1]) < 1e-6) == drop_prompt
+    with torch.no_grad():  # kept rows (eval mode) always read the prompt
+        kept = [model.eval()(**b, stage=torch.tensor([1, 2]))["ar_loss"].item() for b in (batch, other)]
+    assert abs(kept[0] - kept[1]) > 1e-4
+
+
+def test_guidance_without_the_prompt_follows_the_formula():
+    """With drop_prompt the unconditional pass reads neither phonemes nor the prompt's codes; cached == uncached."""
+    model = random_model(lookahead=1, phone_dropout=0.2, drop_prompt=True)
+    inputs = aligned_inputs(model)
+    runs = []
+    for use_cache, cfg in ((True, 1.5), (False, 1.5), (True, 0.0)):
+        gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
+        runs.append(generate_ar_aligned(model.ar, **inputs, sampling=VallESampling(cfg=cfg, seed=3),
+                                        generators=gens, use_cache=use_cache, return_logits=True))
+    cached, full, plain = runs
+    for (ca, cb), (fa, fb) in zip(cached.logits, full.logits):
+        assert float((ca - fa).abs().max()) < 1e-4 and float((cb - fb).abs().max()) < 1e-4
+    assert torch.equal(cached.tokens, full.tokens)
+    cond = plain.logits[0][0]
+    blank = {**inputs, "text": torch.zeros_like(inputs["text"]),
+             "prompt_phones": torch.zeros_like(inputs["prompt_phones"]),
+             "prompt_steps": torch.zeros_like(inputs["prompt_steps"])}
+    gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
+    uncond = generate_ar_aligned(model.ar, **blank, sampling=VallESampling(seed=3, max_phone_seconds=None),
+                                 generators=gens, return_logits=True).logits[0][0]
+    assert float((cached.logits[0][0] - (cond + 1.5 * (cond - uncond))).abs().max()) < 1e-4
+    keep = {**blank, "prompt_steps": inputs["prompt_steps"]}  # the other kind of unconditional pass differs
+    gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
+    with_prompt = generate_ar_aligned(model.ar, **keep, sampling=VallESampling(seed=3, max_phone_seconds=None),
+                                      generators=gens, return_logits=True).logits[0][0]
+    assert float((with_prompt - uncond).abs().max()) > 1e-3

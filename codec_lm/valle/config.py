@@ -63,6 +63,11 @@ class VallEConfig:
             text, and decoding can push away from that with classifier-free guidance
             (``VallESampling.cfg``; as MusicGen drops its conditions for 10-20 % of items). The
             stay / advance head is not trained on those items. 0: off (older checkpoints).
+        drop_prompt: with ``phone_dropout``, those items' AR also loses the prompt's codes (as
+            F5-TTS drops audio and text together), so the unconditional pass knows neither the
+            text nor the voice, and guidance pushes toward both. False: it keeps the prompt, and
+            guidance pushes toward the text and, a little, away from the voice (which both
+            passes share).
     Transformer:
         dim, heads, ff_mult: width, attention heads, MLP ratio (shared by AR and NAR).
         ar_layers, nar_layers: blocks of the AR and of the NAR transformer.
@@ -88,6 +93,7 @@ class VallEConfig:
     lookahead: int = 0
     nar_stage_weights: str = "uniform"
     phone_dropout: float = 0.0
+    drop_prompt: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_codebooks", "vocab_size", "dim", "heads", "ff_mult", "ar_layers", "sample_rate"):
@@ -135,6 +141,10 @@ class VallEConfig:
         if self.phone_dropout and not self.monotonic:
             raise ValueError(f"VallEConfig.phone_dropout {self.phone_dropout} needs alignment='monotonic': guidance "
                              "is implemented for the phone-aligned AR only")
+        if not isinstance(self.drop_prompt, bool):
+            raise ValueError(f"VallEConfig.drop_prompt must be true or false, got {self.drop_prompt!r}")
+        if self.drop_prompt and not self.phone_dropout:
+            raise ValueError("VallEConfig.drop_prompt needs phone_dropout > 0: it says what the dropped items lose")
 
     @property
     def monotonic(self) -> bool:

@@ -94,7 +94,8 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         max_steps: ``[b]`` the length cap in steps (:func:`step_limits`).
         sampling: temperature, top-k/p, repetition-aware sampling, ``max_phone_seconds``, ``cfg``
             (classifier-free guidance: each step also runs the AR on the same rows with every
-            phoneme id 0, which a model trained with ``phone_dropout`` reads as "no text").
+            phoneme id 0, which a model trained with ``phone_dropout`` reads as "no text"; and,
+            for one trained with ``drop_prompt``, without the prompt's codes).
         generators: one per item for seeded sampling (None: global RNG).
         use_cache: False recomputes the whole sequence each step (reference).
         return_logits: keep every step's raw logits (tests).
@@ -143,7 +144,7 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         prefix = text.shape[1] + prompt.shape[1]
         cache = KVCache(len(model.blocks), prefix + horizon)
         valid = model.prefill(both(text, True), both(text_lens, False), both(prompt, False),
-                              both(prompt_steps, False), cache, both(prompt_phones, True))
+                              both(prompt_steps, c.drop_prompt), cache, both(prompt_phones, True))
         valid = torch.cat([valid, valid.new_ones(valid.shape[0], horizon)], dim=1)
     else:
         target_in, phones_in = inp[:, None], text.new_zeros(b, 0, *([1 + c.lookahead] if c.lookahead else []))
@@ -155,7 +156,7 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
         else:
             phones_in = torch.cat([phones_in, phone[:, None]], dim=1)  # [b, t + 1] or [b, t + 1, 1 + L]
             codes, adv = model.logits(both(text, True), both(text_lens, False), both(prompt, False),
-                                      both(prompt_steps, False), both(target_in, False), None,
+                                      both(prompt_steps, c.drop_prompt), both(target_in, False), None,
                                       both(prompt_phones, True), both(phones_in, True))
             codes, adv = codes[:, -1], adv[:, -1]
         codes, adv = codes.float(), adv.float()

@@ -379,6 +379,8 @@ class VallE(nn.Module):
             prompt_phones = prompt_phones.masked_fill(drop.view(b, *[1] * (prompt_phones.dim() - 1)), 0)
             target_phones = target_phones.masked_fill(drop.view(b, *[1] * (target_phones.dim() - 1)), 0)
             scored = valid & ~drop[:, None]  # without phonemes there is nothing to advance over
+            if c.drop_prompt:  # nor the voice: the prompt's steps are masked out like padding
+                prompt_steps = prompt_steps.masked_fill(drop, 0)
         codes, advance = self.ar.logits(phonemes, phoneme_lens, prompt, prompt_steps, target_in, target_steps,
                                         prompt_phones, target_phones)
         code_target = target.masked_fill(~valid[..., None], IGNORE)
