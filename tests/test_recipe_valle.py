@@ -196,7 +196,7 @@ def test_synthesizer_loads_the_export(trained, tinyvoices):
     synth = Synthesizer.from_pretrained(export, device="cpu")
     assert synth.family == "valle" and synth.sample_rate == 24000
     assert set(synth.options) == {"temperature", "top_k", "top_p", "num_candidates", "rerank", "advance", "speed",
-                                  "cfg", "nar_decode"}
+                                  "cfg", "nar_decode", "decode_codebooks"}
     cut = min(load_cuts(tinyvoices, "test_seen"), key=lambda c: c.duration)
     from tts.audio import Audio
 
@@ -471,7 +471,7 @@ def test_nar_check_fills_the_codebooks_after_the_given_ones(trained_monotonic, t
     for k in (1, q):
         report = run_s2a_check(cuts, synth, tmp_path / f"k{k}", given_codebooks=k, limit=2, evaluator=quiet)
         assert report.summary["s2a_check"] == {"prompt": "other", "stage": "valle_nar", "given_codebooks": k,
-                                               "nar_decode": "codes"}
+                                               "nar_decode": "codes", "decode_codebooks": q}
         for row in report.rows:
             original = next(c for c in cuts if c.id == row["id"]).duration
             assert abs(row["duration"] - original) < 0.05, (k, row["duration"], original)
@@ -496,3 +496,13 @@ def test_nar_check_fills_the_codebooks_after_the_given_ones(trained_monotonic, t
             run_s2a_check(cuts, synth, tmp_path / "g", given_codebooks=bad, evaluator=quiet)
     with pytest.raises(EvalError, match="drop --prompt prefix"):
         run_s2a_check(cuts, synth, tmp_path / "p", prompt="prefix", given_codebooks=1, evaluator=quiet)
+    # --decode-codebooks K: the NAR stops after codebook K; K = the given count decodes the recording's own.
+    alone = run_s2a_check(cuts, synth, tmp_path / "alone", given_codebooks=1, limit=2, evaluator=quiet,
+                          options={"decode_codebooks": 1, "nar_decode": "expected"})
+    assert alone.summary["s2a_check"]["decode_codebooks"] == 1
+    for row in alone.rows:
+        a, b = (load(tmp_path / d / "audio" / f"{row['id']}.wav").wav for d in ("alone", "k1"))
+        assert a.shape == b.shape and not torch.allclose(a, b, atol=1e-4)
+    with pytest.raises(EvalError, match="--decode-codebooks must be from 2 \\(--given-codebooks\\)"):
+        run_s2a_check(cuts, synth, tmp_path / "few", given_codebooks=2, evaluator=quiet,
+                      options={"decode_codebooks": 1})

@@ -242,6 +242,12 @@ def test_nar_keeps_the_given_codebooks_and_fills_the_rest():
     assert all(torch.equal(every[i, :, :n], target[i, :, :n]) for i, n in enumerate(lens.tolist()))
     with pytest.raises(ValueError, match="1 to 4 known codebooks"):
         generate_nar(model.nar, *args, target[:, :0], lens, prompt_phones=pp, target_phones=tp)
+    two_only = generate_nar(model.nar, *args, target[:, 0], lens, prompt_phones=pp, target_phones=tp, upto=2)
+    assert torch.equal(two_only, one[:, :2])  # the NAR stops after codebook 2; what it fills is the same
+    with pytest.raises(ValueError, match="1 to 2 known codebooks"):
+        generate_nar(model.nar, *args, target[:, :3], lens, prompt_phones=pp, target_phones=tp, upto=2)
+    with pytest.raises(ValueError, match="returns 1 to 4 codebooks"):
+        generate_nar(model.nar, *args, target[:, 0], lens, prompt_phones=pp, target_phones=tp, upto=5)
 
 
 def test_expected_nar_decoding_keeps_the_codes_and_returns_their_distributions():
@@ -257,6 +263,29 @@ def test_expected_nar_decoding_keeps_the_codes_and_returns_their_distributions()
         assert torch.equal(b.probs.float().argmax(-1), b.codes[1:])  # greedy NAR: its codes are the modes
     with pytest.raises(ValueError, match="nar_decode must be"):
         VallESampling(nar_decode="mean")
+
+
+def test_decode_codebooks_keeps_the_first_codebooks_and_skips_the_rest(monkeypatch):
+    import codec_lm.valle.generate as generate
+
+    model = random_model()
+    codes, pph, pd, tph = items()
+    full = synthesize(model, codes, pph, tph, VallESampling(seed=3, nar_decode="expected"), prompt_durations=pd)
+    two = synthesize(model, codes, pph, tph, VallESampling(seed=3, nar_decode="expected", decode_codebooks=2),
+                     prompt_durations=pd)
+    for a, b in zip(full, two):
+        assert torch.equal(b.codes, a.codes[:2]) and torch.equal(b.probs, a.probs[:1])
+        assert torch.equal(b.durations, a.durations) and b.ended == a.ended
+    calls = []
+    monkeypatch.setattr(generate, "generate_nar", lambda *a, **k: calls.append(1))
+    one = synthesize(model, codes, pph, tph, VallESampling(seed=3, nar_decode="expected", decode_codebooks=1),
+                     prompt_durations=pd)
+    assert calls == []  # codebook 1 is the AR's: no NAR pass
+    assert all(torch.equal(b.codes, a.codes[:1]) and b.probs is None for a, b in zip(full, one))
+    with pytest.raises(ValueError, match="decode_codebooks 5 is more than this model's 4"):
+        synthesize(model, codes, pph, tph, VallESampling(decode_codebooks=5), prompt_durations=pd)
+    with pytest.raises(ValueError, match="decode_codebooks must be >= 1"):
+        VallESampling(decode_codebooks=0)
 
 
 def test_text_changes_the_monotonic_losses():

@@ -1,6 +1,6 @@
 """Decoding options of the shipped tiny-valle (with tiny-aligner and tiny-melrvq): choosing among
 candidates with the phone aligner (``--rerank phones``) and decoding the NAR's expected codebook
-vectors (``--nar-decode expected``)."""
+vectors (``--nar-decode expected``), and decoding only the first codebooks (``--decode-codebooks``)."""
 
 import pytest
 import torch
@@ -70,3 +70,20 @@ def test_nar_decode_expected_decodes_the_expected_vectors(synth, monkeypatch):
     monkeypatch.setattr(synth.backend, "codec", CodesOnly())
     with pytest.raises(TTSError, match="--nar-decode expected needs a codec"):
         synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="expected")
+
+
+def test_decode_codebooks_decodes_the_first_codebooks_after_the_prompts(synth, monkeypatch):
+    from tts.errors import TTSError
+
+    text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
+    full = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0)
+    decoded = []
+    real = synth.backend.codec.decode
+    monkeypatch.setattr(synth.backend.codec, "decode", lambda codes: decoded.append(codes.clone()) or real(codes))
+    for k in (1, 3):
+        audio = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, decode_codebooks=k)
+        assert decoded[-1].shape[1] == k  # the prompt's context and the new frames, k codebooks each
+        assert audio.wav.shape == full.wav.shape and not torch.allclose(audio.wav, full.wav, atol=1e-3)
+    q = synth.backend.model.config.n_codebooks
+    with pytest.raises(TTSError, match=f"--decode-codebooks {q + 1} is more than .* \\({q}\\)"):
+        synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, decode_codebooks=q + 1)

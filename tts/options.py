@@ -173,6 +173,9 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("nar_decode", str, "what the codec decodes of codebooks 2..8: the NAR's 'codes', or the 'expected' "
                "codebook vectors under its distributions (MelRVQ codecs; a small vector where the NAR is unsure)",
                "codes", choices=("codes", "expected")),
+        Option("decode_codebooks", int, "how many codebooks are generated and decoded (default: all; 1: the AR's "
+               "alone, no NAR): fewer for a codec that decodes its first codebooks alone (trained with quantize dropout) "
+               "where the NAR's codes add more error than voice", None, low=1, high=64),
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),

@@ -109,8 +109,10 @@ def generate_ar(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, pro
 def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, prompt: torch.Tensor,
                  prompt_lens: torch.Tensor, first: torch.Tensor, lengths: torch.Tensor, temperature: float = 0.0,
                  generators: list[torch.Generator] | None = None, prompt_phones: torch.Tensor | None = None,
-                 target_phones: torch.Tensor | None = None, return_probs: bool = False):
-    """Fill codebooks 2..Q given codebook 1 (or ``K + 1..Q`` given the first ``K``).
+                 target_phones: torch.Tensor | None = None, return_probs: bool = False,
+                 upto: int | None = None):
+    """Fill codebooks 2..Q given codebook 1 (or ``K + 1..Q`` given the first ``K``; ``..upto``
+    with ``upto``).
 
     Args:
         text, text_lens: as for :func:`generate_ar`.
@@ -120,14 +122,17 @@ def generate_nar(model: VallENAR, text: torch.Tensor, text_lens: torch.Tensor, p
         temperature: 0 = greedy.
         prompt_phones, target_phones: monotonic models: ``[b, p]`` / ``[b, t]`` each frame's phoneme id.
         return_probs: also return each filled codebook's distribution (temperature 1).
+        upto: the codebooks returned (default ``Q``); the NAR stops after codebook ``upto``.
 
     Returns:
-        ``[b, Q, t]`` codes, -1 beyond each item's length; with ``return_probs``, ``(codes,
-        probs [b, Q - K, t, K_entries])`` (float16).
+        ``[b, upto, t]`` codes, -1 beyond each item's length; with ``return_probs``, ``(codes,
+        probs [b, upto - K, t, K_entries])`` (float16).
     """
     given = first[:, None] if first.dim() == 2 else first
     b, known, t = given.shape
-    q = model.config.n_codebooks
+    q = model.config.n_codebooks if upto is None else upto
+    if not 1 <= q <= model.config.n_codebooks:
+        raise ValueError(f"generate_nar returns 1 to {model.config.n_codebooks} codebooks, got upto={upto}")
     if not 1 <= known <= q:
         raise ValueError(f"generate_nar needs 1 to {q} known codebooks, got {known}")
     valid = torch.arange(t, device=first.device)[None] < lengths[:, None]
@@ -160,14 +165,16 @@ class Generated:
     """One synthesized item.
 
     Attributes:
-        codes: ``[Q, N]`` codes of the new speech (the prompt is not included).
+        codes: ``[Q, N]`` codes of the new speech (the prompt is not included); ``[K, N]``
+            with ``decode_codebooks=K`` (:class:`.sampling.VallESampling`).
         ended: the AR emitted EOS (False: stopped by the length cap).
         candidate: index of the chosen candidate.
         scores: score of every candidate (higher is better).
         durations: monotonic models: ``[n + 1]`` frames of each target phoneme and of the
             closing word boundary, as the pointer gave them (they sum to ``N``).
-        probs: with ``nar_decode="expected"``: ``[Q - 1, N, K]`` the NAR's distribution of
-            every code of codebooks 2..Q (float16), for a codec that decodes expected vectors.
+        probs: with ``nar_decode="expected"``: ``[Q - 1, N, C]`` the NAR's distribution of
+            every code of codebooks 2..Q (float16; 2..K with ``decode_codebooks=K``, and None for
+            ``K = 1``), for a codec that decodes expected vectors.
     """
 
     codes: torch.Tensor
@@ -235,6 +242,9 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     if c.monotonic and (prompt_durations is None or len(prompt_durations) != len(prompt_codes)):
         raise ValueError("A monotonic VALL-E needs the prompt's phone durations (one per prompt, from the phone "
                          "aligner) to place its pointer.")
+    upto = c.n_codebooks if sampling.decode_codebooks is None else sampling.decode_codebooks
+    if upto > c.n_codebooks:
+        raise ValueError(f"decode_codebooks {upto} is more than this model's {c.n_codebooks}")
     model.eval()
     device = next(model.parameters()).device
     k = sampling.num_candidates
@@ -258,10 +268,10 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     first = ar.tokens if ar.tokens.shape[1] else torch.zeros(len(cands), 1, dtype=torch.long, device=device)
     first = first.clamp(min=0)
     probs = None
-    if model.nar is not None:
+    if model.nar is not None and upto > 1:
         codes = generate_nar(model.nar, text, text_lens, prompt, prompt_lens, first, lengths,
                              sampling.nar_temperature, generators, *phones,
-                             return_probs=sampling.nar_decode == "expected")
+                             return_probs=sampling.nar_decode == "expected", upto=upto)
         if sampling.nar_decode == "expected":
             codes, probs = codes[0], codes[1].cpu()
     else:

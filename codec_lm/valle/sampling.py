@@ -76,6 +76,10 @@ class VallESampling:
             codec with codebook vectors (MelRVQ) can decode their expected vectors instead of
             one code each: where the NAR is unsure, a wrong code adds a wrong residual, the
             expected vector a small one.
+        decode_codebooks: how many codebooks the new speech has (None: all ``Q``). ``K < Q``: the
+            NAR fills only codebooks 2..K (none for 1) and the codec decodes those, for a
+            codec trained to decode its first codebooks alone (EnCodec; MelRVQ with
+            ``quantize_dropout``): where the NAR adds more error than voice, fewer is better.
         num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
         seed: makes decoding deterministic (None: torch's global RNG).
     """
@@ -94,6 +98,7 @@ class VallESampling:
     cfg: float = 0.0
     nar_temperature: float = 0.0
     nar_decode: str = "codes"
+    decode_codebooks: int | None = None
     num_candidates: int = 1
     seed: int | None = None
 
@@ -118,6 +123,8 @@ class VallESampling:
             raise ValueError(f"advance must be one of {', '.join(ADVANCE_RULES)}, got {self.advance!r}")
         if self.nar_decode not in ("codes", "expected"):
             raise ValueError(f"nar_decode must be 'codes' or 'expected', got {self.nar_decode!r}")
+        if self.decode_codebooks is not None and (isinstance(self.decode_codebooks, bool) or self.decode_codebooks < 1):
+            raise ValueError(f"decode_codebooks must be >= 1 (None = all), got {self.decode_codebooks}")
         if not 0.1 <= self.speed <= 10.0:
             raise ValueError(f"speed must be in [0.1, 10], got {self.speed}")
         if not 0.0 <= self.cfg <= 20.0:

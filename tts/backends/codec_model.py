@@ -56,9 +56,10 @@ class CodecModelBackend(Backend):
         return int(self.codec.sample_rate)
 
     def decode_after(self, context: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """Waveform ``[T]`` (CPU, float32) of generated ``codes [Q, n]`` decoded after the prompt
-        codes ``context [Q, p]`` they continue (:func:`tts.backends.decode_continuation`)."""
-        return self.continue_decoding(self.codec.decode, context, codes)
+        """Waveform ``[T]`` (CPU, float32) of generated ``codes [K, n]`` decoded after the prompt
+        codes ``context [Q, p]`` they continue (:func:`tts.backends.decode_continuation`); with
+        ``K < Q`` (fewer codebooks generated) the context's first ``K`` go with them."""
+        return self.continue_decoding(self.codec.decode, context[: codes.shape[0]], codes)
 
     def continue_decoding(self, decode, context: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
         """:func:`tts.backends.decode_continuation` at the codec's rate, on the model's device, of

@@ -11,7 +11,8 @@ Options (declared with their ranges in :mod:`tts.options`): ``temperature``, ``t
 keeps the one the AR finds most likely among those that ended by themselves, ``phones`` the
 one the phone aligner's recognizer hears saying the sentence's phones most clearly);
 monotonic models also ``advance`` and ``speed`` (how the phoneme pointer moves on); and
-``nar_decode`` (``expected``: the codec decodes the expected vectors of the NAR's codebooks).
+``nar_decode`` (``expected``: the codec decodes the expected vectors of the NAR's codebooks), and
+``decode_codebooks`` (how many codebooks are generated and decoded: 1 = the AR's alone, no NAR).
 
 A monotonic model (VALL-E R, ``alignment: monotonic``) also loads the phone aligner
 named in its model.yaml (dependency ``aligner``): it measures the prompt's per-phoneme
@@ -50,7 +51,8 @@ class VallEBackend(CodecModelBackend):
     def _sampling(self, seed: int | None, options: dict[str, Any]):
         from codec_lm.valle import VallESampling
 
-        names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "cfg", "nar_decode")
+        names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "cfg", "nar_decode",
+                 "decode_codebooks")
         kw = {k: options[k] for k in names if options.get(k) is not None}
         try:
             return VallESampling(seed=seed, **kw)
@@ -68,6 +70,10 @@ class VallEBackend(CodecModelBackend):
         if sampling.nar_decode == "expected" and not hasattr(self.codec, "decode_latent"):
             raise TTSError(f"--nar-decode expected needs a codec that decodes codebook vectors (MelRVQ); this model's "
                            f"is a {type(self.codec).__name__}: use --nar-decode codes.")
+        most = self.model.config.n_codebooks if self.model.nar is not None else 1
+        if sampling.decode_codebooks is not None and sampling.decode_codebooks > most:
+            raise TTSError(f"--decode-codebooks {sampling.decode_codebooks} is more than '{self.info.path}' generates "
+                           f"({most}): give at most that many.")
         if sampling.cfg > 0 and not self.model.config.phone_dropout:
             raise TTSError(f"--cfg needs a VALL-E R trained with phone dropout (--model.valle.phone_dropout); "
                            f"'{self.info.path}' was not: leave --cfg out.")
@@ -105,11 +111,12 @@ class VallEBackend(CodecModelBackend):
     def decode_generated(self, prompt_codes: torch.Tensor, generated) -> torch.Tensor:
         """Waveform ``[T]`` of a :class:`codec_lm.valle.Generated` after the prompt's codes ``[Q, p]``:
         its codes (:meth:`decode_after`), or with ``--nar-decode expected`` the codes of its first
-        codebooks and the expected vectors of the rest (:meth:`decode_expected`)."""
+        codebooks and the expected vectors of the rest (:meth:`decode_expected`). With ``--decode-codebooks K``
+        the prompt's first ``K`` codebooks go with its ``K``."""
         if generated.probs is None:
             return self.decode_after(prompt_codes, generated.codes)
         known = generated.codes[: generated.codes.shape[0] - generated.probs.shape[0]]
-        return self.decode_expected(prompt_codes, known, generated.probs)
+        return self.decode_expected(prompt_codes[: generated.codes.shape[0]], known, generated.probs)
 
     def decode_expected(self, prompt_codes: torch.Tensor, known: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
         """Waveform ``[T]`` (CPU, float32) of the codes of the first codebooks ``known [K, n]`` and the

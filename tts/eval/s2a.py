@@ -221,7 +221,9 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
     the recording's own first ``K`` (what a perfect AR would give it for ``K = 1``), reading the
     phonemes the model's phone aligner puts on the prompt's and the utterance's frames; greedy, as
     synthesis decodes the NAR (nothing is drawn for ``K >= 1``). ``options`` may hold
-    ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks).
+    ``nar_decode: expected`` (the codec decodes the expected vectors of the NAR's codebooks) and
+    ``decode_codebooks: K`` (the NAR stops after codebook ``K``; ``K`` = ``given_codebooks``: the codec decodes
+    the recording's own first ``K`` alone).
     ``K = 0``: the AR writes codebook 1 (case ``k`` drawn with ``seed + k``) with its pointer on
     the recording's own durations, and the NAR the rest (:func:`_with_durations`)."""
     backend = synthesizer.backend
@@ -234,6 +236,10 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
             or not 0 <= given_codebooks <= q):
         raise EvalError(f"--given-codebooks must be an integer from 0 to {q} for a VALL-E model (0: the AR writes "
                         f"codebook 1 on the recording's own durations), got {given_codebooks!r}.")
+    sampling = backend._sampling(None, options or {})
+    if sampling.decode_codebooks is not None and not max(given_codebooks, 1) <= sampling.decode_codebooks <= q:
+        raise EvalError(f"--decode-codebooks must be from {max(given_codebooks, 1)} (--given-codebooks) to {q} "
+                        f"(the model's), got {sampling.decode_codebooks}.")
     if prompt != "other":
         raise EvalError("The VALL-E NAR check prompts with another utterance of the speaker: drop --prompt prefix.")
     pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
@@ -241,7 +247,6 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
     for sub in ("prompts", "reference", "audio"):
         (out / sub).mkdir(exist_ok=True)
     sr = backend.sample_rate
-    sampling = backend._sampling(None, options or {})
     device = next(model.parameters()).device
     items = []
     for k, (target, prompt_cut, text) in enumerate(pairs):
@@ -265,7 +270,7 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
     return _evaluate(items, out, synthesizer, evaluator, progress, sr,
                      {"prompt": prompt, "stage": "valle_nar" if given_codebooks else "valle_ar_on_given_durations",
                       "given_codebooks": given_codebooks,
-                      "nar_decode": sampling.nar_decode})
+                      "nar_decode": sampling.nar_decode, "decode_codebooks": sampling.decode_codebooks or q})
 
 
 def _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, target, given_codebooks: int,
@@ -279,14 +284,17 @@ def _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, tar
     phones = [_aligned(synthesizer, w, c.shape[-1], cut)  # (ids, frame phonemes) of prompt, target
               for w, c, cut in ((prompt_wav, prompt_codes, prompt_cut), (wav, codes, target))]
     text_ids = torch.tensor([phones[0][0] + phones[1][0]], device=device)
-    expected = sampling.nar_decode == "expected" and given_codebooks < model.config.n_codebooks
+    upto = sampling.decode_codebooks or model.config.n_codebooks
+    if upto == given_codebooks:  # nothing to fill: the codec decodes the recording's own first codebooks
+        return backend.decode_after(prompt_codes, codes[:upto])
+    expected = sampling.nar_decode == "expected"
     filled = generate_nar(model.nar, text_ids, torch.tensor([text_ids.shape[1]], device=device),
                           prompt_codes[None], torch.tensor([prompt_codes.shape[-1]], device=device),
                           codes[None, :given_codebooks], torch.tensor([codes.shape[-1]], device=device),
                           sampling.nar_temperature, None, phones[0][1][None].to(device),
-                          phones[1][1][None].to(device), return_probs=expected)
+                          phones[1][1][None].to(device), return_probs=expected, upto=upto)
     if expected:  # the codec decodes the expected vectors of the NAR's codebooks, as synthesis would
-        return backend.decode_expected(prompt_codes, codes[:given_codebooks], filled[1][0])
+        return backend.decode_expected(prompt_codes[:upto], codes[:given_codebooks], filled[1][0])
     return backend.decode_after(prompt_codes, filled[0])
 
 
