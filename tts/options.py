@@ -174,8 +174,8 @@ FAMILY_OPTIONS: dict[str, tuple[Option, ...]] = {
                "codebook vectors under its distributions (MelRVQ codecs; a small vector where the NAR is unsure)",
                "codes", choices=("codes", "expected")),
         Option("decode_codebooks", int, "how many codebooks are generated and decoded (default: all; 1: the AR's "
-               "alone, no NAR): fewer for a codec that decodes its first codebooks alone (trained with quantize dropout) "
-               "where the NAR's codes add more error than voice", None, low=1, high=64),
+               "alone, no NAR): fewer for a codec that decodes its first codebooks alone (trained with quantize "
+               "dropout) where the NAR's codes add more error than voice", None, low=1, high=64),
     ),
     "maskgct": (
         Option("steps", int, "decoding steps of the first (text-to-semantic) stage", 25, low=1, high=1000),
