@@ -79,7 +79,7 @@ class VallESampling:
         decode_codebooks: how many codebooks the new speech has (None: all ``Q``). ``K < Q``: the
             NAR fills only codebooks 2..K (none for 1) and the codec decodes those, for a
             codec trained to decode its first codebooks alone (EnCodec; MelRVQ with
-            ``quantize_dropout``): where the NAR adds more error than voice, fewer is better.
+            ``quantize_dropout``): where the NAR adds more error than voice, fewer may be better.
         num_candidates: samples per item; the scorer (or the AR likelihood) picks one.
         seed: makes decoding deterministic (None: torch's global RNG).
     """
