@@ -111,17 +111,17 @@ class VallEBackend(CodecModelBackend):
     def decode_generated(self, prompt_codes: torch.Tensor, generated) -> torch.Tensor:
         """Waveform ``[T]`` of a :class:`codec_lm.valle.Generated` after the prompt's codes ``[Q, p]``:
         its codes (:meth:`decode_after`), or with ``--nar-decode expected`` the codes of its first
-        codebooks and the expected vectors of the rest (:meth:`decode_expected`). With ``--decode-codebooks K``
-        the prompt's first ``K`` codebooks go with its ``K``."""
+        codebooks and the expected vectors of the rest (:meth:`decode_expected`). Both decode as many
+        of the prompt's codebooks as were generated (``--decode-codebooks``)."""
         if generated.probs is None:
             return self.decode_after(prompt_codes, generated.codes)
         known = generated.codes[: generated.codes.shape[0] - generated.probs.shape[0]]
-        return self.decode_expected(prompt_codes[: generated.codes.shape[0]], known, generated.probs)
+        return self.decode_expected(prompt_codes, known, generated.probs)
 
     def decode_expected(self, prompt_codes: torch.Tensor, known: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
         """Waveform ``[T]`` (CPU, float32) of the codes of the first codebooks ``known [K, n]`` and the
         expected vectors of the next ones under ``probs [S, n, C]`` (the NAR's), decoded after the
-        prompt's codes ``[Q, p]`` as :meth:`decode_after` decodes."""
-        context = self.codec.latent(prompt_codes[None])[0]  # [D, p]
+        prompt's codes ``[Q, p]`` as :meth:`decode_after` decodes (their first ``K + S`` codebooks)."""
+        context = self.codec.latent(prompt_codes[None, : known.shape[0] + probs.shape[0]])[0]  # [D, p]
         new = self.codec.latent(known[None], probs[None].float())[0]  # [D, n]
         return self.continue_decoding(self.codec.decode_latent, context, new)

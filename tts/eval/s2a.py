@@ -294,7 +294,7 @@ def _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, tar
                           sampling.nar_temperature, None, phones[0][1][None].to(device),
                           phones[1][1][None].to(device), return_probs=expected, upto=upto)
     if expected:  # the codec decodes the expected vectors of the NAR's codebooks, as synthesis would
-        return backend.decode_expected(prompt_codes[:upto], codes[:given_codebooks], filled[1][0])
+        return backend.decode_expected(prompt_codes, codes[:given_codebooks], filled[1][0])
     return backend.decode_after(prompt_codes, filled[0])
 
 
