@@ -92,6 +92,26 @@ def test_export_from_lightning_checkpoint(trained, tmp_path):
     assert load_codec(out).n_codebooks == 4
 
 
+def test_float16_export_halves_the_folder_and_loads_in_float32(trained, tmp_path):
+    from recipes.export import export_from_checkpoint
+
+    _, _, result = trained
+    full = export_from_checkpoint("melrvq", result["last"], tmp_path / "f32")
+    half = export_from_checkpoint("melrvq", result["last"], tmp_path / "f16", dtype="float16")
+    assert read_checkpoint(half, family="melrvq").meta["weights_dtype"] == "float16"
+    size = lambda d: (d / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    a, b = load_codec(full), load_codec(half)
+    for (k, v), w in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert w.dtype == v.dtype, k  # computed in float32 after loading
+        if v.is_floating_point():
+            torch.testing.assert_close(w, v, rtol=2e-3, atol=1e-3)  # float16 keeps ~11 bits
+        else:
+            assert torch.equal(w, v), k
+    wav = torch.from_numpy(voice_like(0.5, seed=9)).unsqueeze(0)
+    assert b.encode(wav).shape == a.encode(wav).shape
+
+
 def test_shipped_config_builds(setup_dirs):
     from recipes.melrvq.module import MelRVQModule
 

@@ -49,7 +49,7 @@ def load_codec(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
 
 
 def save_melrvq(directory: str | os.PathLike, model, vocoder_dir: str | os.PathLike, *, card: str | None = None,
-                meta: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+                meta: dict[str, Any] | None = None, overwrite: bool = False, dtype: str | None = None) -> Path:
     """Write a trained :class:`codec_lm.codecs.MelRVQ` as a checkpoint naming its vocoder.
 
     Args:
@@ -59,6 +59,7 @@ def save_melrvq(directory: str | os.PathLike, model, vocoder_dir: str | os.PathL
         card: ``README.md`` model card.
         meta: extra facts for ``model.yaml`` (steps, data...).
         overwrite: replace an existing folder.
+        dtype: storage precision (``"float16"`` halves the folder; loading computes in float32).
     """
     from .vocoder import Vocoder
 
@@ -68,7 +69,7 @@ def save_melrvq(directory: str | os.PathLike, model, vocoder_dir: str | os.PathL
         raise CheckpointError(f"Vocoder '{vocoder_dir}' does not produce the mels the codec was built for.")
     state = model.inference_state_dict()  # without the EMA sums: half the size; load_codec rebuilds them
     return save_checkpoint(directory, FAMILY, cfg, state, dependencies={"vocoder": vocoder.path},
-                           card=card, meta=meta, overwrite=overwrite)
+                           card=card, meta=meta, overwrite=overwrite, dtype=dtype)
 
 
 def load_encodec(weights: str | os.PathLike | None = None, bandwidth: float = 6.0,

@@ -47,7 +47,9 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     family = "melrvq"
     dependency = "vocoder"
-    half_storage = False  # codebooks need full precision
+    # float16 storage rounds the codebooks, so a few near-tie frames pick the neighbouring code;
+    # the decoded mels barely move (docs/architecture.md, "Codec storage precision").
+    half_storage = True
 
     def __init__(self, vocoder: str, codec: dict[str, Any] | None = None, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, warmup_steps: int = 100, grad_clip: float | None = 1.0,
@@ -141,4 +143,4 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         from tts.codecs import save_melrvq  # leaves out the EMA sums, names the vocoder
 
         return save_melrvq(directory, self.model, self.vocoder_dir, card=card, overwrite=overwrite,
-                           meta={"training": training})
+                           meta={"training": training}, dtype=dtype)

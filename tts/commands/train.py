@@ -45,7 +45,7 @@ def register(sub) -> None:
     e.add_argument("--data", help="training data folder, for the model card")
     e.add_argument("--command", help="the training command, for the model card")
     e.add_argument("--dtype", choices=STORAGE_DTYPES, default="float32",
-                   help="storage precision of the weights (valle, maskgct, flow): float16 halves the folder; "
+                   help="storage precision of the weights (every recipe but vocos): float16 halves the folder; "
                         "they are computed in float32 after loading")
     e.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a synthesis option's default for this model (e.g. --option steps=10; repeat for more), "
