@@ -48,7 +48,7 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     family = "melrvq"
     dependency = "vocoder"
     # float16 storage rounds the codebooks, so a few near-tie frames pick the neighbouring code;
-    # the decoded mels barely move (docs/architecture.md, "Codec storage precision").
+    # the decoded mels barely move (docs/architecture.md, "Checkpoint folder", has the figures).
     half_storage = True
 
     def __init__(self, vocoder: str, codec: dict[str, Any] | None = None, learning_rate: float = 1e-3,
