@@ -1,4 +1,4 @@
-"""Decoding options of the shipped tiny-valle (with tiny-aligner and tiny-melrvq): choosing among
+"""Decoding options of the shipped tiny-valle (with tiny-aligner and tiny-melrvq-phones): choosing among
 candidates with the phone aligner (``--rerank phones``) and decoding the NAR's expected codebook
 vectors (``--nar-decode expected``), and decoding only the first codebooks (``--decode-codebooks``)."""
 
@@ -42,7 +42,9 @@ def test_rerank_phones_keeps_the_candidate_the_aligner_scores_highest(synth, mon
 
     monkeypatch.setattr(synth.backend, "phone_scores", scores)
     text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
-    audio = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, num_candidates=3, rerank="phones")
+    # The scorer hears each candidate's codes decoded; with --nar-decode codes that is the audio returned.
+    audio = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, num_candidates=3, rerank="phones",
+                             nar_decode="codes")
     assert len(seen) == 1 and len(seen[0]) == 3
     assert not torch.equal(seen[0][0], seen[0][2])
     assert torch.equal(audio.wav.reshape(-1), seen[0][2].reshape(-1))
@@ -55,7 +57,7 @@ def test_nar_decode_expected_decodes_the_expected_vectors(synth, monkeypatch):
     from tts.errors import TTSError
 
     text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
-    codes = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0)
+    codes = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="codes")
     expected = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="expected")
     assert expected.wav.shape == codes.wav.shape and torch.isfinite(expected.wav).all()
     assert not torch.allclose(expected.wav, codes.wav, atol=1e-3)
@@ -76,12 +78,13 @@ def test_decode_codebooks_decodes_the_first_codebooks_after_the_prompts(synth, m
     from tts.errors import TTSError
 
     text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
-    full = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0)
+    full = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, nar_decode="codes")
     decoded = []
     real = synth.backend.codec.decode
     monkeypatch.setattr(synth.backend.codec, "decode", lambda codes: decoded.append(codes.clone()) or real(codes))
     for k in (1, 3):
-        audio = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, decode_codebooks=k)
+        audio = synth.synthesize(SENTENCE, DEMO_PROMPT, prompt_text=text, seed=0, decode_codebooks=k,
+                                 nar_decode="codes")  # the codes path goes through codec.decode
         assert decoded[-1].shape[1] == k  # the prompt's context and the new frames, k codebooks each
         assert audio.wav.shape == full.wav.shape and not torch.allclose(audio.wav, full.wav, atol=1e-3)
     q = synth.backend.model.config.n_codebooks

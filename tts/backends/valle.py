@@ -92,6 +92,9 @@ class VallEBackend(CodecModelBackend):
                                "this model has none: use --rerank likelihood.")
 
             def scorer(item: int, candidates: list[torch.Tensor]) -> list[float]:
+                # The candidates' codes, decoded as codes: the NAR's distributions are not passed to a
+                # scorer, so with --nar-decode expected the kept one is decoded differently from how
+                # it was heard (the words are in codebook 1 either way).
                 wavs = [self.decode_after(codes, c) for c in candidates]
                 return self.phone_scores(wavs, targets[item])
 
