@@ -6,7 +6,10 @@ float16 and back (what ``weights_dtype: float16`` gives after loading). Over the
 codebook, and the mean L1 between the two versions' decoded log-mels next to the stored
 codec's own reconstruction error (decoded against the input log-mel), for scale.
 
-    python scripts/codec_precision.py --codec tiny-melrvq --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 60
+    python scripts/codec_precision.py --codec exp/melrvq-ph1 --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 60
+
+The codec must be stored in float32 (an export without ``--dtype``): both shipped codecs
+are stored in float16 already, and were measured before they were converted.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from tts.checkpoint import read_checkpoint
     from tts.codecs import load_codec
     from tts.data.manifests import load_cuts
     from tts.errors import TTSError
@@ -37,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         cuts = list(load_cuts(args.cuts))[: args.limit]
     except TTSError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    dtype = read_checkpoint(stored.path, verify=False).meta.get("weights_dtype")
+    if dtype:  # rounding what is already rounded changes nothing: the answer would be a vacuous 100 %
+        print(f"error: '{stored.path}' is already stored in {dtype}: measure its float32 export instead.",
+              file=sys.stderr)
         return 2
     if stored.sample_rate != cuts[0].sampling_rate:
         # The codec's mel front-end expects its own rate; resampling here would hide a wrong manifest.
