@@ -123,6 +123,7 @@ def load_cuts(path_or_dir: str | os.PathLike, split: str | None = None) -> "CutS
         hint = f" Splits in '{folder}': {', '.join(have)}." if have else " Prepare the corpus first (`tts prepare ...`)."
         raise DataError(f"No cut manifest at '{path}'.{hint}")
     try:
-        return CutSet.from_file(path)
+        cuts = CutSet.from_file(path)
     except Exception as err:  # lhotse raises many kinds on a bad file
         raise DataError(f"'{path}' is not a readable lhotse CutSet manifest ({type(err).__name__}: {err}).") from err
+    return CutSet.from_cuts([]) if cuts is None else cuts  # lhotse reads an empty manifest as None
