@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except TTSError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if not cuts:
+        print(f"error: '{args.cuts}' holds no cuts: give a manifest of speech.", file=sys.stderr)
+        return 2
     dtype = read_checkpoint(stored.path, verify=False).meta.get("weights_dtype")
     if dtype:  # rounding what is already rounded changes nothing: the answer would be a vacuous 100 %
         print(f"error: '{stored.path}' is already stored in {dtype}: measure its float32 export instead.",

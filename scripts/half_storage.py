@@ -23,8 +23,8 @@ from tts.checkpoint import (CARD_FILE, STORAGE_DTYPES, VOCAB_FILE, CheckpointErr
                             load_state_dict, read_checkpoint, save_checkpoint)
 from tts.errors import TTSError  # noqa: E402
 
-# model.yaml keys that save_checkpoint writes itself; everything else is carried over.
-_WRITTEN = {"format", "family", "config", "dependencies", "sha256", "toolkit_version", "weights_dtype"}
+# Of what read_checkpoint leaves in ``meta``, the keys save_checkpoint writes anew; the rest is carried over.
+_REWRITTEN = ("toolkit_version", "weights_dtype")
 
 
 def half_storage(src: str | Path, out: str | Path, dtype: str = "float16", overwrite: bool = False) -> Path:
@@ -37,7 +37,7 @@ def half_storage(src: str | Path, out: str | Path, dtype: str = "float16", overw
     if info.meta.get("weights_dtype") in ("float16", "bfloat16"):
         raise CheckpointError(f"'{info.path}' is already stored in {info.meta['weights_dtype']}.")
     card = (info.path / CARD_FILE).read_text(encoding="utf-8") if (info.path / CARD_FILE).is_file() else None
-    meta = {k: v for k, v in info.meta.items() if k not in _WRITTEN}
+    meta = {k: v for k, v in info.meta.items() if k not in _REWRITTEN}
     if info.options:
         meta["options"] = info.options
     out = save_checkpoint(out, info.family, info.config, load_state_dict(info), dependencies=info.dependencies,

@@ -42,9 +42,15 @@ def test_a_float16_folder_is_refused(float32_codec, tinyvoices, tmp_path, capsys
     assert "already stored in float16: measure its float32 export" in capsys.readouterr().err
 
 
-def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+def test_bad_arguments_are_one_line_errors(float32_codec, tmp_path, capsys):
+    from lhotse import CutSet
+
     main = runpy.run_path(SCRIPT)["main"]
+    empty = tmp_path / "empty.jsonl.gz"
+    CutSet.from_cuts([]).to_file(empty)
     assert main(["--codec", str(tmp_path / "none"), "--cuts", "x"]) == 2
     assert main(["--codec", "x", "--cuts", "x", "--limit", "0"]) == 2
+    assert main(["--codec", str(float32_codec), "--cuts", str(empty)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert "holds no cuts" in err[-1]
