@@ -43,7 +43,7 @@ def _run(cmd: list[str], what: str) -> None:
         raise EngineError(f"{what} failed (exit {res.returncode}): {res.stderr.strip()[:300]}")
 
 
-def _engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
+def engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
     engine, voice = speaker.base.engine, speaker.base.voice
     if engine == "espeak":
         _run(["espeak-ng", "-v", voice, "-p", str(speaker.pitch), "-s", str(int(speaker.rate)), "-w", str(wav), text],
@@ -105,7 +105,7 @@ def synthesize(speaker: Speaker, text: str, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="tinyvoices-") as tmp:
         work = Path(tmp)
         raw = work / "raw.wav"
-        _engine_wav(speaker, text, raw, work)
+        engine_wav(speaker, text, raw, work)
         if speaker.f0:
             changed = work / "changed.wav"
             change_voice(raw, changed, speaker.f0, speaker.formant)
