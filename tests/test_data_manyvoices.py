@@ -249,3 +249,37 @@ def test_build_with_every_source(tmp_path):
     test = list(load_cuts(out, "test_unseen"))
     assert any(c.supervisions[0].custom["engine"] == "real" for c in test)
     assert summary["real_people"] >= 5
+
+
+def test_whisper_hears_several_prompts_in_one_window(tmp_path):
+    """Prompts are heard joined by 1 s of silence; each word goes back to the prompt it falls in."""
+    import soundfile as sf
+
+    from tts.data.manyvoices import real
+    from tts.data.manyvoices.sources import RealPack
+    from tts.eval.asr import Transcript, Word
+
+    sr = 8000
+    files = {}
+    for key, seconds in (("a", 1.0), ("b", 2.0), ("c", 25.0)):
+        files[key] = tmp_path / f"{key}.wav"
+        sf.write(str(files[key]), 0.5 * np.sin(np.arange(int(seconds * sr)) * 0.3), sr)
+    windows = list(real._windows(["a", "b", "c"], files))
+    assert [[k for k, _, _ in w] for w in windows] == [["a", "b"], ["c"]]
+
+    class FakeASR:
+        def transcribe_words(self, wav, rate):
+            # "a" spans 0-1.1 s (trim keeps 50 ms), then 1 s of silence, then "b"
+            return Transcript("un deux trois", [Word("un", 0.2, 0.6, 0.9), Word("deux", 2.3, 2.7, 0.8),
+                                                Word("trois", 3.0, 3.4, 0.7)], "fr", len(wav) / rate)
+
+    heard = {k: (text, probs) for k, text, probs, _ in real._listen(FakeASR(), windows[0])}
+    assert heard == {"a": ("un", [0.9]), "b": ("deux trois", [0.8, 0.7])}
+    pack = RealPack("x", "pkg", "x", "wav", "fr-fr", None, "licence", "f", sr)
+    sure = real._verdict("deux trois", [0.9, 0.85], 2.0, "", pack, lambda t, lang: t)
+    unsure = real._verdict("deux trois", [0.9, 0.2], 2.0, "", pack, lambda t, lang: t)
+    assert sure["ok"] and sure["by"] == "whisper" and not unsure["ok"]
+    borrowed = RealPack("x", "pkg", "x", "wav", "fr-fr", "asterisk-core-sounds-fr", "licence", "f", sr)
+    assert real._verdict("deux trois", [0.9, 0.9], 2.0, "deux trois", borrowed, lambda t, lang: t)["ok"]
+    # a borrowed text that does not match is not replaced by Whisper's, however sure it is
+    assert not real._verdict("quatre cinq", [0.99, 0.99], 2.0, "deux trois", borrowed, lambda t, lang: t)["ok"]

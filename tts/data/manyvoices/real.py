@@ -130,6 +130,71 @@ def cer(ref: str, hyp: str) -> float:
     return float(jiwer.cer(ref, hyp))
 
 
+WINDOW_SECONDS = 26.0  # Whisper hears 30 s at a time, whatever the clip: fill the window
+WINDOW_GAP = 1.0
+
+
+def _windows(keys: list[str], files: dict[str, Path]):
+    """Lists of ``(key, trimmed samples, rate)`` whose clips with :data:`WINDOW_GAP` s between
+    them fit :data:`WINDOW_SECONDS`: one Whisper call hears several prompts (a 1 s prompt costs
+    as much as 30 s)."""
+    window, length = [], 0.0
+    for key in keys:
+        wav, sr = decode(files[key])
+        wav = trim(wav, sr)
+        seconds = len(wav) / sr
+        if window and length + WINDOW_GAP + seconds > WINDOW_SECONDS:
+            yield window
+            window, length = [], 0.0
+        window.append((key, wav, sr))
+        length += seconds + (WINDOW_GAP if len(window) > 1 else 0.0)
+    if window:
+        yield window
+
+
+def _listen(asr, window):
+    """``(key, heard text, word probabilities, seconds)`` of each clip of ``window``: the clips are
+    heard joined by silence, each word given to the clip its middle falls in (or nearest to)."""
+    sr = window[0][2]
+    pieces, spans, t = [], [], 0.0
+    for key, wav, rate in window:
+        if rate != sr:
+            raise DataError(f"{key} is at {rate} Hz, its pack at {sr} Hz.")
+        if pieces:
+            pieces.append(np.zeros(int(WINDOW_GAP * sr), np.float32))
+            t += WINDOW_GAP
+        pieces.append(wav)
+        spans.append((key, t, t + len(wav) / sr))
+        t += len(wav) / sr
+    words = asr.transcribe_words(np.concatenate(pieces), sr).words
+    heard: dict[str, list] = {key: [] for key, _, _ in spans}
+    for w in words:
+        mid = (w.start + w.end) / 2
+        key = min(spans, key=lambda s: 0.0 if s[1] <= mid <= s[2] else min(abs(mid - s[1]), abs(mid - s[2])))[0]
+        heard[key].append(w)
+    for key, start, end in spans:
+        ws = heard[key]
+        yield key, " ".join(w.text for w in ws).strip(), [w.probability for w in ws], end - start
+
+
+def _verdict(heard_text: str, probs: list[float], seconds: float, given: str, pack: RealPack, normalize) -> dict:
+    verdict = {"seconds": round(seconds, 3), "ok": False, "heard": heard_text,
+               "mean_word_prob": round(float(np.mean(probs)), 3) if probs else 0.0,
+               "min_word_prob": round(min(probs), 3) if probs else 0.0}
+    if given:
+        # Whisper writes numbers in digits: read them as words before comparing.
+        verdict["cer"] = round(cer(_normalized(given, pack.language, normalize),
+                                   _normalized(heard_text, pack.language, normalize)), 3)
+        if verdict["cer"] <= MAX_CER:
+            verdict.update(text=given, ok=True, by="transcript")
+    elif not pack.transcripts and probs and verdict["mean_word_prob"] >= MIN_MEAN_PROB \
+            and verdict["min_word_prob"] >= MIN_WORD_PROB:
+        # No text at all: Whisper's words, when it is sure of each. (Not for a borrowed text that does
+        # not match: on 8 kHz prompts Whisper-base writes fluent, confident, wrong sentences.)
+        verdict.update(text=heard_text, ok=True, by="whisper")
+    return verdict
+
+
 def verify_pack(pack: RealPack, cache: Path, asr_factory, normalize, limit: int | None = None,
                 seed: int = 0) -> list[Clip]:
     """The clips of ``pack`` that Whisper confirms, cached in ``cache`` (JSON).
@@ -146,36 +211,12 @@ def verify_pack(pack: RealPack, cache: Path, asr_factory, normalize, limit: int 
     order = sorted(files)
     random.Random(seed).shuffle(order)
     order = order[:limit] if limit is not None else order
-    asr = None
-    for n, key in enumerate(order):
-        path = files[key]
-        if key in done:
-            continue
-        wav, sr = decode(path)
-        wav = trim(wav, sr)
-        verdict = {"seconds": round(len(wav) / sr, 3), "ok": False}
-        if len(wav) >= 0.3 * sr:
-            asr = asr or asr_factory(pack.language)
-            heard = asr.transcribe_words(wav, sr)
-            probs = [w.probability for w in heard.words]
-            verdict.update(heard=heard.text, mean_word_prob=round(float(np.mean(probs)), 3) if probs else 0.0,
-                           min_word_prob=round(min(probs), 3) if probs else 0.0)
-            given = texts.get(key, "")
-            if given:
-                # Whisper writes numbers in digits: read them as words before comparing.
-                verdict["cer"] = round(cer(_normalized(given, pack.language, normalize),
-                                           _normalized(heard.text, pack.language, normalize)), 3)
-            if given and verdict["cer"] <= MAX_CER:
-                verdict.update(text=given, ok=True, by="transcript")
-            elif not pack.transcripts and probs and verdict["mean_word_prob"] >= MIN_MEAN_PROB \
-                    and verdict["min_word_prob"] >= MIN_WORD_PROB:
-                # No text at all: Whisper's words, when it is sure of each. (Not for a borrowed text that
-                # does not match: on 8 kHz prompts Whisper-base writes fluent, confident, wrong sentences.)
-                verdict.update(text=heard.text, ok=True, by="whisper")
-        done[key] = verdict
-        if n % 25 == 0:
-            _save(cache, done)
-    _save(cache, done)
+    pending = [k for k in order if k not in done]
+    asr = asr_factory(pack.language) if pending else None
+    for window in _windows(pending, files):
+        for key, heard_text, probs, seconds in _listen(asr, window):
+            done[key] = _verdict(heard_text, probs, seconds, texts.get(key, ""), pack, normalize)
+        _save(cache, done)
     clips = []
     for key in order:
         v = done[key]
