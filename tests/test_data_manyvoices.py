@@ -261,10 +261,10 @@ def test_whisper_hears_several_prompts_in_one_window(tmp_path):
 
     sr = 8000
     files = {}
-    for key, seconds in (("a", 1.0), ("b", 2.0), ("c", 25.0)):
+    for key, seconds in (("a", 1.0), ("b", 2.0), ("empty", 0.0), ("c", 25.0)):
         files[key] = tmp_path / f"{key}.wav"
         sf.write(str(files[key]), 0.5 * np.sin(np.arange(int(seconds * sr)) * 0.3), sr)
-    windows = list(real._windows(["a", "b", "c"], files))
+    windows = list(real._windows(["a", "b", "empty", "c"], files))  # an empty prompt file is passed over
     assert [[k for k, _, _ in w] for w in windows] == [["a", "b"], ["c"]]
 
     class FakeASR:

@@ -83,6 +83,8 @@ def decode(path: str | Path) -> tuple[np.ndarray, int]:
         stream = container.streams.audio[0]
         frames = [f.to_ndarray() for f in container.decode(stream)]
         rate = stream.rate
+    if not frames:
+        return np.zeros(0, np.float32), rate
     pcm = np.concatenate(frames, axis=-1).reshape(-1)
     return (pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32)), rate
 
@@ -132,6 +134,7 @@ def cer(ref: str, hyp: str) -> float:
 
 WINDOW_SECONDS = 26.0  # Whisper hears 30 s at a time, whatever the clip: fill the window
 WINDOW_GAP = 1.0
+MIN_CLIP_SECONDS = 0.1
 
 
 def _windows(keys: list[str], files: dict[str, Path]):
@@ -143,6 +146,8 @@ def _windows(keys: list[str], files: dict[str, Path]):
         wav, sr = decode(files[key])
         wav = trim(wav, sr)
         seconds = len(wav) / sr
+        if seconds < MIN_CLIP_SECONDS:  # an empty or click-only file: nothing to hear
+            continue
         if window and length + WINDOW_GAP + seconds > WINDOW_SECONDS:
             yield window
             window, length = [], 0.0
@@ -217,6 +222,9 @@ def verify_pack(pack: RealPack, cache: Path, asr_factory, normalize, limit: int 
         for key, heard_text, probs, seconds in _listen(asr, window):
             done[key] = _verdict(heard_text, probs, seconds, texts.get(key, ""), pack, normalize)
         _save(cache, done)
+    for key in pending:  # too short to be heard
+        done.setdefault(key, {"seconds": 0.0, "ok": False, "heard": ""})
+    _save(cache, done)
     clips = []
     for key in order:
         v = done[key]
