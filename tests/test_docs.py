@@ -69,6 +69,14 @@ def test_relative_links_resolve():
     assert broken == []
 
 
+def test_named_scripts_exist():
+    """A script moved or removed takes its mentions in the README, docs and cards with it."""
+    missing = [f"{_name(p)}: {s}" for p in [README, *DOCS, *CARDS]
+               for s in re.findall(r"(?<![\w/])scripts/[\w.-]+\.(?:py|sh)\b", p.read_text(encoding="utf-8"))
+               if not (REPO / s).is_file()]
+    assert missing == []
+
+
 def _tts_commands(path) -> list[str]:
     """The `tts ...` command lines of a Markdown file's bash blocks, continuation lines joined."""
     commands = []
