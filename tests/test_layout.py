@@ -159,3 +159,15 @@ def test_architecture_doc_covers_every_package():
     packages = [p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()]
     assert packages and all(f"{name}/" in doc for name in packages), packages
     assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_scripts_hold_only_what_make_setup_or_the_docs_use():
+    """scripts/ is part of the product: each file is run by the Makefile or the setup, or the
+    docs give a command for it. Research probes live in experiments/, each with a line in its README."""
+    users = [REPO / "Makefile", REPO / "README.md", *(REPO / "scripts").glob("*.sh"), *(REPO / "docs").glob("*.md"),
+             *(REPO / "checkpoints").glob("*/README.md")]
+    named = " ".join(path.read_text(encoding="utf-8") for path in users)
+    unused = [p.name for p in sorted((REPO / "scripts").iterdir()) if f"scripts/{p.name}" not in named]
+    assert unused == []
+    listed = (REPO / "experiments" / "README.md").read_text(encoding="utf-8")
+    assert [p.name for p in sorted((REPO / "experiments").glob("*.py")) if f"`{p.name}`" not in listed] == []

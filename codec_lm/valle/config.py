@@ -46,7 +46,7 @@ class VallEConfig:
             phonemes after its own in the text (0 for VALL-E R as published). A causal step
             otherwise writes the codes that lead into the next phoneme without knowing it:
             the shipped tiny-valle gets 0.47 of the last frame of a phoneme right against
-            0.66 inside one (teacher-forced, dev; ``scripts/valle_position_accuracy.py``).
+            0.66 inside one (teacher-forced, dev; ``experiments/valle_position_accuracy.py``).
             Older checkpoints load as 0.
     NAR training:
         nar_stage_weights: how training picks the NAR stage (the codebook it learns) per

@@ -8,7 +8,7 @@ in ``recipes/flow/configs/tiny.yaml``) runs with random weights: speed does not
 depend on the weight values.
 
 Side by side with F5-TTS (the same synthesis at the same dims, NFE and guidance, vocoder
-excluded, alternating runs in one process): ``scripts/bench_f5.py`` in a checkout, run
+excluded, alternating runs in one process): ``experiments/bench_f5.py`` in a checkout, run
 with a Python where F5-TTS is installed (a separate venv; the README's Benchmarks section
 gives the commands and the last figures).
 """
