@@ -30,7 +30,7 @@ def main() -> None:
 
     from aligner.kmeans import kmeans
     from aligner.semantic import SemanticConfig, SemanticTokenizer
-    from tts.data.alignment import load_aligner
+    from tts.aligner import load_aligner
     from tts.data.manifests import load_cuts
     from tts.data.semantic import codebook_purity, collect_features, semantic_purity
 

@@ -85,7 +85,7 @@ class AudioCrops(Dataset):
     def _labels(self, cut, first_frame: int, frames: int) -> torch.Tensor:
         """Phoneme ids ``[crop_samples // hop + 1]`` of the crop's frames, which are the cut's
         frames ``first_frame, first_frame + 1, ...``; only the first ``frames`` are the cut's own."""
-        from tts.data.alignment import ALIGNMENT_KEY
+        from tts.data.manifests import ALIGNMENT_KEY
 
         sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
         items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None

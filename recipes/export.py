@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from .cards import Card, model_card
 from .common import RecipeError, module_from_checkpoint
+from .registry import RECIPES, load_spec
 
 
 class Exportable:
@@ -125,8 +126,6 @@ def export_from_checkpoint(recipe: str, ckpt_path: str | os.PathLike, directory:
     Raises:
         RecipeError: an unknown recipe, a precision it cannot store, or a checkpoint of another recipe.
     """
-    from .cli import RECIPES, load_spec
-
     if recipe not in RECIPES:
         raise RecipeError(f"No recipe {recipe!r}; available: {', '.join(RECIPES)}.")
     module_cls = load_spec(RECIPES[recipe].module)

@@ -132,7 +132,7 @@ class TextProbe(Callback):
         if self._aligner is None:
             import warnings
 
-            from tts.data.alignment import load_aligner
+            from tts.aligner import load_aligner
             from tts.errors import TTSError
 
             try:
@@ -176,7 +176,7 @@ class CodecProbes:
     def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
         """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec (loaded once)."""
         from tts.codecs import load_codec
-        from tts.data.features import MelFeatures
+        from tts.mel import MelFeatures
 
         if getattr(self, "_probe_codec", None) is None:
             self._probe_codec = (load_codec(self.codec_dir, device=self.device), MelFeatures())

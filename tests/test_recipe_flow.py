@@ -187,7 +187,7 @@ def aligned(tinyvoices, tmp_path_factory):
 
 def _aligned_batch(aligned, n: int):
     from tts.data.dataset import TTSDataset
-    from tts.data.features import MelFeatures
+    from tts.mel import MelFeatures
     from tts.data.manifests import load_cuts
 
     b = TTSDataset(features="audio", durations=True)[load_cuts(aligned / "cuts_test_seen_aligned.jsonl.gz").subset(

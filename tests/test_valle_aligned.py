@@ -486,9 +486,9 @@ def aligned_utterance(tinyvoices):
 
     from aligner import fold_stress, with_boundaries
     from codec_lm.codecs import MelRVQ, MelRVQCodec, MelRVQConfig, build_vocos
-    from tts.data.alignment import load_aligner
+    from tts.aligner import load_aligner
     from tts.data.dataset import TTSDataset
-    from tts.data.features import MelFeatures
+    from tts.mel import MelFeatures
     from tts.data.manifests import load_cuts
 
     torch.manual_seed(0)

@@ -37,7 +37,7 @@ def load_semantic_tokenizer(name_or_dir: str | os.PathLike, device: str | torch.
     """
     from aligner.semantic import SemanticConfig, SemanticTokenizer
 
-    from .data.alignment import load_aligner
+    from .aligner import load_aligner
 
     info = read_checkpoint(name_or_dir, family=FAMILY)
     if "aligner" not in info.dependencies:
@@ -80,7 +80,7 @@ def mel_batch(wavs: Sequence[torch.Tensor], device: torch.device | str = "cpu") 
 
     Each mel is computed alone, so an item's tokens never depend on the other items of a batch.
     """
-    from .data.features import MelFeatures
+    from .mel import MelFeatures
 
     features = MelFeatures()
     mels = [features(w.float().reshape(1, -1).cpu())[0] for w in wavs]

@@ -55,7 +55,7 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         super().__init__()
         from aligner import AlignerConfig, PhoneAligner, phone_table
         from text_frontend import PhonemeVocab
-        from tts.data.features import VOCOS_MEL_24K, MelFeatures
+        from tts.mel import VOCOS_MEL_24K, MelFeatures
 
         self.save_hyperparameters()
         self.vocab = PhonemeVocab.default()

@@ -240,7 +240,7 @@ class VallEDataModule(CodesDataModule):
         cuts = super()._cuts(name)
         if self.alignment != "monotonic":
             return cuts
-        from tts.data.alignment import ALIGNMENT_KEY, frame_durations
+        from tts.data.manifests import ALIGNMENT_KEY, frame_durations
         from tts.data.manifests import DataError
 
         def fits(cut) -> bool:

@@ -77,7 +77,7 @@ class CodecModelBackend(Backend):
         (:meth:`aligner.PhoneAligner.phone_log_likelihood`); higher is clearer. Needs ``self.aligner``."""
         from aligner import phone_ids, phone_table
 
-        from ..data.features import MelFeatures
+        from ..mel import MelFeatures
 
         model, vocab = self.aligner
         phones = phone_ids(list(ids), phone_table(vocab.symbols))
@@ -101,7 +101,7 @@ class CodecModelBackend(Backend):
             CheckpointError: none named, or one whose frames are not the codec's.
         """
         from ..checkpoint import CheckpointError
-        from ..data.alignment import load_aligner
+        from ..aligner import load_aligner
 
         if "aligner" not in info.dependencies:
             raise CheckpointError(f"{what} checkpoint '{info.path}' names no aligner in model.yaml: it cannot measure "
@@ -117,8 +117,8 @@ class CodecModelBackend(Backend):
                                                                                                   torch.Tensor]:
         """The prompt's aligned (boundary-wrapped) ids and their durations in codec frames, summing
         to ``frames`` (the aligner's, at the codec's rate)."""
-        from ..data.alignment import align_prompt
-        from ..data.features import MelFeatures
+        from ..aligner import align_prompt
+        from ..mel import MelFeatures
 
         mel = MelFeatures()(prompt.float().cpu()[None])[0]  # the features the aligner reads
         # Same rate as the codec's frames (checked at load); a frame more or less (another

@@ -45,7 +45,7 @@ class FlowBackend(Backend):
                                   f"{model.config.hop_length}).")
         aligner = None
         if model.aligned:
-            from ..data.alignment import load_aligner
+            from ..aligner import load_aligner
 
             if "aligner" not in info.dependencies:
                 raise CheckpointError(f"Aligned flow checkpoint '{info.path}' names no aligner in model.yaml: it "
@@ -59,7 +59,7 @@ class FlowBackend(Backend):
 
     def prompt_durations(self, mel: torch.Tensor, prompt_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The prompt's boundary-wrapped ids and their durations ``[l]`` (summing to ``mel``'s frames)."""
-        from ..data.alignment import align_prompt
+        from ..aligner import align_prompt
 
         return align_prompt(*self.aligner, mel, prompt_ids)
 

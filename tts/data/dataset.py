@@ -160,7 +160,7 @@ class TTSDataset(torch.utils.data.Dataset):
 
     def aligned(self, cut, n_frames: int) -> tuple[list[int], list[int]]:
         """The stored alignment of a cut as ``(symbol ids, frame counts summing to n_frames)``."""
-        from .alignment import ALIGNMENT_KEY, frame_durations
+        from .manifests import ALIGNMENT_KEY, frame_durations
 
         sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
         items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None

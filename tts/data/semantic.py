@@ -82,7 +82,7 @@ def fit_semantic_tokenizer(cuts_path: str | os.PathLike, aligner: str | os.PathL
 
     from ..checkpoint import CheckpointError
     from ..semantic import load_semantic_tokenizer, save_semantic_tokenizer
-    from .alignment import load_aligner
+    from ..aligner import load_aligner
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -177,7 +177,7 @@ def tokenizer_card(summary: dict, aligner_dir: Path, cuts_path, command: str | N
 
 def _frame_phones(cut, n_frames: int) -> list[str]:
     """The aligned phone symbol of each of the cut's ``n_frames`` mel frames (93.75 Hz)."""
-    from .alignment import ALIGNMENT_KEY, frame_durations
+    from .manifests import ALIGNMENT_KEY, frame_durations
 
     sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
     items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None

@@ -52,10 +52,10 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
     """
     from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
 
-    from ..data.alignment import load_aligner
+    from ..aligner import load_aligner
     from ..data.dataset import TTSDataset
-    from ..data.features import MelFeatures
-    from ..data.features import _batches as duration_batches
+    from ..mel import MelFeatures
+    from ..data.manifests import duration_batches
     from ..data.manifests import load_cuts
 
     cuts_path = Path(cuts_path)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -29,6 +28,7 @@ from ..errors import TTSError
 from .errors import EvalError
 from .inputs import EVAL_SAMPLE_RATE, describe, is_path, to_mono_numpy
 from .manifest import EvalItem
+from .writers import EvalReport
 
 # Row columns that are averaged in the summary (None values are skipped).
 MEAN_COLUMNS = ("sim", "sim_ref", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "rtf")
@@ -82,48 +82,6 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
         summary[col] = _mean([r.get(col) for r in rows])
     summary["sim_std"] = _std([r.get("sim") for r in rows])
     return summary
-
-
-@dataclass
-class EvalReport:
-    """Rows, summary and the configuration that produced them.
-
-    Attributes:
-        rows: one dict per item (see :meth:`Evaluator.evaluate` for the columns).
-        summary: see :func:`summarize`.
-        config: the models and options used (for the record).
-    """
-
-    rows: list[dict[str, Any]]
-    summary: dict[str, Any]
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"summary": self.summary, "config": self.config, "rows": self.rows}
-
-    def write_json(self, path: str | os.PathLike) -> Path:
-        from .writers import write_json
-
-        return write_json(self, path)
-
-    def to_markdown(self, **kwargs: Any) -> str:
-        from .writers import to_markdown
-
-        return to_markdown(self, **kwargs)
-
-    def write_markdown(self, path: str | os.PathLike, **kwargs: Any) -> Path:
-        from .writers import write_markdown
-
-        return write_markdown(self, path, **kwargs)
-
-    def write(
-        self, out_dir: str | os.PathLike, items: Sequence[EvalItem] | None = None, mel_items: int = 3
-    ) -> dict[str, Path]:
-        """Write ``report.json``, ``report.md``, ``distributions.png`` and (given the
-        items) ``mels.png`` into ``out_dir``; returns their paths by kind."""
-        from .writers import write_report
-
-        return write_report(self, out_dir, items=items, mel_items=mel_items)
 
 
 class Evaluator:

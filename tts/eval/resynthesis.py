@@ -47,7 +47,7 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         ``decode_rtf`` and ``dnsmos_ovrl_ref`` (DNSMOS of the original), and whose
         summary holds their means.
     """
-    from ..data.features import MelFeatures
+    from ..mel import MelFeatures
     from .cases import spread_over_speakers
     from .report import Evaluator
 

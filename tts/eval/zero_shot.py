@@ -60,7 +60,7 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
     peak = None
     if synthesizer is not None:  # one warm-up call, so that the first item's RTF is not load time
         synthesizer.synthesize("Warm up.", save_cut_audio(cases[0].prompt, out / "prompts" / "_warmup.wav"),
-                               prompt_text=cases[0].prompt_text, language=language, seed=seed, **options)
+                               prompt_text=cases[0].prompt_text, language=language, seed=seed, options=options)
         (out / "prompts" / "_warmup.wav").unlink()
     with PeakMemory(str(synthesizer.device) if synthesizer is not None else "cpu") as peak:
         for k, case in enumerate(cases):
@@ -73,7 +73,7 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
             else:
                 t0 = time.perf_counter()
                 audio = synthesizer.synthesize(case.text, prompt, prompt_text=case.prompt_text, language=language,
-                                               seed=seed + k, **options)
+                                               seed=seed + k, options=options)
                 seconds = time.perf_counter() - t0
                 path = audio.save(out / "audio" / f"{case.id}.wav", overwrite=True)
                 items.append(EvalItem(case.id, audio=str(path), text=case.text, prompt=prompt, reference=reference,

@@ -62,7 +62,7 @@ def web_models(dirs: list[str] | tuple[str, ...] = (), extra: tuple[str, ...] = 
     """
     from ..backends import BACKENDS, backend_class
     from ..checkpoint import read_checkpoint
-    from ..commands.models import find_models
+    from ..catalog import find_models
 
     models: list[WebModel] = []
     for row in find_models(dirs):
