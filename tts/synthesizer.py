@@ -19,8 +19,14 @@ from typing import Any
 
 import torch
 
-from .audio import PROMPT_MAX_SECONDS, Audio, Prompt, join, load, load_prompt, prepare_prompt
+from text_frontend import Frontend, PhonemeVocab, resolve_language
+
+from .audio import PROMPT_MAX_SECONDS, Audio, Prompt, join, load, load_prompt, prepare_prompt, resample
+from .backends import backend_class
+from .checkpoint import CheckpointError, read_checkpoint
+from .editing import changed_span, locate_span
 from .errors import TTSError
+from .eval.asr import asr_language
 from .options import CheckedOptions, family_options, with_defaults
 
 # progress(sentences done, sentences in all), called after each batch of sentences
@@ -59,11 +65,6 @@ class Synthesizer:
             CheckpointError: unknown name, missing/corrupt folder (the message lists the shipped models).
             TTSError: a family this version cannot run, or CUDA asked for but absent.
         """
-        from text_frontend import PhonemeVocab
-
-        from .backends import backend_class
-        from .checkpoint import CheckpointError, read_checkpoint
-
         dev = resolve_device(device)
         info = read_checkpoint(name_or_dir)
         backend_cls = backend_class(info.family)
@@ -94,8 +95,6 @@ class Synthesizer:
 
     # ------------------------------------------------------------------ helpers
     def frontend(self, language: str = "en-us", with_stress: bool = True):
-        from text_frontend import Frontend, resolve_language
-
         key = (resolve_language(language), with_stress)
         if key not in self._frontends:
             self._frontends[key] = Frontend(key[0], with_stress=with_stress, vocab=self.vocab)
@@ -133,8 +132,6 @@ class Synthesizer:
             TTSError: the ASR is not installed, it cannot transcribe ``language``, or it heard nothing.
             UnsupportedLanguageError: ``language`` is not a language espeak-ng knows.
         """
-        from .eval.asr import asr_language
-
         code = asr_language(language)
         if self._asr is None:
             try:
@@ -233,15 +230,11 @@ class Synthesizer:
             TTSError: the model cannot edit, the transcripts are identical, or the span
                 is outside the audio.
         """
-        from .editing import changed_span, locate_span
-
         if not self.backend.can_edit:
             raise TTSError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
         options = self._options(options, model_options)
         fe = self.frontend(language)
         if isinstance(audio, Audio):
-            from .audio import resample
-
             source = Audio(resample(audio.wav, audio.sample_rate, self.sample_rate), self.sample_rate)
         else:
             source = load(audio, self.sample_rate)

@@ -25,8 +25,14 @@ from pathlib import Path
 
 import torch
 
+from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
+
 from ..aligner import load_aligner
-from .manifests import ALIGNMENT_KEY, DataError, alignment_items, load_cuts
+from ..mel import MelFeatures
+from .dataset import TTSDataset
+from .manifests import ALIGNMENT_KEY, DataError, alignment_items, duration_batches, load_cuts
+from .textgrid import TextGridError, durations_from_intervals, read_intervals
+
 
 class AlignedWriter:
     """Writes ``<stem>_aligned.jsonl.gz`` and ``<stem>_align_skipped.jsonl`` for a manifest, resumably.
@@ -113,12 +119,6 @@ def align_cuts(cuts_path: str | os.PathLike, aligner: str | os.PathLike, out: st
         Summary: output manifest, skip file, aligned/skipped counts (now and before),
         skip reasons, median score and PER, seconds.
     """
-    from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
-
-    from .dataset import TTSDataset
-    from ..mel import MelFeatures
-    from .manifests import duration_batches
-
     model, vocab, aligner_dir = load_aligner(aligner, device)
     cfg = model.config
     features = MelFeatures()
@@ -192,12 +192,6 @@ def import_textgrids(cuts_path: str | os.PathLike, textgrids: str | os.PathLike,
     the audio files). See :mod:`tts.data.textgrid` for how MFA's phones are mapped
     onto our symbols.
     """
-    from aligner import with_boundaries
-
-    from .dataset import TTSDataset
-    from ..mel import MelFeatures
-    from .textgrid import TextGridError, durations_from_intervals, read_intervals
-
     folder = Path(textgrids)
     if not folder.is_dir():
         raise DataError(f"TextGrid folder '{folder}' does not exist.")

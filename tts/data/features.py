@@ -28,8 +28,11 @@ from pathlib import Path
 
 import torch
 
+from ..codecs import load_codec
 from ..mel import MelFeatures
+from ..semantic import load_semantic_tokenizer, tokenize_audio
 from .manifests import DataError, duration_batches, load_cuts
+
 
 class CodecFeatures:
     """Codec codes: ``wav [B, T] -> codes [B, Q, N]`` through any ``Codec``."""
@@ -72,8 +75,6 @@ class SemanticFeatures:
         return self.tokenizer.num_tokens(num_samples // self.hop + 1)  # Vocos' centred mel frames
 
     def __call__(self, wav: torch.Tensor, lens: list[int]) -> torch.Tensor:
-        from ..semantic import tokenize_audio
-
         tokens = tokenize_audio(self.tokenizer, [w[:n] for w, n in zip(wav.cpu(), lens)], self.sample_rate)
         return torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=-1)[:, None]
 
@@ -110,8 +111,6 @@ def prepare_features(
         if codec is None:
             raise DataError("--kind codes needs --codec (a codec checkpoint folder or shipped name).")
         if isinstance(codec, (str, os.PathLike)):
-            from ..codecs import load_codec
-
             codec = load_codec(codec, device=device)
         extractor = CodecFeatures(codec)
     elif kind == "semantic":
@@ -119,8 +118,6 @@ def prepare_features(
             raise DataError("--kind semantic needs --tokenizer (a semantic tokenizer folder or shipped name, made by "
                             "`tts prepare semantic-tokenizer`).")
         if isinstance(tokenizer, (str, os.PathLike)):
-            from ..semantic import load_semantic_tokenizer
-
             tokenizer = load_semantic_tokenizer(tokenizer, device=device)
         extractor = SemanticFeatures(tokenizer)
     else:

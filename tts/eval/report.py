@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 from ..errors import TTSError
 from .errors import EvalError
 from .inputs import EVAL_SAMPLE_RATE, describe, is_path, to_mono_numpy
+from .intelligibility import missed_by_position, wer
 from .manifest import EvalItem
 from .writers import EvalReport
 
@@ -61,8 +62,6 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
         ``missed_by_quarter`` is :func:`~tts.eval.intelligibility.missed_by_position` in
         four slices (the reference words Whisper did not hear, by place in the sentence).
     """
-    from .intelligibility import missed_by_position, wer
-
     summary: dict[str, Any] = {
         "items": len(rows),
         "references": sum(1 for r in rows if r.get("reference_transcript") is not None),
@@ -261,8 +260,6 @@ class Evaluator:
         return EvalReport(rows=rows, summary=summarize(rows, self.language), config=self.config())
 
     def _fill_wer(self, rows: list[dict[str, Any]]) -> None:
-        from .intelligibility import wer
-
         for hyp_key, wer_key in (("transcript", "wer"), ("reference_transcript", "ref_wer")):
             scored = [r for r in rows if r[hyp_key] is not None]
             if scored:

@@ -22,6 +22,8 @@ from typing import Any
 from .cases import EvalCase, save_cut_audio
 from .errors import EvalError
 from .manifest import EvalItem, write_manifest
+from .report import Evaluator
+from .speed import PeakMemory
 
 
 def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
@@ -48,9 +50,6 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
         options: model options (``nfe``, ``cfg``, ...).
         progress: ``progress(stage, done, total)`` with stage ``"synthesize"`` or ``"evaluate"``.
     """
-    from .report import Evaluator
-    from .speed import PeakMemory
-
     out = prepare_out_dir(out_dir, overwrite)
     for sub in ("prompts", "reference", "audio"):
         (out / sub).mkdir(exist_ok=True)

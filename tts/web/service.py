@@ -23,10 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from text_frontend import resolve_language
+from text_frontend.normalize import check_text
+
+from ..audio import load
 from ..options import Option, family_options, format_value
 from ..prechecks import check_model, precheck
 from .inputs import WebLimits, limited_text, optional_text, seed_value, text_to_speak, uploaded_file
 from .models import ModelCache, WebModel, pick
+from .spectrogram import save_spectrogram
 
 OUTPUT_MAX_AGE_S = 3600  # results older than this are deleted from the output folder
 # Sentences per model call. One, so that the page's progress moves sentence by sentence
@@ -179,11 +184,6 @@ class WebService:
         Raises:
             TTSError, FrontendError: one line naming the problem and the fix.
         """
-        from text_frontend import resolve_language
-        from text_frontend.normalize import check_text
-
-        from ..audio import load
-
         chosen = pick(self.models, model, editing=True)
         _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}, chosen.options))
         path = uploaded_file(recording, "The recording", self.upload_root, self.limits)
@@ -207,8 +207,6 @@ class WebService:
     # ------------------------------------------------------------------ results
     def _result(self, kind: str, audio, seconds: float, load_seconds: float, model: WebModel, synth,
                 lines: list[str]) -> WebResult:
-        from .spectrogram import save_spectrogram
-
         self._prune()
         stem = f"{kind}-{next(self._count):04d}"
         wav = audio.save(self.out_dir / f"{stem}.wav", overwrite=True)
