@@ -26,7 +26,7 @@ from .backends import backend_class
 from .checkpoint import CheckpointError, read_checkpoint
 from .editing import changed_span, locate_span
 from .errors import TTSError
-from .eval.asr import asr_language
+from .eval.asr import WhisperASR, asr_language
 from .options import CheckedOptions, family_options, with_defaults
 
 # progress(sentences done, sentences in all), called after each batch of sentences
@@ -135,8 +135,6 @@ class Synthesizer:
         code = asr_language(language)
         if self._asr is None:
             try:
-                from .eval import WhisperASR
-
                 self._asr = WhisperASR(device="cuda" if self.device.type == "cuda" else "cpu")
             except ImportError as err:
                 raise TTSError("No prompt transcript was given and no speech recognizer is installed: pass "

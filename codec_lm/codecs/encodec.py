@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .base import CodecError, check_codes, check_wav
-from .vocos_io import decode_encodec_codes, encodec_codebooks
+from .vocos_io import decode_encodec_codes, encodec_codebooks, load_vocos
 
 OFFICIAL_24KHZ = "encodec_24khz-d7cc33bc.th"
 BANDWIDTHS = (1.5, 3.0, 6.0, 12.0, 24.0)
@@ -178,8 +178,6 @@ class EncodecCodec(nn.Module):
         model = build_encodec(state)
         vocos = None
         if vocos_dir is not None:
-            from .vocos_io import load_vocos
-
             # The Vocos feature extractor embeds its own EnCodec: give it the same weights.
             vocos, _ = load_vocos(vocos_dir, encodec_weights=state)
         return cls(model, bandwidth, vocos).to(device)

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import TTSError
+from .asr import WhisperASR
 from .errors import EvalError
 from .inputs import EVAL_SAMPLE_RATE, describe, is_path, to_mono_numpy
 from .intelligibility import missed_by_position, wer
 from .manifest import EvalItem
+from .quality import DNSMOS
+from .similarity import SpeakerSimilarity, cosine_similarity
 from .writers import EvalReport
 
 # Row columns that are averaged in the summary (None values are skipped).
@@ -118,8 +120,6 @@ class Evaluator:
     def asr(self):
         """The ``WhisperASR`` (created on first use), or ``None`` when WER is off."""
         if self._asr is None and self._asr_arg is not False:
-            from .asr import WhisperASR
-
             arg = self._asr_arg
             # Anything with .transcribe(wav, sample_rate) -> str will do (duck typing
             # lets a caller plug in another recognizer, and tests a stub).
@@ -132,8 +132,6 @@ class Evaluator:
     def speaker(self):
         """The ``SpeakerSimilarity`` (created on first use), or ``None`` when SIM is off."""
         if self._speaker is None and self._speaker_arg not in (False, None):
-            from .similarity import SpeakerSimilarity
-
             arg = self._speaker_arg
             # A SpeakerSimilarity-like object (.embed, .name) is used as is.
             self._speaker = arg if hasattr(arg, "embed") else SpeakerSimilarity(arg, self.speaker_path, self.device)
@@ -143,8 +141,6 @@ class Evaluator:
     def dnsmos(self):
         """The ``DNSMOS`` predictor (created on first use), or ``None`` when off."""
         if self._dnsmos is None and self._dnsmos_arg not in (False, None):
-            from .quality import DNSMOS
-
             self._dnsmos = self._dnsmos_arg if hasattr(self._dnsmos_arg, "score") else DNSMOS()
         return self._dnsmos
 
@@ -211,8 +207,6 @@ class Evaluator:
         if self.speaker is not None:
             # The prompt goes in as given: a path is embedded once and cached.
             prompt_emb = self.speaker.embed(item.prompt, item.sample_rate)
-            from .similarity import cosine_similarity
-
             row["sim"] = cosine_similarity(self.speaker.embed(gen, sr), prompt_emb)
             if ref is not None:
                 row["sim_ref"] = cosine_similarity(self.speaker.embed(ref, sr), prompt_emb)
