@@ -31,6 +31,7 @@ import yaml
 from . import __version__
 from .errors import TTSError
 from .files import dir_mode, file_mode
+from .options import FAMILY_OPTIONS, OptionError, check_options
 
 FORMAT = 1
 MODEL_FILE = "model.yaml"
@@ -271,8 +272,6 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
 
 def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any]:
     """``model.yaml``'s ``options``, checked as the flags are (a bad value is the folder's fault)."""
-    from .options import OptionError, check_options
-
     if options is None:
         return {}
     if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
@@ -295,8 +294,6 @@ def set_option_defaults(directory: str | os.PathLike, options: dict[str, Any]) -
         CheckpointError: not a checkpoint folder, or a family without synthesis options.
         OptionError: an option the family does not take, or a value out of range.
     """
-    from .options import FAMILY_OPTIONS, check_options
-
     info = read_checkpoint(directory, verify=False)
     if info.family not in FAMILY_OPTIONS:
         raise CheckpointError(f"'{info.path}' is a {info.family!r} model, which has no synthesis options to set.")

@@ -8,7 +8,6 @@ import time
 from ..errors import TTSError
 from . import console
 from .options import add_model_options, model_options
-from .synth import check_model
 
 
 def register(sub) -> None:
@@ -32,6 +31,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio import check_output_path
+    from ..prechecks import check_model
     from ..synthesizer import Synthesizer
 
     if (args.start is None) != (args.end is None):
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     synth = Synthesizer.from_pretrained(args.model, device=args.device)
     t0 = time.perf_counter()
     audio = synth.edit(args.audio, args.transcript, args.new_transcript, start=args.start, end=args.end,
-                       language=args.language, seed=args.seed, **options)
+                       language=args.language, seed=args.seed, options=options)
     path = audio.save(out, overwrite=args.overwrite)
     console().print(f"wrote {path} ({audio.duration:.2f} s) in {time.perf_counter() - t0:.1f} s")
     return 0

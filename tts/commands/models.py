@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
 
+from ..catalog import describe, find_models
 from . import console
 
 
@@ -14,47 +13,6 @@ def register(sub) -> None:
     m.add_argument("name", nargs="?", help="show this model's card (shipped name or folder)")
     m.add_argument("--dir", action="append", default=[], help="also list checkpoint folders under this folder")
     m.set_defaults(func=run)
-
-
-def _describe(path: Path) -> dict:
-    import yaml
-
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-    row = {"name": path.name, "path": str(path), "size": f"{size:.1f} MiB", "family": "?", "steps": "",
-           "options": ""}
-    if (path / "model.yaml").is_file():
-        doc = yaml.safe_load((path / "model.yaml").read_text(encoding="utf-8")) or {}
-        row["family"] = doc.get("family", "?")
-        row["steps"] = str((doc.get("training") or {}).get("steps", ""))
-        own = doc.get("options")
-        if isinstance(own, dict):  # the model's own option defaults, as flags
-            from ..options import as_flags
-
-            row["options"] = as_flags({str(k): v for k, v in own.items()})
-    elif (path / "config.yaml").is_file():
-        row["family"] = "vocos"
-        # The official Vocos layout has no place for training facts; our export puts
-        # them in the card's facts table ("| batches | 3000 |").
-        card = path / "README.md"
-        if card.is_file():
-            found = re.search(r"^\| (?:batches|steps) \| (\d+) \|", card.read_text(encoding="utf-8"), re.M)
-            row["steps"] = found.group(1) if found else ""
-    return row
-
-
-def find_models(dirs: list[str] | tuple[str, ...] = ()) -> list[dict]:
-    """One row per shipped model, then per checkpoint folder under each of ``dirs``:
-    ``name``, ``path``, ``family`` (``?`` when unknown), ``size``, ``steps``, ``options``
-    (the model's own option defaults, as flags), ``origin`` (``shipped`` or ``local``).
-    `tts models` prints them; `tts web` offers them."""
-    from ..checkpoint import shipped_models
-
-    rows = [dict(_describe(p), origin="shipped") for p in shipped_models().values()]
-    for folder in dirs:
-        for p in sorted(Path(folder).glob("*")):
-            if (p / "model.yaml").is_file() or (p / "config.yaml").is_file():
-                rows.append(dict(_describe(p), origin="local"))
-    return rows
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     con = console()
     if args.name:
         path = resolve(args.name)
-        own = _describe(path)["options"]
+        own = describe(path)["options"]
         if own:
             con.print(f"default options of {path.name}: {own} (model.yaml; flags given to a run override them)")
         card = path / "README.md"

@@ -40,21 +40,6 @@ def register(sub) -> None:
     s.set_defaults(func=run)
 
 
-def check_model(model: str, raw_options: dict) -> tuple[str, dict]:
-    """``(family, checked options)`` of a model, from its model.yaml alone (no weights are read):
-    the options given over the model's own defaults (model.yaml ``options``).
-
-    Raises:
-        CheckpointError: no such model (the message lists the shipped ones).
-        OptionError: an option the model does not take, or a value out of range.
-    """
-    from ..checkpoint import read_checkpoint
-    from ..options import with_defaults
-
-    info = read_checkpoint(model, verify=False)
-    return info.family, with_defaults(info.family, raw_options, info.options, model=info.path.name)
-
-
 def _output(path: Path, args) -> tuple[Path, str | None]:
     """A checked output path and, in a dry run, a note if it exists (a real run refuses it)."""
     from ..audio import check_output_path
@@ -101,32 +86,6 @@ def _jobs_from_jsonl(args) -> list[dict]:
     return jobs
 
 
-def precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
-    """Fail on bad text, language or prompts before the model is loaded (that takes seconds).
-
-    Returns the espeak-ng code of ``language`` and the loaded prompts by path, so
-    each prompt file is read (and warned about) once.
-    """
-    from text_frontend import resolve_language
-    from text_frontend.normalize import check_text
-
-    from ..audio import load_prompt
-    from . import DEFAULT_SAMPLE_RATE
-
-    code = resolve_language(language)
-    if any(not job["prompt_text"] for job in jobs):  # Whisper will transcribe: does it know the language?
-        from ..eval.asr import asr_language
-
-        asr_language(language)
-    prompts = {p: load_prompt(p, DEFAULT_SAMPLE_RATE) for p in dict.fromkeys(j["prompt"] for j in jobs)}
-    for job in jobs:
-        try:
-            check_text(job["text"])
-        except ValueError as err:
-            raise type(err)(f"Line {job['line']}: {err}" if job["line"] else str(err)) from err
-    return code, prompts
-
-
 def _dry_run(args, jobs: list[dict], language: str, prompts: dict, options: dict) -> int:
     from text_frontend import Frontend
 
@@ -151,6 +110,8 @@ def _dry_run(args, jobs: list[dict], language: str, prompts: dict, options: dict
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..prechecks import check_model, precheck
+
     _, options = check_model(args.model, model_options(args))
     if args.jsonl:
         if args.text is not None or args.text_file is not None:
@@ -188,7 +149,7 @@ def _synthesize(args, jobs: list[dict], language: str, prompts: dict, options: d
             audio = synth.synthesize(job["text"], prompts[job["prompt"]], prompt_text=job["prompt_text"],
                                      language=language, seed=job["seed"],
                                      progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-                                     **options)
+                                     options=options)
             seconds = time.perf_counter() - t1
             path = audio.save(job["output"], overwrite=args.overwrite)
             bar.remove_task(task)
