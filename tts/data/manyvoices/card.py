@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...eval.similarity import SpeakerSimilarity
 from .plan import SPLITS
 
 PER_VOICE = 4
@@ -31,8 +32,6 @@ MAX_DIFFERENT_PAIRS = 1000
 
 
 def _embed(paths_by_voice: dict[str, list[Path]], progress) -> dict[str, np.ndarray]:
-    from ...eval.similarity import SpeakerSimilarity
-
     sim = SpeakerSimilarity("resemblyzer", device="cpu")
     out, total, done = {}, sum(len(p) for p in paths_by_voice.values()), 0
     for voice, paths in paths_by_voice.items():

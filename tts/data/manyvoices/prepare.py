@@ -27,11 +27,15 @@ from pathlib import Path
 
 import soundfile as sf
 
+from text_frontend import normalize_text
+
+from ...eval.asr import WhisperASR
 from ..manifests import DataError, write_split
 from ..tinyvoices.engines import EngineError
 from ..tinyvoices.texts import sentence_pool
 from ..tinyvoices.voices import espeak_variants
 from . import install, neural, real
+from .card import write_card
 from .plan import PLAN_VERSION, SPLITS, Job, make_plan
 from .render import init_worker, render
 from .sources import REAL_PACKS, licence_of
@@ -66,10 +70,6 @@ def available_engines(sources: tuple[str, ...]) -> set[str]:
 
 def _verify_pack(pack, cache: Path, limit: int | None, seed: int) -> list[real.Clip]:
     """One pack's verified clips (in a worker process: Whisper on one thread)."""
-    from text_frontend import normalize_text
-
-    from ...eval.asr import WhisperASR
-
     def asr_factory(language: str):
         # Greedy decoding: about 3x faster than the beam, and enough to confirm a transcript.
         return WhisperASR(language=language, cpu_threads=1, beam_size=1)
@@ -198,8 +198,6 @@ def prepare_manyvoices(out: str | os.PathLike, hours: float = 15.0, seed: int = 
     summary.update(seed=seed, hours_requested=hours, sources=list(sources), rejected=len(rejected),
                    failed=len(failures), seconds=round(time.perf_counter() - t0, 1))
     if card:
-        from .card import write_card
-
         summary["card"] = write_card(out, kept, audio_path, progress)
     _write_json(out / "manyvoices.json", summary)
     return summary
