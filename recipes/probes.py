@@ -11,17 +11,25 @@ validation:
   audio as the prompt, the next item's transcript as the text), recognized by a
   phone aligner's CTC head against the phones of that transcript. It needs
   ``aligner`` (a checkpoint folder) and a module with ``probe_synthesize``.
+* ``val/sim``: the speaker similarity of the same syntheses to their prompts
+  (Resemblyzer cosine, both turned into audio by the same Vocos ``vocoder``), so that
+  a run shows early whether it learns voices; with ``val_cuts`` on unseen voices
+  (``dev_unseen``) it measures zero-shot cloning. It needs ``vocoder`` and a module with
+  ``probe_prompt_mels``.
 
 A recipe module takes part by defining:
 
 * ``text_keys``: the batch keys that hold its text (``("phonemes", "phoneme_lens")``);
 * ``probe_loss(batch) -> Tensor``: its loss on a batch (the callback fixes the seed);
 * optionally ``probe_synthesize(batch, n, seed) -> (mels, targets)``: Vocos log-mels
-  ``[C, N]`` of ``n`` syntheses and the phoneme ids each was asked to say.
+  ``[C, N]`` of ``n`` syntheses and the phoneme ids each was asked to say;
+* optionally ``probe_prompt_mels(batch, n) -> mels``: the log-mels of those syntheses'
+  prompts, as the model hears them (a codec model: its codes decoded).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -32,7 +40,9 @@ from aligner import phone_error_rate, phone_table
 from tts.aligner import load_aligner
 from tts.codecs import load_codec
 from tts.errors import TTSError
+from tts.eval.similarity import SpeakerSimilarity
 from tts.mel import MelFeatures
+from tts.vocoder import Vocoder
 
 
 @contextmanager
@@ -96,13 +106,16 @@ class TextProbe(Callback):
         seed: seed of the losses and of the syntheses.
     """
 
-    def __init__(self, batches: int = 2, aligner: str | None = None, items: int = 4, seed: int = 1234) -> None:
+    def __init__(self, batches: int = 2, aligner: str | None = None, items: int = 4, seed: int = 1234,
+                 vocoder: str | None = None) -> None:
         self.batches = batches
         self.aligner_path = aligner
+        self.vocoder_path = vocoder
         self.items = items
         self.seed = seed
         self._cache: list[dict] | None = None
         self._aligner = None
+        self._speaker = None  # (Vocoder, SpeakerSimilarity), loaded on first use
 
     def _fixed_batches(self, trainer, module) -> list[dict]:
         """The first ``batches`` validation batches of two items or more: a batch of one has no
@@ -126,16 +139,31 @@ class TextProbe(Callback):
         if not batches:
             return
         pl_module.log("val/text_gap", text_gap(pl_module, batches, self.seed), sync_dist=True)
-        if self.aligner_path and hasattr(pl_module, "probe_synthesize"):
-            per = self.phone_error_rate(pl_module, batches[0])
+        if not hasattr(pl_module, "probe_synthesize"):
+            return
+        want_sim = self.vocoder_path and hasattr(pl_module, "probe_prompt_mels")
+        if not (self.aligner_path or want_sim):
+            return
+        syntheses = self.synthesize(pl_module, batches[0])
+        if self.aligner_path:
+            per = self.phone_error_rate(pl_module, batches[0], syntheses)
             if per is not None:
                 pl_module.log("val/per", per, sync_dist=True)
+        if want_sim:
+            sim = self.speaker_similarity(pl_module, batches[0], syntheses)
+            if sim is not None:
+                pl_module.log("val/sim", sim, sync_dist=True)
 
-    def phone_error_rate(self, module, batch: dict) -> float | None:
-        """PER of ``items`` syntheses from ``batch``, or None when there is nothing to measure."""
+    def synthesize(self, module, batch: dict) -> tuple[list[torch.Tensor], list[list[int]]]:
+        """The probe's ``items`` syntheses from ``batch``, under its seed."""
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(self.seed)
+            return module.probe_synthesize(batch, self.items, self.seed)
+
+    def phone_error_rate(self, module, batch: dict, syntheses=None) -> float | None:
+        """PER of ``items`` syntheses from ``batch`` (or the given ones), or None when there is
+        nothing to measure."""
         if self._aligner is None:
-            import warnings
-
             try:
                 self._aligner = load_aligner(self.aligner_path, module.device)[:2]
             except TTSError as err:  # e.g. the aligner is not trained yet: the text gap still runs
@@ -143,9 +171,7 @@ class TextProbe(Callback):
                 self.aligner_path = None
                 return None
         model, vocab = self._aligner
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            torch.manual_seed(self.seed)
-            mels, targets = module.probe_synthesize(batch, self.items, self.seed)
+        mels, targets = syntheses if syntheses is not None else self.synthesize(module, batch)
         mels = [m for m in mels if m.shape[0] == model.config.n_mels and m.shape[-1] > 0]
         if not mels:
             return None
@@ -161,6 +187,29 @@ class TextProbe(Callback):
                 for t in targets[: len(mels)]]
         return phone_error_rate(hyps, refs) if any(refs) else None
 
+    def speaker_similarity(self, module, batch: dict, syntheses=None) -> float | None:
+        """Mean speaker similarity of ``items`` syntheses from ``batch`` (or the given ones) to
+        their prompts, or None when there is nothing to measure."""
+        if self._speaker is None:
+            try:
+                self._speaker = (Vocoder.from_pretrained(self.vocoder_path, device=module.device),
+                                 SpeakerSimilarity("resemblyzer", device="cpu"))
+            except TTSError as err:
+                warnings.warn(f"TextProbe measures no SIM: {err}", stacklevel=2)
+                self.vocoder_path = None
+                return None
+        vocoder, speaker = self._speaker
+        mels = (syntheses if syntheses is not None else self.synthesize(module, batch))[0]
+        prompts = module.probe_prompt_mels(batch, self.items)
+        sims = []
+        with torch.no_grad():
+            for out, prompt in zip(mels, prompts):
+                if out.shape[-1] == 0 or prompt.shape[-1] == 0 or out.shape[0] != vocoder.n_mels:
+                    continue
+                a, b = (vocoder.decode(m[None].to(module.device).float())[0].cpu().numpy() for m in (out, prompt))
+                sims.append(speaker.similarity(a, b, sample_rate=vocoder.sample_rate))
+        return sum(sims) / len(sims) if sims else None
+
 
 class CodecProbes:
     """What the codec-model recipes (VALL-E, MaskGCT) share for ``probe_synthesize``: the
@@ -173,6 +222,10 @@ class CodecProbes:
         prompts = [batch["codes"][i, :, : batch["code_lens"][i]] for i in range(k)]
         texts = [batch["phonemes"][i, : batch["phoneme_lens"][i]].tolist() for i in range(k)]
         return prompts, texts, [texts[(i + 1) % k] for i in range(k)]
+
+    def probe_prompt_mels(self, batch: dict, n: int) -> list[torch.Tensor]:
+        """The log-mels of ``_probe_inputs``' prompts: their codes decoded, as the model hears them."""
+        return self._probe_mels(self._probe_inputs(batch, n)[0])
 
     def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
         """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec (loaded once)."""

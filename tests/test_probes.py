@@ -104,3 +104,44 @@ def test_probe_batches_hold_two_items_or_more():
     picked = probe._fixed_batches(trainer, Toy(True))
     assert [len(b["phoneme_lens"]) for b in picked] == [6, 6] and picked[0] is full
     assert text_gap(Toy(True), [single], seed=0) == 0.0  # why: a batch of one cannot be rolled
+
+
+def test_sim_of_syntheses_to_their_prompts(tmp_path):
+    """val/sim is high when the 'synthesis' is the prompt's own voice, low for another voice, and
+    absent (with a warning) without a vocoder."""
+    import shutil
+    import subprocess
+
+    from recipes.probes import TextProbe
+    from tts.audio import load
+    from tts.mel import MelFeatures
+
+    from conftest import DEMO_PROMPT, REPO
+
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed (`make setup` as root installs it)")
+    other = tmp_path / "awb.wav"  # flite's awb: a man, where the demo prompt is flite's slt, a woman
+    subprocess.run(["flite", "-voice", "awb", "-t", "The birch canoe slid on the smooth planks, and the boat "
+                    "drifted quickly to the shore.", "-o", str(other)], check=True)
+    features = MelFeatures()
+    slt = features(load(DEMO_PROMPT, 24000).wav[None])[0]
+    other_mel = features(load(other, 24000).wav[None])[0]
+
+    class Cloner:
+        device = torch.device("cpu")
+
+        def __init__(self, out):
+            self.out = out
+
+        def probe_synthesize(self, batch, n, seed):
+            return [self.out[:, 100:400]], [[1]]
+
+        def probe_prompt_mels(self, batch, n):
+            return [slt[:, :300]]
+
+    probe = TextProbe(vocoder="tiny-vocos-stft")
+    same = probe.speaker_similarity(Cloner(slt), {})
+    different = probe.speaker_similarity(Cloner(other_mel), {})
+    assert same > 0.8 and same > different + 0.1, (same, different)
+    with pytest.warns(UserWarning, match="no SIM"):
+        assert TextProbe(vocoder=str(REPO / "missing-vocoder")).speaker_similarity(Cloner(slt), {}) is None

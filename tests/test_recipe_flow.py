@@ -58,7 +58,7 @@ def test_train_export_and_load(trained, vocoder):
         assert torch.equal(v, ckpt["state_dict"][f"model.{k}"]), k
     assert info.vocab_path is not None and "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    assert all(k in metrics for k in ("train/loss", "val/loss", "val/text_gap", "val/per"))  # TextProbe
+    assert all(k in metrics for k in ("train/loss", "val/loss", "val/text_gap", "val/per", "val/sim"))  # TextProbe
 
 
 def test_resume_restores_step_and_optimizer_state(trained, tinyvoices, vocoder):
@@ -252,7 +252,7 @@ def test_aligned_config_trains_exports_and_synthesizes(aligned_export):
     info = read_checkpoint(export, family="flow")
     assert info.config["text_conditioning"] == "aligned" and set(info.dependencies) == {"vocoder", "aligner"}
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    for key in ("train/flow_loss", "train/duration_loss", "val/duration_loss", "val/text_gap", "val/per"):
+    for key in ("train/flow_loss", "train/duration_loss", "val/duration_loss", "val/text_gap", "val/per", "val/sim"):
         assert key in metrics, key
     synth = Synthesizer.from_pretrained(export)
     text = (REPO / "assets" / "demo_prompt.txt").read_text().strip()

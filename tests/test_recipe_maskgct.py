@@ -55,7 +55,7 @@ def test_train_export_and_load(trained, codes_setup):
     assert "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     for key in ("train/loss", "train/t2s_acc", "train/s2a_loss", "val/loss", "val/t2s_loss", "val/s2a_acc",
-                "val/text_gap", "val/per"):
+                "val/text_gap", "val/per", "val/sim"):
         assert key in metrics, key
 
 

@@ -59,7 +59,7 @@ def test_train_and_export_name_codec_tokenizer_and_aligner(trained, aligned_sema
     card = (export / "README.md").read_text()
     assert "| text | aligned:" in card and "| phone aligner |" in card
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    for key in ("train/dur_loss", "train/t2s_acc", "val/dur_loss", "val/text_gap", "val/per", "val/s2a1_full_loss",
+    for key in ("train/dur_loss", "train/t2s_acc", "val/dur_loss", "val/text_gap", "val/per", "val/sim", "val/s2a1_full_loss",
                 "val/s2a1_full_acc"):
         assert key in metrics, key
 

@@ -62,7 +62,7 @@ def test_train_and_export_name_codec_and_tokenizer(trained, semantic_setup):
     card = (export / "README.md").read_text()
     assert "fills the semantic tokens of `tok`" in card and "| semantic tokenizer |" in card
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
-    for key in ("train/t2s_acc", "train/s2a_loss", "val/loss", "val/text_gap", "val/per"):
+    for key in ("train/t2s_acc", "train/s2a_loss", "val/loss", "val/text_gap", "val/per", "val/sim"):
         assert key in metrics, key
 
 

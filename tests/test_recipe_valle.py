@@ -55,7 +55,7 @@ def test_train_export_and_load(trained, codes_setup):
     assert "recipe command" in (export / "README.md").read_text()
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     for key in ("train/loss", "train/ar_top10", "train/nar_top10", "val/loss", "val/ar_top10", "val/nar_loss",
-                "val/text_gap", "val/per"):
+                "val/text_gap", "val/per", "val/sim"):
         assert key in metrics, key
 
 
@@ -258,7 +258,7 @@ def test_monotonic_config_trains_exports_and_synthesizes(trained_monotonic, alig
     assert (config.alignment, config.group_size, config.dim) == ("monotonic", 2, 32)
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     for key in ("train/ar_loss", "train/advance_loss", "train/advance_acc", "val/advance_loss", "val/nar_loss",
-                "val/text_gap", "val/per"):
+                "val/text_gap", "val/per", "val/sim"):
         assert key in metrics, key
     assert "Monotonic phone alignment" in (export / "README.md").read_text()
     synth = Synthesizer.from_pretrained(export, device="cpu")

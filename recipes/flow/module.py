@@ -179,6 +179,11 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                              prompt_durations=durations)
         return out, [t.tolist() for t in targets]
 
+    def probe_prompt_mels(self, batch: dict, n: int) -> list[torch.Tensor]:
+        """The log-mels of ``probe_synthesize``'s prompts (each item's own audio)."""
+        mel, lens = self._mels(batch)
+        return [mel[i, :, : lens[i]] for i in range(min(n, mel.shape[0]))]
+
     def export_card(self, directory: Path, steps: int) -> Card:
         cfg = self.config
         if cfg.text_conditioning == "aligned":
