@@ -205,3 +205,63 @@ def test_end_to_end_with_the_offline_models(tmp_path):
     assert 1.0 <= same["dnsmos_ovrl"] <= 5.0
     paths = report.write(tmp_path / "eval", items)
     assert json.loads(paths["json"].read_text())["config"]["speaker_encoder"] == "resemblyzer"
+
+
+def test_items_in_other_languages_groups_and_the_sim_floor(tmp_path, monkeypatch):
+    """Each item is heard by a Whisper forced to its own language and normalized in it; the
+    corpus WER sums all languages; sim_other scores the ground truth against another
+    speaker's prompt; a summary per group."""
+    import tts.eval.report as report
+
+    heard_in = []
+
+    class FakeWhisper:
+        model_name = "fake"
+
+        def __init__(self, model=None, device=None, language="en"):
+            self.language = language
+
+        def transcribe(self, wav, sample_rate):
+            heard_in.append(self.language)
+            return {"en": "the cat sat", "fr": "le chat"}[self.language]
+
+    monkeypatch.setattr(report, "WhisperASR", FakeWhisper)
+    sr = 16000
+    files = {}
+    for name, amp in (("gen_en", 0.1), ("gen_fr", 0.2), ("ref", 0.3), ("prompt", 0.3), ("other", 0.05)):
+        files[name] = tmp_path / f"{name}.wav"
+        sf.write(str(files[name]), amp * np.sin(np.arange(sr) * 0.05), sr)
+    items = [
+        EvalItem("a", files["gen_en"], "the cat ran", files["prompt"], reference=files["ref"],
+                 meta={"language": "en", "group": "neural", "other_prompt": str(files["other"])}),
+        EvalItem("b", files["gen_fr"], "le chat noir", files["prompt"], reference=files["ref"],
+                 meta={"language": "fr", "group": "real person", "other_prompt": str(files["other"])}),
+    ]
+    rep = Evaluator(asr=None, speaker=StubSpeaker(), dnsmos=False, language="en").evaluate(items)
+    assert set(heard_in) == {"en", "fr"}
+    by_id = {r["id"]: r for r in rep.rows}
+    assert by_id["a"]["wer"] == pytest.approx(1 / 3) and by_id["b"]["wer"] == pytest.approx(1 / 3)
+    assert rep.summary["wer"] == pytest.approx(2 / 6)  # 2 errors over 6 reference words
+    assert rep.summary["missed_by_quarter"] is None  # two languages: no single word list to slice
+    assert by_id["a"]["sim_other"] is not None and by_id["a"]["sim_other"] < by_id["a"]["sim_ref"]
+    assert set(rep.summary["groups"]) == {"neural", "real person"}
+    assert rep.summary["groups"]["real person"]["wer"] == pytest.approx(1 / 3)
+    md = rep.to_markdown()
+    assert "By source group" in md and "SIM other" in md
+
+
+def test_cases_carry_language_group_and_another_speakers_case():
+    from types import SimpleNamespace
+
+    from tts.eval.cases import build_cases
+
+    def cut(cid, speaker, kind):
+        sup = SimpleNamespace(speaker=speaker, text=f"text {cid}", language="fr-fr", custom={"kind": kind})
+        return SimpleNamespace(id=cid, duration=4.0, supervisions=[sup])
+
+    cases = build_cases([cut("a1", "A", "real person"), cut("a2", "A", "real person"), cut("b1", "B", "neural"),
+                         cut("b2", "B", "neural")])
+    by_id = {c.id: c for c in cases}
+    assert by_id["a1"].language == "fr-fr" and by_id["b1"].group == "neural"
+    for c in cases:
+        assert by_id[c.other].speaker != c.speaker

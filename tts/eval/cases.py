@@ -33,6 +33,11 @@ class EvalCase:
         target: the target's lhotse cut (ground-truth audio).
         prompt: the prompt's lhotse cut.
         prompt_text: the prompt's transcript.
+        language: the target's language as its supervision gives it (``None``: not given).
+        group: the target voice's source group (a ManyVoices supervision's ``kind``: real
+            person, neural, pseudo-speaker, espeak/flite/festival), for per-group tables.
+        other: the id of a case of another speaker, whose prompt is the SIM floor of this one
+            (how close a different voice of the same split is to this target).
     """
 
     id: str
@@ -41,6 +46,9 @@ class EvalCase:
     target: Any
     prompt: Any
     prompt_text: str
+    language: str | None = None
+    group: str | None = None
+    other: str | None = None
 
 
 def _text(cut) -> str:
@@ -77,13 +85,27 @@ def build_cases(cuts, limit: int | None = None) -> list[EvalCase]:
             continue
         for cut in sorted(group, key=lambda c: c.id):
             prompt = _pick_prompt([c for c in group if c.id != cut.id])
-            cases.append(EvalCase(cut.id, _text(cut), speaker, cut, prompt, _text(prompt)))
+            sup = cut.supervisions[0]
+            kind = (getattr(sup, "custom", None) or {}).get("kind")
+            cases.append(EvalCase(cut.id, _text(cut), speaker, cut, prompt, _text(prompt),
+                                  getattr(sup, "language", None), kind))
     if not cases:
         raise EvalError("No evaluation case: every speaker needs at least two transcribed utterances "
                         "(one is the prompt of the other). Use a test split such as test_unseen.")
     if limit is not None and limit < len(cases):
         cases = sorted(spread_over_speakers(cases, limit, key=lambda c: c.speaker), key=lambda c: c.id)
+    _pair_other_speakers(cases)
     return cases
+
+
+def _pair_other_speakers(cases: list[EvalCase]) -> None:
+    """Give each case the next case (in order, wrapping round) of another speaker as ``other``."""
+    for i, case in enumerate(cases):
+        for j in range(1, len(cases)):
+            candidate = cases[(i + j) % len(cases)]
+            if candidate.speaker != case.speaker:
+                case.other = candidate.id
+                break
 
 
 def spread_over_speakers(items: list, limit: int, key) -> list:

@@ -116,7 +116,7 @@ def _count(jiwer, ref: str, hyp: str) -> WordErrors:
     )
 
 
-def _total(items: list[WordErrors]) -> WordErrors:
+def corpus_errors(items: list[WordErrors]) -> WordErrors:
     # Alignment is per sentence, so the corpus counts are the sums of the items' counts.
     s = sum(x.substitutions for x in items)
     d = sum(x.deletions for x in items)
@@ -168,7 +168,7 @@ def wer(
         hyps = [" ".join(t.split()) for t in hyps]
     jiwer = require("jiwer")
     items = [_count(jiwer, r, h) for r, h in zip(refs, hyps)]
-    return WERScores(corpus=_total(items), items=items, references=refs, hypotheses=hyps)
+    return WERScores(corpus=corpus_errors(items), items=items, references=refs, hypotheses=hyps)
 
 
 def missed_by_position(references: Sequence[str], hypotheses: Sequence[str], parts: int = 4, *,

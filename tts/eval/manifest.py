@@ -8,7 +8,9 @@ One JSON object per line::
 ``id``, ``audio``, ``text`` and ``prompt`` are required; ``reference`` (the
 ground-truth recording of ``text``), ``prompt_text`` and ``rtf`` (the real-time
 factor measured when the clip was made) are optional. Any other key is kept in
-``EvalItem.meta``. Relative paths are resolved against the manifest's folder, so a
+``EvalItem.meta``; the evaluator reads three of them: ``language`` (the item's own language,
+for Whisper and the WER normalizer), ``group`` (a source group, for per-group tables) and
+``other_prompt`` (a prompt of another speaker: the SIM floor of the item). Relative paths are resolved against the manifest's folder, so a
 folder with its manifest can be moved or archived as a whole. Blank lines and
 lines starting with ``#`` are skipped.
 """

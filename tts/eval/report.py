@@ -15,6 +15,12 @@ a ground-truth ``reference``, that recording's transcript, WER and SIM vs the
 same prompt (so "how far from the real speaker" is visible next to "how far
 from the prompt"). The summary has the corpus WER (all errors over all words,
 the number papers report) beside the mean of per-item WERs, and means of the rest.
+
+Items may carry their own ``language`` (``EvalItem.meta``): each is then transcribed and
+normalized in it, and the corpus WER sums the errors of all languages. An item with an
+``other_prompt`` (a prompt of another speaker of the same split) gets ``sim_other``: its
+ground truth against that voice, the SIM a wrong voice scores, so SIM has a floor beside
+its ceiling (``sim_ref``). Items with a ``group`` get a summary per group too.
 """
 
 from __future__ import annotations
@@ -27,14 +33,14 @@ from ..errors import TTSError
 from .asr import WhisperASR
 from .errors import EvalError
 from .inputs import EVAL_SAMPLE_RATE, describe, is_path, to_mono_numpy
-from .intelligibility import missed_by_position, wer
+from .intelligibility import corpus_errors, missed_by_position, wer
 from .manifest import EvalItem
 from .quality import DNSMOS
 from .similarity import SpeakerSimilarity, cosine_similarity
 from .writers import EvalReport
 
 # Row columns that are averaged in the summary (None values are skipped).
-MEAN_COLUMNS = ("sim", "sim_ref", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "rtf")
+MEAN_COLUMNS = ("sim", "sim_ref", "sim_other", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "rtf")
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -50,38 +56,65 @@ def _std(values: list[float | None]) -> float | None:
     return math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
 
 
-def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> dict[str, Any]:
+def _row_language(row: dict[str, Any], default: str | None) -> str | None:
+    return row.get("language") or default
+
+
+def scored_wers(rows: Sequence[dict[str, Any]], hyp_key: str, language: str | None) -> list:
+    """Per-row :class:`~tts.eval.intelligibility.WordErrors` of ``hyp_key`` against ``text``
+    (``None`` where the row has no such transcript), each row normalized in its own language."""
+    out: list = [None] * len(rows)
+    by_language: dict = {}
+    for i, r in enumerate(rows):
+        if r.get(hyp_key) is not None:
+            by_language.setdefault(_row_language(r, language), []).append(i)
+    for lang, idx in by_language.items():
+        scores = wer([rows[i]["text"] for i in idx], [rows[i][hyp_key] for i in idx], language=lang)
+        for i, item in zip(idx, scores.items):
+            out[i] = item
+    return out
+
+
+def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en", groups: bool = True) -> dict[str, Any]:
     """Summary of evaluation rows: corpus WERs and means.
 
     Args:
         rows: rows as made by :meth:`Evaluator.evaluate`.
-        language: selects the WER text normalizer.
+        language: selects the WER text normalizer of rows without a ``language`` of their own.
+        groups: also summarize each ``group`` of rows (``summary["groups"]``).
 
     Returns:
         ``{"items", "references", "audio_seconds", "wer", "wer_mean", "ref_wer",
         "ref_wer_mean", "missed_by_quarter", "ref_missed_by_quarter", "sim", "sim_std",
-        "sim_ref", "dnsmos_*", "rtf"}``; a metric that was not computed is ``None``.
+        "sim_ref", "sim_other", "dnsmos_*", "rtf"}`` and, where rows have groups, ``"groups"``
+        (the same per group); a metric that was not computed is ``None``.
         ``missed_by_quarter`` is :func:`~tts.eval.intelligibility.missed_by_position` in
-        four slices (the reference words Whisper did not hear, by place in the sentence).
+        four slices (the reference words Whisper did not hear, by place in the sentence), for
+        rows of one language only.
     """
     summary: dict[str, Any] = {
         "items": len(rows),
         "references": sum(1 for r in rows if r.get("reference_transcript") is not None),
         "audio_seconds": sum(r.get("duration") or 0.0 for r in rows),
     }
-    for prefix, text_key, hyp_key in (("", "text", "transcript"), ("ref_", "text", "reference_transcript")):
-        scored = [r for r in rows if r.get(hyp_key) is not None]
-        if scored:
-            scores = wer([r[text_key] for r in scored], [r[hyp_key] for r in scored], language=language)
-            summary[f"{prefix}wer"], summary[f"{prefix}wer_mean"] = scores.wer, scores.mean_item_wer
-            summary[f"{prefix}missed_by_quarter"] = missed_by_position(
-                [r[text_key] for r in scored], [r[hyp_key] for r in scored], 4, language=language)
-        else:
-            summary[f"{prefix}wer"] = summary[f"{prefix}wer_mean"] = None
-            summary[f"{prefix}missed_by_quarter"] = None
+    languages = {_row_language(r, language) for r in rows}
+    for prefix, hyp_key in (("", "transcript"), ("ref_", "reference_transcript")):
+        items = [e for e in scored_wers(rows, hyp_key, language) if e is not None]
+        summary[f"{prefix}wer"] = summary[f"{prefix}wer_mean"] = summary[f"{prefix}missed_by_quarter"] = None
+        if items:
+            summary[f"{prefix}wer"] = corpus_errors(items).wer
+            summary[f"{prefix}wer_mean"] = sum(e.wer for e in items) / len(items)
+            if len(languages) == 1:
+                scored = [r for r in rows if r.get(hyp_key) is not None]
+                summary[f"{prefix}missed_by_quarter"] = missed_by_position(
+                    [r["text"] for r in scored], [r[hyp_key] for r in scored], 4, language=next(iter(languages)))
     for col in MEAN_COLUMNS:
         summary[col] = _mean([r.get(col) for r in rows])
     summary["sim_std"] = _std([r.get("sim") for r in rows])
+    names = sorted({r["group"] for r in rows if r.get("group")})
+    if groups and names:
+        summary["groups"] = {g: summarize([r for r in rows if r.get("group") == g], language, groups=False)
+                             for g in names}
     return summary
 
 
@@ -115,6 +148,7 @@ class Evaluator:
         self.language = language
         self.device = device
         self._asr = self._speaker = self._dnsmos = None
+        self._asr_by_language: dict[str, Any] = {}
 
     @property
     def asr(self):
@@ -127,6 +161,15 @@ class Evaluator:
                 arg if hasattr(arg, "transcribe") else WhisperASR(arg, device=self.device, language=self.language)
             )
         return self._asr
+
+    def asr_for(self, language: str | None):
+        """The ASR of an item in ``language`` (``None``: the evaluator's): the same model forced
+        to that language, created on first use; a ready recognizer passed in serves every language."""
+        if language is None or self.asr is None or language == self.language or hasattr(self._asr_arg, "transcribe"):
+            return self.asr
+        if language not in self._asr_by_language:
+            self._asr_by_language[language] = WhisperASR(self._asr_arg, device=self.device, language=language)
+        return self._asr_by_language[language]
 
     @property
     def speaker(self):
@@ -190,6 +233,9 @@ class Evaluator:
             "ref_wer": None,
             "sim": None,
             "sim_ref": None,
+            "sim_other": None,
+            "language": item.meta.get("language"),
+            "group": item.meta.get("group"),
             "dnsmos_ovrl": None,
             "dnsmos_sig": None,
             "dnsmos_bak": None,
@@ -200,16 +246,20 @@ class Evaluator:
         if item.reference is not None:
             row["reference"] = str(item.reference) if is_path(item.reference) else describe(item.reference)
             ref = to_mono_numpy(item.reference, item.sample_rate, sr)
-        if self.asr is not None:
-            row["transcript"] = self.asr.transcribe(gen, sr)
+        asr = self.asr_for(row["language"])
+        if asr is not None:
+            row["transcript"] = asr.transcribe(gen, sr)
             if ref is not None:
-                row["reference_transcript"] = self.asr.transcribe(ref, sr)
+                row["reference_transcript"] = asr.transcribe(ref, sr)
         if self.speaker is not None:
             # The prompt goes in as given: a path is embedded once and cached.
             prompt_emb = self.speaker.embed(item.prompt, item.sample_rate)
             row["sim"] = cosine_similarity(self.speaker.embed(gen, sr), prompt_emb)
             if ref is not None:
-                row["sim_ref"] = cosine_similarity(self.speaker.embed(ref, sr), prompt_emb)
+                ref_emb = self.speaker.embed(ref, sr)
+                row["sim_ref"] = cosine_similarity(ref_emb, prompt_emb)
+                if item.meta.get("other_prompt"):
+                    row["sim_other"] = cosine_similarity(ref_emb, self.speaker.embed(item.meta["other_prompt"]))
         if self.dnsmos is not None:
             score = self.dnsmos.score(gen, sr)
             row.update(dnsmos_ovrl=score.ovrl, dnsmos_sig=score.sig, dnsmos_bak=score.bak, dnsmos_p808=score.p808)
@@ -255,11 +305,9 @@ class Evaluator:
 
     def _fill_wer(self, rows: list[dict[str, Any]]) -> None:
         for hyp_key, wer_key in (("transcript", "wer"), ("reference_transcript", "ref_wer")):
-            scored = [r for r in rows if r[hyp_key] is not None]
-            if scored:
-                scores = wer([r["text"] for r in scored], [r[hyp_key] for r in scored], language=self.language)
-                for r, w in zip(scored, scores.item_wers):
-                    r[wer_key] = w
+            for r, errors in zip(rows, scored_wers(rows, hyp_key, self.language)):
+                if errors is not None:
+                    r[wer_key] = errors.wer
 
 
 def evaluate(items: Sequence[EvalItem], **kwargs: Any) -> EvalReport:

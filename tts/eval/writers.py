@@ -25,6 +25,7 @@ _COLUMNS = {
     "ref_wer": ("WER GT (%)", "pct"),
     "sim": ("SIM", "3"),
     "sim_ref": ("SIM GT", "3"),
+    "sim_other": ("SIM other", "3"),
     "dnsmos_ovrl": ("DNSMOS OVRL", "2"),
     "dnsmos_sig": ("SIG", "2"),
     "dnsmos_bak": ("BAK", "2"),
@@ -35,8 +36,8 @@ _COLUMNS = {
 }
 # (key, header, format) of the summary table, and of the per-item table (one row per item,
 # so a shorter DNSMOS header).
-SUMMARY_COLUMNS = tuple((k, *_COLUMNS[k]) for k in ("wer", "ref_wer", "sim", "sim_ref", "dnsmos_ovrl", "dnsmos_sig",
-                                                     "dnsmos_bak", "dnsmos_p808", "rtf"))
+SUMMARY_COLUMNS = tuple((k, *_COLUMNS[k]) for k in ("wer", "ref_wer", "sim", "sim_ref", "sim_other", "dnsmos_ovrl",
+                                                     "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "rtf"))
 _ROW_HEADERS = {"dnsmos_ovrl": "DNSMOS"}
 ROW_COLUMNS = tuple((k, _ROW_HEADERS.get(k, _COLUMNS[k][0]), _COLUMNS[k][1])
                     for k in ("id", "wer", "ref_wer", "sim", "sim_ref", "dnsmos_ovrl", "rtf", "duration", "transcript"))
@@ -167,7 +168,12 @@ def to_markdown(report: EvalReport, title: str = "Evaluation", max_rows: int | N
             + ". A first quarter worse than the rest points at the start of the synthesis, next to the prompt."
         )
     if s.get("sim") is not None:
-        parts.append("SIM is the cosine of speaker embeddings, generated vs prompt; SIM GT is ground truth vs prompt.")
+        parts.append("SIM is the cosine of speaker embeddings, generated vs prompt; SIM GT is ground truth vs prompt"
+                      + ("; SIM other is ground truth vs another speaker's prompt of the same split (the floor)."
+                         if s.get("sim_other") is not None else "."))
+    if s.get("groups"):
+        groups = {name: EvalReport(rows=[], summary=g) for name, g in s["groups"].items()}
+        parts += ["", "By source group:", "", compare_markdown(groups).replace("| model |", "| group |", 1)]
     cfg = report.config
     if cfg:
         asr = cfg.get("asr") or {}

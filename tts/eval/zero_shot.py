@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from text_frontend import FrontendError, whisper_language
+
 from .cases import EvalCase, save_cut_audio
 from .errors import EvalError
 from .manifest import EvalItem, write_manifest
@@ -34,6 +36,18 @@ def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
                         "or choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def case_language(case: EvalCase, default: str) -> str:
+    """The language a case is spoken in: its own where it names another language than
+    ``default`` (a French item of ManyVoices), else ``default`` (so TinyVoices' "English" keeps
+    the command's ``en-us`` rather than espeak-ng's British "en")."""
+    if not case.language:
+        return default
+    try:
+        return default if whisper_language(case.language) == whisper_language(default) else case.language
+    except FrontendError:
+        return default
 
 
 def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer=None, evaluator=None,
@@ -66,17 +80,21 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
             prompt = save_cut_audio(case.prompt, out / "prompts" / f"{case.id}.wav")
             sr = synthesizer.sample_rate if synthesizer is not None else None
             reference = save_cut_audio(case.target, out / "reference" / f"{case.id}.wav", sr)
+            lang = case_language(case, language)
+            # Every prompt is written before evaluation starts: the other speaker's is there by then.
+            meta = {"language": lang, "group": case.group,
+                    "other_prompt": str(out / "prompts" / f"{case.other}.wav") if case.other else None}
             if synthesizer is None:
                 items.append(EvalItem(case.id, audio=reference, text=case.text, prompt=prompt,
-                                      prompt_text=case.prompt_text))
+                                      prompt_text=case.prompt_text, meta=meta))
             else:
                 t0 = time.perf_counter()
-                audio = synthesizer.synthesize(case.text, prompt, prompt_text=case.prompt_text, language=language,
+                audio = synthesizer.synthesize(case.text, prompt, prompt_text=case.prompt_text, language=lang,
                                                seed=seed + k, options=options)
                 seconds = time.perf_counter() - t0
                 path = audio.save(out / "audio" / f"{case.id}.wav", overwrite=True)
                 items.append(EvalItem(case.id, audio=str(path), text=case.text, prompt=prompt, reference=reference,
-                                      prompt_text=case.prompt_text, rtf=seconds / audio.duration))
+                                      prompt_text=case.prompt_text, rtf=seconds / audio.duration, meta=meta))
             if progress:
                 progress("synthesize", k + 1, len(cases))
     write_manifest(items, out / "manifest.jsonl")
