@@ -73,7 +73,15 @@ def debian_package(name: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{name}-") as tmp:
         work = Path(tmp)
-        _run(["apt-get", "download", f"{name}={DEBIAN[name]}"], work, f"the Debian package {name}={DEBIAN[name]}")
+        what = f"the Debian package {name}={DEBIAN[name]}"
+        try:
+            _run(["apt-get", "download", f"{name}={DEBIAN[name]}"], work, what)
+        except DataError:
+            # A fresh machine may have no package lists yet: read them once (as root) and retry.
+            if os.geteuid() != 0:
+                raise
+            _run(["apt-get", "update", "-qq"], work, "the Debian package lists (apt-get update)")
+            _run(["apt-get", "download", f"{name}={DEBIAN[name]}"], work, what)
         debs = list(work.glob("*.deb"))
         if len(debs) != 1:
             raise _fetch_failed(f"the Debian package {name}", "apt-get download left no .deb")
