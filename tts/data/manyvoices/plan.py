@@ -180,7 +180,7 @@ def make_plan(voices: list[Voice], english: list[str], real_clips: dict[str, lis
         if voice.real and not voice.f0:
             for group in left[voice.name]:
                 add(voice, TRAIN, " ".join(c.text for c in group), tuple(c.key for c in group))
-        elif voice.engine == "real":  # a pseudo-speaker of a real person reads that person's prompts
+        elif voice.real:  # a pseudo-speaker of a real person reads that person's prompts
             pool = left[voice.name]
             for group in rng.sample(pool, min(len(pool), _count(TRAIN_UTTS, voice, scale))):
                 add(voice, TRAIN, " ".join(c.text for c in group), tuple(c.key for c in group))
