@@ -56,6 +56,8 @@ class CheckpointInfo:
         options: the model's own defaults for its synthesis options (``model.yaml``
             ``options``, checked against :mod:`tts.options`): what a run uses where
             the user gives no value, in place of the family's default.
+        languages: the espeak-ng codes of the speech it was trained on (``model.yaml``
+            ``languages``; English when the list is missing, see :mod:`tts.languages`).
         meta: everything else in ``model.yaml`` (toolkit version, training info).
     """
 
@@ -65,6 +67,7 @@ class CheckpointInfo:
     dependencies: dict[str, Path] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    languages: tuple[str, ...] = ("en",)
 
     @property
     def weights(self) -> Path:
@@ -263,10 +266,23 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
             raise CheckpointError(f"Checkpoint '{path}' needs its {role} at '{dep}', which does not exist.")
         deps[role] = dep
     meta = {k: v for k, v in doc.items()
-            if k not in ("format", "family", "config", "dependencies", "sha256", "options")}
+            if k not in ("format", "family", "config", "dependencies", "sha256", "options", "languages")}
     options = _option_defaults(doc["family"], doc.get("options"), manifest)
     return CheckpointInfo(path=path, family=doc["family"], config=doc.get("config") or {}, dependencies=deps,
-                          meta=meta, options=options)
+                          meta=meta, options=options, languages=_languages(doc.get("languages"), manifest))
+
+
+def _languages(languages: Any, manifest: Path) -> tuple[str, ...]:
+    """``model.yaml``'s ``languages`` (optional: a folder without it speaks English)."""
+    from .languages import DEFAULT_LANGUAGES
+
+    if languages is None:
+        return DEFAULT_LANGUAGES
+    if (not isinstance(languages, list) or not languages
+            or not all(isinstance(x, str) and x.strip() for x in languages)):
+        raise CheckpointError(f"'{manifest}': 'languages' must list the espeak-ng codes of the model's training "
+                              "speech (e.g. languages: [en]); fix or remove it.")
+    return tuple(x.strip() for x in languages)
 
 
 def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any]:

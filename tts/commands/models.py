@@ -16,6 +16,15 @@ def register(sub) -> None:
     m.set_defaults(func=run)
 
 
+def _card_steps(path: Path) -> str:
+    """The step count in a model card's facts table (``| steps | 7200 (6000 + 1200 ...) |``), or ""."""
+    card = path / "README.md"
+    if not card.is_file():
+        return ""
+    found = re.search(r"^\| (?:batches|steps) \| (\d+)\b", card.read_text(encoding="utf-8"), re.M)
+    return found.group(1) if found else ""
+
+
 def _describe(path: Path) -> dict:
     import yaml
 
@@ -25,7 +34,11 @@ def _describe(path: Path) -> dict:
     if (path / "model.yaml").is_file():
         doc = yaml.safe_load((path / "model.yaml").read_text(encoding="utf-8")) or {}
         row["family"] = doc.get("family", "?")
-        row["steps"] = str((doc.get("training") or {}).get("steps", ""))
+        training = doc.get("training") or {}
+        row["steps"] = str(training.get("steps", ""))
+        if training.get("init_from"):
+            # A fine-tuning's model.yaml counts its own run's steps; the card counts the whole lineage.
+            row["steps"] = _card_steps(path) or row["steps"]
         own = doc.get("options")
         if isinstance(own, dict):  # the model's own option defaults, as flags
             from ..options import as_flags
@@ -35,10 +48,7 @@ def _describe(path: Path) -> dict:
         row["family"] = "vocos"
         # The official Vocos layout has no place for training facts; our export puts
         # them in the card's facts table ("| batches | 3000 |").
-        card = path / "README.md"
-        if card.is_file():
-            found = re.search(r"^\| (?:batches|steps) \| (\d+) \|", card.read_text(encoding="utf-8"), re.M)
-            row["steps"] = found.group(1) if found else ""
+        row["steps"] = _card_steps(path)
     return row
 
 
@@ -57,11 +67,21 @@ def find_models(dirs: list[str] | tuple[str, ...] = ()) -> list[dict]:
     return rows
 
 
+def _short(path: str) -> str:
+    """``path`` relative to the working folder when it lies under it (shorter to read and type)."""
+    import os
+
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def run(args: argparse.Namespace) -> int:
+    from rich import box
     from rich.markdown import Markdown
     from rich.table import Table
 
     from ..checkpoint import resolve
+    from ..validation import check_model_dirs
 
     con = console()
     if args.name:
@@ -72,14 +92,19 @@ def run(args: argparse.Namespace) -> int:
         card = path / "README.md"
         con.print(Markdown(card.read_text(encoding="utf-8")) if card.is_file() else f"{path}: no model card")
         return 0
+    check_model_dirs(args.dir, "--dir")
     rows = find_models(args.dir)
     if not rows:
         con.print("No models are shipped in this checkout yet, and no --dir was given.")
         return 0
-    table = Table(title="Models")
-    for col in ("name", "family", "size", "steps", "default options", "origin", "path"):
-        table.add_column(col)
+    table = Table(title="Models", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    # Names, families, sizes and steps whole on any terminal (a name is what a user types
+    # next); the options and the path wrap instead.
+    for col in ("name", "family", "size", "steps"):
+        table.add_column(col, no_wrap=True, min_width=max(len(r[col]) for r in rows))
+    for col in ("default options", "origin", "path"):
+        table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["family"], r["size"], r["steps"], r["options"], r["origin"], r["path"])
+        table.add_row(r["name"], r["family"], r["size"], r["steps"], r["options"], r["origin"], _short(r["path"]))
     con.print(table)
     return 0

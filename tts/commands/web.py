@@ -60,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from ..web.models import pick, web_models
     from ..web.service import WebService
 
+    from ..validation import check_device, check_model_dirs
+
     limits = WebLimits(max_upload_mb=args.max_upload_mb, max_text_chars=args.max_text_chars)
+    check_model_dirs(args.model_dir, "--model-dir")
+    check_device(args.device)
     _check_address(args.host, args.port)
     gr = import_gradio()
     models = web_models(args.model_dir, extra=(args.model,))
