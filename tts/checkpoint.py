@@ -360,6 +360,20 @@ def build_config(cls: type, info: CheckpointInfo) -> Any:
     return cls(**info.config)
 
 
+def checked_config(info: CheckpointInfo, config_cls: type, label: str) -> Any:
+    """:func:`build_config`, with a config the dataclass rejects as the folder's one-line error.
+
+    Raises:
+        CheckpointError: unknown keys, or values the dataclass refuses.
+    """
+    try:
+        return build_config(config_cls, info)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"'{info.path}' has an invalid {label} config: {err}") from err
+
+
 def build_model(info: CheckpointInfo, model_cls: type, config_cls: type, label: str, loader: str = "load_state_dict"):
     """``model_cls(config)`` holding the folder's weights, the config built from ``model.yaml``.
 
@@ -372,13 +386,7 @@ def build_model(info: CheckpointInfo, model_cls: type, config_cls: type, label: 
     Raises:
         CheckpointError: a config the dataclass rejects, or weights that do not fit it.
     """
-    try:
-        config = build_config(config_cls, info)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(f"'{info.path}' has an invalid {label} config: {err}") from err
-    model = model_cls(config)
+    model = model_cls(checked_config(info, config_cls, label))
     try:
         getattr(model, loader)(load_state_dict(info))
     except RuntimeError as err:

@@ -230,6 +230,7 @@ class Synthesizer:
         options = self.check_options(model_options)
         seed = check_seed(seed)
         fe = self.frontend(language)
+        check_language(self.info, fe.language)
         if isinstance(audio, Audio):
             from .audio import resample
 

@@ -188,13 +188,17 @@ def check_model_limits(info, options: Mapping[str, Any]) -> None:
 
     Raises:
         OptionError: more counts than the model has acoustic codebooks.
+        CheckpointError: a config the model's dataclass refuses.
     """
     from .options import OptionError
 
     steps = options.get("s2a_steps")
     if info.family == "maskgct" and isinstance(steps, tuple):
-        config = info.config
-        acoustic = int(config.get("n_codebooks", 8)) - (config.get("semantic_source", "codebook1") == "codebook1")
+        from codec_lm.maskgct.config import MaskGCTConfig  # a dataclass only: no model is built
+
+        from .checkpoint import checked_config
+
+        acoustic = len(checked_config(info, MaskGCTConfig, "MaskGCT").acoustic_codebooks)
         if len(steps) > acoustic:
             raise OptionError(f"--s2a-steps gives {len(steps)} counts, but {info.path.name} decodes {acoustic} "
                               f"acoustic codebooks: give at most {acoustic} (the last one repeats).")
@@ -213,7 +217,7 @@ def sentence_seconds(duration: float | None, lengths: Sequence[int]) -> list[flo
     if duration is None:
         return [None] * len(lengths)
     total = sum(lengths)
-    shares = [duration * n / total for n in lengths]
+    shares = [duration * n / total for n in lengths] if len(lengths) > 1 else [duration]
     if shares and max(shares) > SENTENCE_MAX_SECONDS:
         raise OptionError(f"--duration {duration:g} gives a sentence {max(shares):.0f} s; a sentence can be at most "
                           f"{SENTENCE_MAX_SECONDS:g} s (it is generated in one piece): give a shorter --duration "

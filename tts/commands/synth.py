@@ -55,7 +55,6 @@ def check_model(model: str, raw_options: dict) -> tuple[str, dict]:
     """
     from ..checkpoint import read_checkpoint
     from ..options import with_defaults
-
     from ..validation import check_model_limits, check_tts_model
 
     info = read_checkpoint(model, verify=False)
