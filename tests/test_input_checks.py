@@ -175,7 +175,11 @@ def test_bench_frontend_refuses_a_negative_count(capsys):
         "--sentences must be an integer >= 1, got -5."
 
 
-def test_web_refuses_a_missing_model_dir(capsys, tmp_path):
+def test_web_refuses_a_missing_model_dir(capsys, tmp_path, monkeypatch):
+    def launch(*args, **kwargs):
+        raise AssertionError("the page was served")
+
+    monkeypatch.setattr("tts.web.app.launch", launch)
     message = one_line_error(capsys, ["web", "--model-dir", str(tmp_path / "nonexistent"), "--port", "1"])
     assert "--model-dir" in message and "is not a folder" in message
     message = one_line_error(capsys, ["models", "--dir", str(tmp_path / "nonexistent")])
