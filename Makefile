@@ -10,7 +10,7 @@ help:
 	@echo "make setup     create or repair $(VENV) from requirements/lock.txt; flite/festival/sox for TinyVoices"
 	@echo "make lock      re-resolve every dependency afresh into requirements/lock.txt (on purpose only)"
 	@echo "make demo      synthesize a sentence in the voice of assets/demo_prompt.wav"
-	@echo "make test      fast test suite (CPU, 840 tests, about 10 min on 2 idle cores)"
+	@echo "make test      fast test suite on the CPU (about 10 min on 2 idle cores)"
 	@echo "make test-all  every test, slow ones included (GPU tests run when CUDA is present)"
 	@echo "make test-browser  the web page in headless Chromium (installs Debian's chromium if missing)"
 	@echo "make web       serve the synthesis and editing page at http://127.0.0.1:7860"

@@ -29,6 +29,7 @@ from torch import nn
 
 from nn_common import lengths_to_mask
 
+from .kmeans import assign
 from .model import PhoneAligner
 
 PAD = -1  # token id after an item's end
@@ -127,8 +128,6 @@ class SemanticTokenizer(nn.Module):
     @torch.no_grad()
     def forward(self, mel: torch.Tensor, mel_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``mel [B, C, N]``, ``mel_lens [B]`` -> ``(tokens [B, S] long, -1 after each end; lens [B])``."""
-        from .kmeans import assign
-
         feats, lens = self.features(mel, mel_lens)
         b, s, d = feats.shape
         tokens = assign(feats.reshape(b * s, d), self.centroids)[0].view(b, s)

@@ -19,51 +19,19 @@ in the YAML names a ``dirpath``, so that ``--ckpt_path last`` finds them again.
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from tts.errors import TTSError
 
 from .common import RecipeError
+from .export import export
+from .registry import RECIPES, load_spec
 
 RECIPES_DIR = Path(__file__).resolve().parent
-
-
-@dataclass(frozen=True)
-class Recipe:
-    module: str  # "package.module:Class" of the LightningModule (a recipes.export.Exportable)
-    data: str  # ... of the LightningDataModule
-
-
-# Imported by name only when a recipe runs: `tts --help` and the other recipes stay light.
-RECIPES = {
-    "vocos": Recipe("recipes.vocos.module:VocosModule", "recipes.crops:AudioCropDataModule"),
-    "melrvq": Recipe("recipes.melrvq.module:MelRVQModule", "recipes.crops:AudioCropDataModule"),
-    "flow": Recipe("recipes.flow.module:FlowModule", "recipes.flow.data:FlowDataModule"),
-    "valle": Recipe("recipes.valle.module:VallEModule", "recipes.valle.data:VallEDataModule"),
-    "maskgct": Recipe("recipes.maskgct.module:MaskGCTModule", "recipes.data:CodesDataModule"),
-    "aligner": Recipe("recipes.aligner.module:AlignerModule", "recipes.data:TTSDataModule"),
-}
-
-
-def load_spec(spec: str):
-    """``"package.module:Name"`` -> the object.
-
-    Raises:
-        RecipeError: Lightning (the ``[train]`` extra) is not installed.
-    """
-    module, _, name = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as err:
-        if err.name not in ("lightning", "lhotse", "jsonargparse"):
-            raise
-        raise RecipeError(f"Training needs the [train] extra ({err.name} is missing): pip install -e '.[train]'.") from err
 
 
 def shipped_configs(recipe: str) -> dict[str, Path]:
@@ -182,8 +150,6 @@ def train(recipe: str, argv: Sequence[str] | None = None) -> dict:
     if cfg.export_dir and cli.trainer.is_global_zero:
         command = shlex.join(["tts", "train", recipe, *argv])
         data_dir = getattr(cli.datamodule.hparams, "data_dir", None) if cli.datamodule is not None else None
-        from .export import export
-
         export(cli.model, cfg.export_dir, overwrite=True, data_dir=data_dir, command=command)
         result["export_dir"] = cfg.export_dir
     return result

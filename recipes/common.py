@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from tts.checkpoint import read_checkpoint
 from tts.errors import TTSError
 
 
@@ -38,8 +39,6 @@ def aligner_dependency(aligner: str | None, needed: bool, setting: str) -> Path 
     if not aligner:
         raise RecipeError(f"{setting} needs model.aligner (e.g. tiny-aligner): synthesis measures the prompt's "
                           "phone durations with it.")
-    from tts.checkpoint import read_checkpoint
-
     return read_checkpoint(aligner, family="aligner").path
 
 

@@ -20,6 +20,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from text_frontend import PhonemeVocab
+from tts.data.manifests import ALIGNMENT_KEY, load_cuts
+
 from .common import RecipeError
 
 IGNORE = -100  # frame label of no phoneme (torch's cross-entropy ignore_index)
@@ -27,8 +30,6 @@ IGNORE = -100  # frame label of no phoneme (torch's cross-entropy ignore_index)
 
 def load_cut_list(data_dir: str | Path, split: str) -> list:
     """The cuts of ``<data_dir>/cuts_<split>.jsonl.gz`` as a list (random access for crops)."""
-    from tts.data.manifests import load_cuts
-
     path = Path(data_dir) / f"cuts_{split}.jsonl.gz"
     cuts = list(load_cuts(path))
     if not cuts:
@@ -64,8 +65,6 @@ class AudioCrops(Dataset):
         self.phones = phones
         self.hop_length = hop_length
         if phones and vocab is None:
-            from text_frontend import PhonemeVocab
-
             vocab = PhonemeVocab.default()
         self.vocab = vocab
 
@@ -85,8 +84,6 @@ class AudioCrops(Dataset):
     def _labels(self, cut, first_frame: int, frames: int) -> torch.Tensor:
         """Phoneme ids ``[crop_samples // hop + 1]`` of the crop's frames, which are the cut's
         frames ``first_frame, first_frame + 1, ...``; only the first ``frames`` are the cut's own."""
-        from tts.data.alignment import ALIGNMENT_KEY
-
         sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
         items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None
         if not items:

@@ -15,8 +15,12 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
+from tts.checkpoint import save_checkpoint, set_option_defaults
+from tts.options import FAMILY_OPTIONS, as_flags, check_options
+
 from .cards import Card, model_card
 from .common import RecipeError, module_from_checkpoint
+from .registry import RECIPES, load_spec
 
 
 class Exportable:
@@ -46,8 +50,6 @@ class Exportable:
 
     def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
                      dtype: str | None) -> Path:
-        from tts.checkpoint import save_checkpoint
-
         deps = self.export_dependencies()
         return save_checkpoint(directory, self.family, self.config, self.model.state_dict(),
                                vocab=getattr(self, "vocab", None), dependencies=deps, card=card, overwrite=overwrite,
@@ -62,8 +64,6 @@ def _check_dtype(recipe: str, module_cls: type, dtype: str | None) -> None:
 
 def _check_options(recipe: str, family: str, options: dict | None) -> dict:
     """``options`` (name -> value, as text or numbers) checked for ``family``, before anything is loaded."""
-    from tts.options import FAMILY_OPTIONS, check_options
-
     if not options:
         return {}
     if family not in FAMILY_OPTIONS:
@@ -93,8 +93,6 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
         OptionError: an option the model does not take, or a value out of range.
         CheckpointError: the folder exists (without ``overwrite``) or a dependency is missing.
     """
-    from tts.checkpoint import set_option_defaults
-
     recipe = type(module).__module__.split(".")[1]
     _check_dtype(recipe, type(module), dtype)
     options = _check_options(recipe, module.family, options)
@@ -108,8 +106,6 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
         card.facts["initialized from"] = f"`{init_from}` (model.init_from; steps counted from there)"
         training["init_from"] = str(init_from)
     if options:
-        from tts.options import as_flags
-
         card.facts["default options"] = f"`{as_flags(options)}` (model.yaml `options`; a run's own flags override them)"
     out = module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
     if options:
@@ -125,8 +121,6 @@ def export_from_checkpoint(recipe: str, ckpt_path: str | os.PathLike, directory:
     Raises:
         RecipeError: an unknown recipe, a precision it cannot store, or a checkpoint of another recipe.
     """
-    from .cli import RECIPES, load_spec
-
     if recipe not in RECIPES:
         raise RecipeError(f"No recipe {recipe!r}; available: {', '.join(RECIPES)}.")
     module_cls = load_spec(RECIPES[recipe].module)

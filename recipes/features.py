@@ -17,6 +17,11 @@ from pathlib import Path
 
 import torch
 
+from text_frontend import PhonemeVocab
+from tts.codecs import load_codec
+from tts.vocoder import Vocoder
+
+from .cards import Card, synthesizer_usage
 from .common import RecipeError, merged_config
 
 
@@ -27,8 +32,6 @@ class MelRecipe:
 
     def _use_vocoder(self, vocoder: str):
         """Load the mel vocoder (checks the folder now, not after training); returns it."""
-        from tts.vocoder import Vocoder
-
         voc = Vocoder.from_pretrained(vocoder, kind="mel")
         self.vocoder_dir = voc.path
         # The feature extractor makes the training targets; frozen, only its mel filterbank
@@ -55,9 +58,6 @@ class CodecRecipe:
         now, not after training; only its description is kept (it is not part of the model).
         ``more_fixed(codec) -> dict``: settings another model fixes (MaskGCT's semantic tokenizer),
         named in ``source`` for messages."""
-        from text_frontend import PhonemeVocab
-        from tts.codecs import load_codec
-
         self.vocab = PhonemeVocab.default()
         loaded = load_codec(codec)
         self.codec_dir = loaded.path
@@ -70,8 +70,6 @@ class CodecRecipe:
 
     def _codec_card(self, directory: Path, steps: int, title: str, summary: str, options: str = ""):
         """The card of a TTS model on this codec: loaded through the Synthesizer (with ``options``)."""
-        from .cards import Card, synthesizer_usage
-
         return Card(title=f"{title} ({directory.name})", summary=summary, usage=synthesizer_usage(directory, options),
                     facts={"codec": self.codec_dir, "steps": steps})
 

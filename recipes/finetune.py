@@ -15,6 +15,9 @@ from pathlib import Path
 
 import torch
 
+from tts.checkpoint import load_state_dict, read_checkpoint
+from tts.errors import TTSError
+
 from .common import RecipeError
 
 
@@ -24,9 +27,6 @@ def initial_weights(source: str | os.PathLike, family: str) -> dict[str, torch.T
     Raises:
         RecipeError: a missing or unreadable source, or a model of another family.
     """
-    from tts.checkpoint import read_checkpoint, load_state_dict
-    from tts.errors import TTSError
-
     path = Path(source)
     if path.suffix == ".ckpt" or path.is_file():
         if not path.is_file():

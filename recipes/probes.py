@@ -28,6 +28,12 @@ from contextlib import contextmanager
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from aligner import phone_error_rate, phone_table
+from tts.aligner import load_aligner
+from tts.codecs import load_codec
+from tts.errors import TTSError
+from tts.mel import MelFeatures
+
 
 @contextmanager
 def evaluating(model: torch.nn.Module) -> Iterator[None]:
@@ -127,13 +133,8 @@ class TextProbe(Callback):
 
     def phone_error_rate(self, module, batch: dict) -> float | None:
         """PER of ``items`` syntheses from ``batch``, or None when there is nothing to measure."""
-        from aligner import phone_error_rate, phone_table
-
         if self._aligner is None:
             import warnings
-
-            from tts.data.alignment import load_aligner
-            from tts.errors import TTSError
 
             try:
                 self._aligner = load_aligner(self.aligner_path, module.device)[:2]
@@ -175,9 +176,6 @@ class CodecProbes:
 
     def _probe_mels(self, codes: list[torch.Tensor]) -> list[torch.Tensor]:
         """Vocos log-mels ``[C, N]`` of generated codes, decoded by the recipe's codec (loaded once)."""
-        from tts.codecs import load_codec
-        from tts.data.features import MelFeatures
-
         if getattr(self, "_probe_codec", None) is None:
             self._probe_codec = (load_codec(self.codec_dir, device=self.device), MelFeatures())
         codec, features = self._probe_codec

@@ -153,6 +153,29 @@ def test_bench_flow_json(capsys):
     assert all(r["rtf"] > 0 for r in result["rows"]) and result["params_m"] > 1
 
 
+def test_bench_models_times_whole_models(capsys, monkeypatch):
+    if "tiny-flow" not in shipped_models():
+        pytest.skip("no checkpoints/ in this checkout")
+    monkeypatch.chdir(REPO)  # the default prompt is the checkout's demo prompt
+    assert main(["bench", "models", "--models", "tiny-flow", "--rounds", "1", "--text", "Hello there.", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (row,) = result["rows"]
+    assert row["model"] == "tiny-flow" and len(row["runs"]) == 1 and row["median_seconds"] == row["runs"][0]
+    assert row["audio_seconds"] > 0 and row["rtf"] == pytest.approx(row["median_seconds"] / row["audio_seconds"])
+    assert result["threads"] == 1 and row["params_m"] > 1
+
+
+def test_bench_models_bad_arguments_are_one_line_errors(capsys, tmp_path):
+    assert main(["bench", "models", "--models", " , "]) == 2
+    assert main(["bench", "models", "--rounds", "0"]) == 2
+    assert main(["bench", "models", "--prompt", str(tmp_path / "none.wav")]) == 2
+    (tmp_path / "p.wav").write_bytes(b"")
+    assert main(["bench", "models", "--prompt", str(tmp_path / "p.wav")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("error: ") for line in err), err
+    assert "--prompt-text" in err[3]
+
+
 def test_bench_flow_times_an_aligned_model(capsys):
     if "tiny-flow" not in shipped_models():
         pytest.skip("no checkpoints/ in this checkout")

@@ -1,4 +1,4 @@
-"""scripts/codec_levels.py: prompt levels against the codec's training levels."""
+"""experiments/codec_levels.py: prompt levels against the codec's training levels."""
 
 import re
 import runpy
@@ -6,7 +6,7 @@ import runpy
 import pytest
 from conftest import REPO
 
-SCRIPT = str(REPO / "scripts" / "codec_levels.py")
+SCRIPT = str(REPO / "experiments" / "codec_levels.py")
 
 
 def test_reports_prompt_peaks_and_training_loudness(tinyvoices, capsys):

@@ -1,4 +1,4 @@
-"""scripts/codec_precision.py: how many codes float16 storage of a codec keeps."""
+"""experiments/codec_precision.py: how many codes float16 storage of a codec keeps."""
 
 import re
 import runpy
@@ -8,7 +8,7 @@ import torch
 from conftest import REPO
 from vocos_configs import MEL
 
-SCRIPT = str(REPO / "scripts" / "codec_precision.py")
+SCRIPT = str(REPO / "experiments" / "codec_precision.py")
 
 
 @pytest.fixture(scope="module")

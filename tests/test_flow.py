@@ -222,7 +222,7 @@ def test_infill_keeps_frames_outside_the_span():
 def test_tiny_model_overfits_one_utterance(tinyvoices):
     """Train on one utterance; the model then continues it from its first half."""
     from text_frontend import Frontend
-    from tts.data.features import MelFeatures
+    from tts.mel import MelFeatures
     from tts.data.manifests import load_cuts
 
     from flow.model import pad_text

@@ -75,7 +75,7 @@ def test_an_options_default_is_the_models_own_else_the_familys():
 
 
 def test_runs_use_the_models_defaults(tmp_path):
-    from tts.commands.synth import check_model
+    from tts.prechecks import check_model
     from tts.synthesizer import Synthesizer
 
     path = _folder(tmp_path)
@@ -105,7 +105,7 @@ def test_export_writes_the_defaults_and_the_card_names_them(tmp_path, capsys):
 
 def test_tts_models_lists_the_defaults(tmp_path, capsys):
     from tts.cli import main
-    from tts.commands.models import find_models
+    from tts.catalog import find_models
 
     path = _folder(tmp_path / "dir")
     set_option_defaults(path, {"steps": 10, "cfg": 0})
@@ -151,7 +151,7 @@ def test_the_page_shows_the_picked_models_defaults():
 
 def test_an_option_of_several_values_round_trips(tmp_path):
     """``--s2a-steps 8,2,1``: one count per codebook, as the family's own default is."""
-    from tts.commands.models import find_models
+    from tts.catalog import find_models
     from tts.options import check_options
 
     assert check_options("maskgct", {"s2a_steps": "8,2,1"}) == {"s2a_steps": (8, 2, 1)}

@@ -66,7 +66,7 @@ def test_per_of_syntheses_is_measured_with_the_aligner(random_aligner):
     from recipes.probes import TextProbe
     from text_frontend import Frontend, PhonemeVocab
     from tts.audio import load
-    from tts.data.features import MelFeatures
+    from tts.mel import MelFeatures
 
     from conftest import DEMO_PROMPT, REPO
 

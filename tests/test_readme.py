@@ -1,4 +1,4 @@
-"""The README's Python examples run, and print what their comments say."""
+"""The Python examples of the README and of docs/ run, and print what their comments say."""
 
 import contextlib
 import io
@@ -11,9 +11,8 @@ from conftest import REPO
 SKIP_MARK = "# not run:"  # first line of an example that needs the reader's own files
 
 
-def _python_blocks() -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+def _python_blocks(path) -> list[str]:
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
     return [b for b in blocks if not b.startswith(SKIP_MARK)]
 
 
@@ -33,8 +32,9 @@ def _expected_outputs(block: str) -> list[str]:
 
 
 def test_readme_python_examples(monkeypatch):
-    blocks = _python_blocks()
+    blocks = _python_blocks(REPO / "README.md")
     assert blocks, "README has no python examples"
+    blocks += [b for doc in sorted((REPO / "docs").glob("*.md")) for b in _python_blocks(doc)]
     monkeypatch.chdir(REPO)
     for block in blocks:
         out = io.StringIO()

@@ -187,7 +187,7 @@ def aligned(tinyvoices, tmp_path_factory):
 
 def _aligned_batch(aligned, n: int):
     from tts.data.dataset import TTSDataset
-    from tts.data.features import MelFeatures
+    from tts.mel import MelFeatures
     from tts.data.manifests import load_cuts
 
     b = TTSDataset(features="audio", durations=True)[load_cuts(aligned / "cuts_test_seen_aligned.jsonl.gz").subset(
@@ -407,12 +407,12 @@ def test_speaker_prompts_need_alignments(tinyvoices):
 
 
 def test_aligned_training_with_speaker_prompts(aligned, vocoder, tmp_path, monkeypatch):
-    import recipes.flow.pairs as pairs
+    import recipes.flow.module as module
     from recipes.cli import train
 
     joined = []
-    real = pairs.join_prompts
-    monkeypatch.setattr(pairs, "join_prompts", lambda *a: joined.append(real(*a)) or joined[-1])
+    real = module.join_prompts  # where the recipe calls it
+    monkeypatch.setattr(module, "join_prompts", lambda *a: joined.append(real(*a)) or joined[-1])
 
     run_dir = tmp_path / "run"
     args = tiny_args(aligned, vocoder, run_dir, 3)

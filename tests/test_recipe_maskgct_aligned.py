@@ -181,11 +181,11 @@ def test_model_takes_the_given_prompts():
 def test_training_with_speaker_prompts(tinyvoices, aligned_semantic, tmp_path, monkeypatch):
     """``--data.speaker_prompt_prob 1``: training batches come with prompts, joined before their items."""
     from recipes.cli import train
-    from recipes.maskgct import pairs
+    from recipes.maskgct import module
 
     joined = []
-    real = pairs.join_code_prompts
-    monkeypatch.setattr(pairs, "join_code_prompts", lambda batch, hop: joined.append(real(batch, hop)) or joined[-1])
+    real = module.join_code_prompts  # where the recipe calls it
+    monkeypatch.setattr(module, "join_code_prompts", lambda batch, hop: joined.append(real(batch, hop)) or joined[-1])
     root, codec, tokenizer = aligned_semantic
     args = codebook1_args(tinyvoices, root, codec, tmp_path / "run", 2, "--model.semantic_tokenizer", str(tokenizer),
                           "--model.maskgct.duration_dim", "16", "--model.maskgct.duration_layers", "1",

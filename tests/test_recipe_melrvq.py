@@ -155,7 +155,7 @@ def _aligned_cut(tmp_path, symbols, durations, sr=24000, hop=256):
     from lhotse import Recording, SupervisionSegment
     from lhotse.cut import MonoCut
 
-    from tts.data.alignment import ALIGNMENT_KEY, alignment_items
+    from tts.data.manifests import ALIGNMENT_KEY, alignment_items
 
     n = sum(durations) * hop
     path = tmp_path / "a.wav"

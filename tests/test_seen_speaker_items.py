@@ -1,11 +1,11 @@
-"""scripts/seen_speaker_items.py: a tuning set of seen speakers, prompted from their training utterances."""
+"""experiments/seen_speaker_items.py: a tuning set of seen speakers, prompted from their training utterances."""
 
 import json
 import runpy
 
 from conftest import REPO
 
-SCRIPT = str(REPO / "scripts" / "seen_speaker_items.py")
+SCRIPT = str(REPO / "experiments" / "seen_speaker_items.py")
 
 
 def test_pairs_each_item_with_its_speakers_training_utterance(tinyvoices, tmp_path, capsys):

@@ -117,10 +117,10 @@ def test_an_untrained_model_fails_the_phone_error_check(single_thread):
 
 
 def test_models_command_shows_steps_of_every_shipped_model():
-    from tts.commands.models import _describe
+    from tts.catalog import describe
 
     for name, path in SHIPPED.items():
-        assert _describe(path)["steps"].isdigit(), f"{name}: `tts models` shows no step count"
+        assert describe(path)["steps"].isdigit(), f"{name}: `tts models` shows no step count"
 
 
 @pytest.mark.skipif("tiny-aligner" not in SHIPPED, reason="no shipped aligner")

@@ -2,12 +2,13 @@
 losses, the phoneme pointer, cached decoding, batching, overfitting, repetition-aware sampling."""
 
 import math
+from unittest import mock
 
 import pytest
 import torch
 
-from codec_lm.valle import (VallE, VallEConfig, VallESampling, generate_ar_aligned, group_codes, step_durations,
-                            synthesize, ungroup_codes)
+from codec_lm.valle import (VallE, VallEConfig, VallESampling, generate_aligned, generate_ar_aligned, group_codes,
+                            step_durations, synthesize, ungroup_codes)
 from codec_lm.valle.alignment import advance_targets, align_batch, phone_windows
 from codec_lm.valle.sampling import repetition_rate
 
@@ -56,6 +57,24 @@ def aligned_inputs(model, seed=1):
     return dict(text=text, text_lens=text_lens, start=torch.tensor([len(p) for p in pph]),
                 prompt=prompt.transpose(1, 2), prompt_steps=prompt_lens, prompt_phones=prompt_phones,
                 max_steps=torch.tensor(caps))
+
+
+def decode_with_logits(model, inputs, cached=True, **kw):
+    """``generate_ar_aligned`` on ``inputs``, KV-cached or recomputing every step, and each step's
+    ``(codes logits [b, g, K], advance logit [b])`` as decoding read them (after guidance): the
+    decode loop keeps no diagnostics, so they are taken where it reads them (``_guided``)."""
+    seen = []
+
+    def recorded(*args):
+        codes, adv = real(*args)
+        seen.append((codes.detach().cpu().clone(), adv.detach().cpu().clone()))
+        return codes, adv
+
+    real = generate_aligned._guided
+    stepper = generate_aligned.cached_steps if cached else generate_aligned.recomputed_steps
+    with mock.patch.object(generate_aligned, "_guided", recorded):
+        result = generate_ar_aligned(model.ar, **inputs, stepper=stepper, **kw)
+    return result, seen
 
 
 # ------------------------------------------------------------------ the step grid
@@ -307,13 +326,12 @@ def test_cached_and_uncached_decoding_agree(group, lookahead):
     inputs = aligned_inputs(model)
     sampling = VallESampling(temperature=1.0, top_p=0.9, seed=3)
     runs = []
-    for use_cache in (True, False):
+    for cached in (True, False):
         gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
-        runs.append(generate_ar_aligned(model.ar, **inputs, sampling=sampling, generators=gens, use_cache=use_cache,
-                                        return_logits=True))
-    cached, full = runs
-    assert len(cached.logits) == len(full.logits) >= 3
-    for (ca, cb), (fa, fb) in zip(cached.logits, full.logits):
+        runs.append(decode_with_logits(model, inputs, cached, sampling=sampling, generators=gens))
+    (cached, cached_logits), (full, full_logits) = runs
+    assert len(cached_logits) == len(full_logits) >= 3
+    for (ca, cb), (fa, fb) in zip(cached_logits, full_logits):
         assert float((ca - fa).abs().max()) < 1e-4 and float((cb - fb).abs().max()) < 1e-4
     assert torch.equal(cached.tokens, full.tokens) and torch.equal(cached.path, full.path)
     assert torch.equal(cached.lengths, full.lengths)
@@ -486,10 +504,10 @@ def aligned_utterance(tinyvoices):
 
     from aligner import fold_stress, with_boundaries
     from codec_lm.codecs import MelRVQ, MelRVQCodec, MelRVQConfig, build_vocos
-    from tts.data.alignment import load_aligner
+    from tts.aligner import load_aligner
     from tts.data.dataset import TTSDataset
-    from tts.data.features import MelFeatures
     from tts.data.manifests import load_cuts
+    from tts.mel import MelFeatures
 
     torch.manual_seed(0)
     codec = MelRVQCodec(MelRVQ(MelRVQConfig(n_codebooks=2, codebook_size=64, dim=64, n_layers=1, kmeans_init=False)),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from codec_lm.valle import VallEConfig, VallESampling, generate_ar_aligned, synthesize
-from test_valle_aligned import SMALL, _batch, aligned_inputs, items, random_model
+from codec_lm.valle import VallEConfig, VallESampling, synthesize
+from test_valle_aligned import SMALL, _batch, aligned_inputs, decode_with_logits, items, random_model
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -62,8 +62,8 @@ def test_some_rows_dropped_keep_the_advance_loss_of_the_others():
 def _step0_logits(model, inputs):
     """The unguided codes logits of decoding step 0 ``[b, g, codes]``."""
     gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
-    return generate_ar_aligned(model.ar, **inputs, sampling=VallESampling(seed=3, max_phone_seconds=None),
-                               generators=gens, return_logits=True).logits[0][0]
+    return decode_with_logits(model, inputs, sampling=VallESampling(seed=3, max_phone_seconds=None),
+                              generators=gens)[1][0][0]
 
 
 @pytest.mark.parametrize("lookahead,drop_prompt", [(0, False), (1, False), (1, True)])
@@ -72,25 +72,25 @@ def test_guided_cached_and_uncached_decoding_agree_and_follow_the_formula(lookah
     model = random_model(lookahead=lookahead, phone_dropout=0.2, drop_prompt=drop_prompt)
     inputs = aligned_inputs(model)
     runs = []
-    for use_cache, cfg in ((True, 2.0), (False, 2.0), (True, 0.0)):
+    for cached, cfg in ((True, 2.0), (False, 2.0), (True, 0.0)):
         gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
-        runs.append(generate_ar_aligned(model.ar, **inputs, sampling=VallESampling(cfg=cfg, seed=3),
-                                        generators=gens, use_cache=use_cache, return_logits=True))
-    cached, full, plain = runs
-    for (ca, cb), (fa, fb) in zip(cached.logits, full.logits):
+        runs.append(decode_with_logits(model, inputs, cached, sampling=VallESampling(cfg=cfg, seed=3),
+                                       generators=gens))
+    (cached, cached_logits), (full, full_logits), (plain, plain_logits) = runs
+    for (ca, cb), (fa, fb) in zip(cached_logits, full_logits):
         assert float((ca - fa).abs().max()) < 1e-4 and float((cb - fb).abs().max()) < 1e-4
     assert torch.equal(cached.tokens, full.tokens) and torch.equal(cached.path, full.path)
     # step 0 reads the same inputs with and without guidance: guided = cond + 2 (cond - uncond)
-    cond = plain.logits[0][0]
+    cond = plain_logits[0][0]
     blank = {**inputs, "text": torch.zeros_like(inputs["text"]),
              "prompt_phones": torch.zeros_like(inputs["prompt_phones"])}
     no_prompt = {**blank, "prompt_steps": torch.zeros_like(inputs["prompt_steps"])}
     uncond = _step0_logits(model, no_prompt if drop_prompt else blank)
-    assert float((cached.logits[0][0] - (cond + 2.0 * (cond - uncond))).abs().max()) < 1e-4
+    assert float((cached_logits[0][0] - (cond + 2.0 * (cond - uncond))).abs().max()) < 1e-4
     if drop_prompt:  # the other kind of unconditional pass would differ
         assert float((_step0_logits(model, blank) - uncond).abs().max()) > 1e-3
     # the pointer reads the conditional pass (the same up to the batch's float rounding)
-    assert float((cached.logits[0][1] - plain.logits[0][1]).abs().max()) < 1e-5
+    assert float((cached_logits[0][1] - plain_logits[0][1]).abs().max()) < 1e-5
 
 
 def test_guided_decoding_keeps_the_pointer_rules_and_batches_like_one_by_one():

@@ -239,7 +239,7 @@ def test_web_command_refuses_a_port_in_use(capsys):
 
 
 def test_models_offered_are_the_tts_models_of_tts_models():
-    from tts.commands.models import find_models
+    from tts.catalog import find_models
     from tts.web.models import web_models
 
     offered = {m.name: m for m in web_models()}

@@ -64,6 +64,11 @@ class Audio:
         return save(path, self.wav, self.sample_rate, overwrite=overwrite)
 
 
+class Prompt(Audio):
+    """An :class:`Audio` prepared as a voice prompt (:func:`prepare_prompt`: mono, silence
+    trimmed, at the loudness target): the Synthesizer uses it as it is, not prepared again."""
+
+
 def _describe(path: Path) -> str:
     return f"'{path}'"
 
@@ -206,7 +211,7 @@ def load_prompt(
     min_seconds: float = PROMPT_MIN_SECONDS,
     max_seconds: float = PROMPT_MAX_SECONDS,
     target_lufs: float | None = TARGET_LUFS,
-) -> Audio:
+) -> Prompt:
     """Load a voice prompt from a file and prepare it (see :func:`prepare_prompt`).
 
     Raises:
@@ -224,7 +229,7 @@ def prepare_prompt(
     max_seconds: float = PROMPT_MAX_SECONDS,
     target_lufs: float | None = TARGET_LUFS,
     name: str = "The prompt",
-) -> Audio:
+) -> Prompt:
     """Make a voice prompt: mono at ``sample_rate``, silence trimmed, loudness normalized.
 
     A prompt longer than ``max_seconds`` (after trimming) is cut at the quietest
@@ -260,7 +265,7 @@ def prepare_prompt(
         wav = wav[:cut]
     if target_lufs is not None:
         wav = normalize_loudness(wav, sample_rate, target_lufs)
-    return Audio(wav.contiguous(), sample_rate)
+    return Prompt(wav.contiguous(), sample_rate)
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool = False, flag: str = "overwrite=True") -> Path:

@@ -31,6 +31,8 @@ import yaml
 from . import __version__
 from .errors import TTSError
 from .files import dir_mode, file_mode
+from .languages import DEFAULT_LANGUAGES
+from .options import FAMILY_OPTIONS, OptionError, check_options
 
 FORMAT = 1
 MODEL_FILE = "model.yaml"
@@ -67,7 +69,7 @@ class CheckpointInfo:
     dependencies: dict[str, Path] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
-    languages: tuple[str, ...] = ("en",)
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     @property
     def weights(self) -> Path:
@@ -274,8 +276,6 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
 
 def _languages(languages: Any, manifest: Path) -> tuple[str, ...]:
     """``model.yaml``'s ``languages`` (optional: a folder without it speaks English)."""
-    from .languages import DEFAULT_LANGUAGES
-
     if languages is None:
         return DEFAULT_LANGUAGES
     if (not isinstance(languages, list) or not languages
@@ -287,8 +287,6 @@ def _languages(languages: Any, manifest: Path) -> tuple[str, ...]:
 
 def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any]:
     """``model.yaml``'s ``options``, checked as the flags are (a bad value is the folder's fault)."""
-    from .options import OptionError, check_options
-
     if options is None:
         return {}
     if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
@@ -311,8 +309,6 @@ def set_option_defaults(directory: str | os.PathLike, options: dict[str, Any]) -
         CheckpointError: not a checkpoint folder, or a family without synthesis options.
         OptionError: an option the family does not take, or a value out of range.
     """
-    from .options import FAMILY_OPTIONS, check_options
-
     info = read_checkpoint(directory, verify=False)
     if info.family not in FAMILY_OPTIONS:
         raise CheckpointError(f"'{info.path}' is a {info.family!r} model, which has no synthesis options to set.")

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import bench, edit, evaluate, models, prepare, synth, text, train, web
+from .commands import bench, console, edit, evaluate, models, prepare, synth, text, train, web
 from .errors import is_user_error
 
 EXIT_USER_ERROR = 2
@@ -51,8 +51,6 @@ class _WarningPrinter:
         self.seen.add(text)
         from rich.text import Text
 
-        from .commands import console
-
         console(stderr=True).print(Text.assemble(("warning: ", "yellow"), text), soft_wrap=True)
 
 
@@ -67,16 +65,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        from .commands import console
-
         console(stderr=True).print("interrupted")
         return EXIT_INTERRUPTED
     except Exception as err:
         if not is_user_error(err):
             raise
         from rich.text import Text
-
-        from .commands import console
 
         # Text, not markup: a message may hold brackets ("[train,eval]") rich would take for styles.
         console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)

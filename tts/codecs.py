@@ -19,7 +19,10 @@ from typing import Any
 
 import torch
 
+from codec_lm.codecs import CodecError, EncodecCodec, MelRVQ, MelRVQCodec, MelRVQConfig
+
 from .checkpoint import CheckpointError, build_model, read_checkpoint, save_checkpoint
+from .vocoder import Vocoder
 
 FAMILY = "melrvq"
 
@@ -31,10 +34,6 @@ def load_codec(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
         CheckpointError: missing, corrupt or wrong-kind folder, or a vocoder that does
             not fit the codec.
     """
-    from codec_lm.codecs import CodecError, MelRVQ, MelRVQCodec, MelRVQConfig
-
-    from .vocoder import Vocoder
-
     info = read_checkpoint(name_or_dir, family=FAMILY)
     model = build_model(info, MelRVQ, MelRVQConfig, "MelRVQ", loader="load_inference_state_dict")
     if "vocoder" not in info.dependencies:
@@ -61,8 +60,6 @@ def save_melrvq(directory: str | os.PathLike, model, vocoder_dir: str | os.PathL
         overwrite: replace an existing folder.
         dtype: storage precision (``"float16"`` halves the folder; loading computes in float32).
     """
-    from .vocoder import Vocoder
-
     vocoder = Vocoder.from_pretrained(vocoder_dir, kind="mel")  # fail now, not when someone loads the codec
     cfg = model.config
     if (vocoder.sample_rate, vocoder.hop_length, vocoder.n_mels) != (cfg.sample_rate, cfg.hop_length, cfg.n_mels):
@@ -80,8 +77,6 @@ def load_encodec(weights: str | os.PathLike | None = None, bandwidth: float = 6.
         CheckpointError: missing weights, checksum mismatch, unreadable file, or a
             vocoder folder of the wrong kind.
     """
-    from codec_lm.codecs import CodecError, EncodecCodec
-
     try:
         return EncodecCodec.from_pretrained(weights, bandwidth=bandwidth, vocos_dir=vocos_dir, device=device)
     except CodecError as err:

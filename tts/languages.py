@@ -12,9 +12,10 @@ with another ``what``, for any other language a run reads (a prompt's).
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
+
+from text_frontend import resolve_language
 
 from .errors import TTSError
 
@@ -32,11 +33,11 @@ def speaks(languages: Sequence[str], code: str) -> bool:
     return any(code == lang.lower() or code.startswith(lang.lower() + "-") for lang in languages)
 
 
-def check_language(model, language: str, strict: bool = False, what: str = "--language") -> str:
-    """The espeak-ng code of ``language``, checked against the languages of ``model``.
+def check_language(info, language: str, strict: bool = False, what: str = "--language") -> str:
+    """The espeak-ng code of ``language``, checked against the languages of a model.
 
     Args:
-        model: a :class:`tts.checkpoint.CheckpointInfo`, a shipped name or a folder.
+        info: the model's :class:`tts.checkpoint.CheckpointInfo` (its ``languages``).
         language: the language a run asks for (any form ``resolve_language`` takes).
         strict: refuse a language the model was not trained on, instead of a warning.
         what: the flag that gave ``language``, for the message.
@@ -45,11 +46,6 @@ def check_language(model, language: str, strict: bool = False, what: str = "--la
         LanguageError: with ``strict``, a language the model does not list.
         UnsupportedLanguageError: ``language`` is not one espeak-ng knows.
     """
-    from text_frontend import resolve_language
-
-    from .checkpoint import read_checkpoint
-
-    info = model if hasattr(model, "languages") else read_checkpoint(os.fspath(model), verify=False)
     code = resolve_language(language)
     if speaks(info.languages, code):
         return code

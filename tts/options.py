@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import TTSError
@@ -215,6 +217,16 @@ def all_options() -> dict[str, list[tuple[str, Option]]]:
         for opt in opts:
             table.setdefault(opt.name, []).append((family, opt))
     return table
+
+
+class CheckedOptions(dict):
+    """The options of a run, checked for one model folder (:func:`tts.prechecks.check_model`,
+    :meth:`tts.Synthesizer.check_options`): the Synthesizer of that folder uses them as they
+    are, so that a run checks its options once."""
+
+    def __init__(self, values: Mapping[str, Any], folder: str | os.PathLike) -> None:
+        super().__init__(values)
+        self.folder = Path(folder)
 
 
 def with_defaults(family: str, options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,

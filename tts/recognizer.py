@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import torch
 
+from aligner import edit_distance, phone_ids, phone_table, with_boundaries
+from text_frontend import Frontend
+
+from .aligner import load_aligner
+from .audio import resample
 from .errors import InputError
+from .mel import MelFeatures
 
 SHIPPED_ALIGNER = "tiny-aligner"
 # Below this alignment score a transcript is taken not to be what the recording says.
@@ -66,11 +72,6 @@ class PhoneRecognizer:
     """
 
     def __init__(self, aligner: str | os.PathLike = SHIPPED_ALIGNER, device: str | torch.device = "cpu") -> None:
-        from aligner import phone_table
-
-        from .data.alignment import load_aligner
-        from .data.features import MelFeatures
-
         self.model, self.vocab, self.path = load_aligner(aligner, device)
         self.device = next(self.model.parameters()).device
         self.features = MelFeatures()
@@ -78,23 +79,15 @@ class PhoneRecognizer:
 
     def phones(self, text: str, language: str = "en-us") -> list[int]:
         """The phone ids of ``text`` as the front-end reads it (the recognizer's targets)."""
-        from aligner import phone_ids
-
         return phone_ids(self._ids(text, language), self.is_phone)
 
     def _ids(self, text: str, language: str) -> tuple[int, ...]:
-        from text_frontend import Frontend
-
         return Frontend(language, vocab=self.vocab).encode(text).ids
 
     @torch.no_grad()
     def score(self, wav: torch.Tensor, sample_rate: int, text: str, language: str = "en-us") -> PhoneMatch:
         """How well ``wav [T]`` says ``text``: the alignment score of its symbols, and the
         PER of what the recognizer hears against its phones."""
-        from aligner import edit_distance, phone_ids, with_boundaries
-
-        from .audio import resample
-
         wav = resample(wav.float().reshape(-1).cpu(), sample_rate, self.features.sample_rate)
         mel = self.features(wav[None]).to(self.device)
         lens = torch.tensor([mel.shape[-1]], device=self.device)

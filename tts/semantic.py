@@ -20,8 +20,12 @@ from typing import Any
 
 import torch
 
+from aligner.semantic import SemanticConfig, SemanticTokenizer
+
+from .aligner import load_aligner
 from .checkpoint import CheckpointError, build_config, load_state_dict, read_checkpoint, save_checkpoint
 from .errors import TTSError
+from .mel import MelFeatures
 
 FAMILY = "semantic"
 
@@ -35,10 +39,6 @@ def load_semantic_tokenizer(name_or_dir: str | os.PathLike, device: str | torch.
         CheckpointError: a missing, corrupt or wrong-kind folder, no aligner dependency, or
             centroids that do not fit the aligner.
     """
-    from aligner.semantic import SemanticConfig, SemanticTokenizer
-
-    from .data.alignment import load_aligner
-
     info = read_checkpoint(name_or_dir, family=FAMILY)
     if "aligner" not in info.dependencies:
         raise CheckpointError(f"Semantic tokenizer '{info.path}' names no aligner in model.yaml (dependencies: "
@@ -80,8 +80,6 @@ def mel_batch(wavs: Sequence[torch.Tensor], device: torch.device | str = "cpu") 
 
     Each mel is computed alone, so an item's tokens never depend on the other items of a batch.
     """
-    from .data.features import MelFeatures
-
     features = MelFeatures()
     mels = [features(w.float().reshape(1, -1).cpu())[0] for w in wavs]
     lens = torch.tensor([m.shape[-1] for m in mels])

@@ -14,15 +14,23 @@ transcript (Whisper when not given), option validation, batching and joining.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from .audio import PROMPT_MAX_SECONDS, Audio, join, load, load_prompt, prepare_prompt
+from text_frontend import Frontend, PhonemeVocab, resolve_language
+
+from .audio import PROMPT_MAX_SECONDS, Audio, Prompt, join, load, load_prompt, prepare_prompt, resample
+from .backends import backend_class
+from .checkpoint import CheckpointError, read_checkpoint, shipped_models
+from .editing import changed_span, locate_span
 from .errors import InputError, TTSError
+from .eval.asr import WhisperASR, asr_language
 from .languages import check_language
-from .options import family_options, with_defaults
+from .options import CheckedOptions, family_options, with_defaults
+from .recognizer import SHIPPED_ALIGNER, PhoneRecognizer, check_transcript
 from .validation import check_batch_size, check_device, check_prompt_text, check_seed, check_tts_model, sentence_seconds
 
 # progress(sentences done, sentences in all), called after each batch of sentences
@@ -59,11 +67,6 @@ class Synthesizer:
                 or a model that does not speak (an aligner, a codec).
             InputError: a device other than CPU or CUDA, or CUDA asked for but absent.
         """
-        from text_frontend import PhonemeVocab
-
-        from .backends import backend_class
-        from .checkpoint import CheckpointError, read_checkpoint
-
         dev = resolve_device(device)
         info = read_checkpoint(name_or_dir)
         check_tts_model(info)
@@ -95,8 +98,6 @@ class Synthesizer:
 
     # ------------------------------------------------------------------ helpers
     def frontend(self, language: str = "en-us", with_stress: bool = True):
-        from text_frontend import Frontend, resolve_language
-
         key = (resolve_language(language), with_stress)
         if key not in self._frontends:
             self._frontends[key] = Frontend(key[0], with_stress=with_stress, vocab=self.vocab)
@@ -109,14 +110,23 @@ class Synthesizer:
         own = self.info.options
         return {name: opt.default_for(own) for name, opt in family_options(self.family).items()}
 
-    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+    def check_options(self, options: Mapping[str, Any]) -> CheckedOptions:
         """The given (not None) options over the model's own defaults (``model.yaml``
-        ``options``), checked and converted.
+        ``options``), checked and converted; options checked for this model's folder already
+        (:func:`tts.prechecks.check_model`) are returned as they are.
 
         Raises:
             OptionError: an option this model does not take, or a value out of range.
         """
-        return with_defaults(self.family, options, self.info.options, model=self.info.path.name)
+        if isinstance(options, CheckedOptions) and options.folder == self.info.path:
+            return options
+        return CheckedOptions(with_defaults(self.family, options, self.info.options, model=self.info.path.name),
+                              self.info.path)
+
+    def _options(self, options: Mapping[str, Any] | None, model_options: dict[str, Any]) -> CheckedOptions:
+        if options is not None and model_options:
+            raise TTSError("Give the model options either as keywords or as options=, not both.")
+        return self.check_options(model_options if options is None else options)
 
     def transcribe(self, audio: Audio, language: str = "en-us") -> str:
         """The transcript of a prompt, by the evaluation suite's Whisper (``pip install .[eval]``).
@@ -125,13 +135,9 @@ class Synthesizer:
             TTSError: the ASR is not installed, it cannot transcribe ``language``, or it heard nothing.
             UnsupportedLanguageError: ``language`` is not a language espeak-ng knows.
         """
-        from .eval.asr import asr_language
-
         code = asr_language(language)
         if self._asr is None:
             try:
-                from .eval import WhisperASR
-
                 self._asr = WhisperASR(device="cuda" if self.device.type == "cuda" else "cpu")
             except ImportError as err:
                 raise TTSError("No prompt transcript was given and no speech recognizer is installed: pass "
@@ -142,7 +148,9 @@ class Synthesizer:
             raise TTSError("The speech recognizer heard no words in the prompt: pass its transcript with --prompt-text.")
         return text
 
-    def _prompt(self, prompt_audio) -> Audio:
+    def _prompt(self, prompt_audio) -> Prompt:
+        if isinstance(prompt_audio, Prompt) and prompt_audio.sample_rate == self.sample_rate:
+            return prompt_audio  # prepared already (tts.prechecks.precheck, load_prompt)
         if isinstance(prompt_audio, Audio):
             return prepare_prompt(prompt_audio, self.sample_rate)
         return load_prompt(prompt_audio, self.sample_rate)
@@ -151,20 +159,24 @@ class Synthesizer:
     @torch.inference_mode()
     def synthesize(self, text: str, prompt_audio: str | os.PathLike | Audio, prompt_text: str | None = None,
                    language: str = "en-us", seed: int | None = None, batch_size: int = 8,
-                   progress: Progress | None = None, **model_options: Any) -> Audio:
+                   progress: Progress | None = None, options: Mapping[str, Any] | None = None,
+                   **model_options: Any) -> Audio:
         """Speak ``text`` in the voice of ``prompt_audio``.
 
         Args:
             text: any length; it is normalized and split into sentences, which are
                 synthesized in batches and joined with short cross-fades.
-            prompt_audio: a file path or an :class:`Audio` (1-15 s of clean speech).
+            prompt_audio: a file path or an :class:`Audio` (1-15 s of clean speech); a
+                :class:`tts.audio.Prompt` (:func:`tts.audio.load_prompt`) is used as it is.
             prompt_text: the prompt's transcript; transcribed with Whisper if omitted.
             language: espeak-ng language code of the text (and the prompt).
             seed: makes the output reproducible.
             batch_size: sentences per model call.
             progress: called as ``progress(done, total)`` before the first and after each
                 batch of sentences.
-            model_options: the model's options (see :attr:`options`), e.g. ``nfe=16``.
+            options: the model's options as one mapping, instead of ``model_options`` (options
+                checked by :func:`tts.prechecks.check_model` for this model are not checked again).
+            model_options: the model's options (see :attr:`option_defaults`), e.g. ``nfe=16``.
 
         Returns:
             The speech, at :attr:`sample_rate`.
@@ -174,7 +186,7 @@ class Synthesizer:
             InputError: a seed, batch size or prompt transcript that cannot be used.
             FrontendError, AudioError, TTSError: unusable text, language or prompt.
         """
-        options = self.check_options(model_options)
+        options = self._options(options, model_options)
         seed, batch_size = check_seed(seed), check_batch_size(batch_size)
         prompt_text = check_prompt_text(prompt_text, "prompt_text")
         fe = self.frontend(language)
@@ -206,13 +218,15 @@ class Synthesizer:
     @torch.inference_mode()
     def edit(self, audio: str | os.PathLike | Audio, transcript: str, new_transcript: str,
              start: float | None = None, end: float | None = None, language: str = "en-us",
-             seed: int | None = None, check_transcript: bool = True, **model_options: Any) -> Audio:
+             seed: int | None = None, options: Mapping[str, Any] | None = None, check_transcript: bool = True,
+             **model_options: Any) -> Audio:
         """Regenerate only the words that differ between ``transcript`` and ``new_transcript``.
 
         The changed span is found from word timestamps of the evaluation suite's
         Whisper, or given as ``start``/``end`` seconds; an aligned flow model finds it
         with its phone aligner instead (``start``/``end`` must then be left out).
         Everything outside the span is kept sample-exact (20 ms cross-fades at the seams).
+        ``options`` / ``model_options``: as for :meth:`synthesize`.
 
         With ``check_transcript`` (the default), a phone aligner first checks that the
         recording says ``transcript`` (:func:`tts.recognizer.check_transcript`): regenerating
@@ -223,17 +237,13 @@ class Synthesizer:
                 recording does not say ``transcript``.
             TTSError: the span is outside the audio.
         """
-        from .editing import changed_span, locate_span
-
         if not self.backend.can_edit:
             raise InputError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
-        options = self.check_options(model_options)
+        options = self._options(options, model_options)
         seed = check_seed(seed)
         fe = self.frontend(language)
         check_language(self.info, fe.language)
         if isinstance(audio, Audio):
-            from .audio import resample
-
             source = Audio(resample(audio.wav, audio.sample_rate, self.sample_rate), self.sample_rate)
         else:
             source = load(audio, self.sample_rate)
@@ -274,11 +284,6 @@ class Synthesizer:
     def _check_transcript(self, source: Audio, transcript: str, language: str) -> None:
         """Refuse a transcript ``source`` does not say, by the model's own phone aligner or
         else the shipped one; without either, a warning that nothing was checked."""
-        import warnings
-
-        from .checkpoint import shipped_models
-        from .recognizer import SHIPPED_ALIGNER, PhoneRecognizer, check_transcript
-
         if self._recognizer is None:
             aligner = self.info.dependencies.get("aligner") or shipped_models().get(SHIPPED_ALIGNER)
             if aligner is None:
@@ -292,7 +297,8 @@ class Synthesizer:
                         language: str = "en-us", seed: int | None = None, **model_options: Any) -> list[Audio]:
         """One :class:`Audio` per text, all in the same voice (the prompt is loaded once)."""
         prompt = self._prompt(prompt_audio)
+        options = self.check_options(model_options)
         if prompt_text is None:
             prompt_text = self.transcribe(prompt, language)
-        return [self.synthesize(t, prompt, prompt_text, language, None if seed is None else seed + k, **model_options)
+        return [self.synthesize(t, prompt, prompt_text, language, None if seed is None else seed + k, options=options)
                 for k, t in enumerate(texts)]

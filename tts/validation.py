@@ -16,7 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from codec_lm.maskgct.config import MaskGCTConfig
+
+from .backends import BACKENDS
+from .checkpoint import CheckpointError, checked_config
 from .errors import InputError, OutputPathError, TTSError
+from .options import OptionError
 
 # Seeds go to torch.manual_seed with an offset per sentence batch (and per candidate);
 # 2^32 - 1 keeps them in every generator's range and matches NumPy's.
@@ -174,9 +179,6 @@ def check_tts_model(info) -> None:
     Raises:
         CheckpointError: it is of another family (an aligner, a codec...).
     """
-    from .backends import BACKENDS
-    from .checkpoint import CheckpointError
-
     if info.family not in BACKENDS:
         raise CheckpointError(f"'{info.path.name}' is not a text-to-speech model (its family is {info.family!r}): "
                               f"use a model of family {', '.join(BACKENDS)} (e.g. tiny-flow).")
@@ -190,14 +192,8 @@ def check_model_limits(info, options: Mapping[str, Any]) -> None:
         OptionError: more counts than the model has acoustic codebooks.
         CheckpointError: a config the model's dataclass refuses.
     """
-    from .options import OptionError
-
     steps = options.get("s2a_steps")
     if info.family == "maskgct" and isinstance(steps, tuple):
-        from codec_lm.maskgct.config import MaskGCTConfig  # a dataclass only: no model is built
-
-        from .checkpoint import checked_config
-
         acoustic = len(checked_config(info, MaskGCTConfig, "MaskGCT").acoustic_codebooks)
         if len(steps) > acoustic:
             raise OptionError(f"--s2a-steps gives {len(steps)} counts, but {info.path.name} decodes {acoustic} "
@@ -212,8 +208,6 @@ def sentence_seconds(duration: float | None, lengths: Sequence[int]) -> list[flo
     Raises:
         OptionError: a sentence would get more than the limit.
     """
-    from .options import OptionError
-
     if duration is None:
         return [None] * len(lengths)
     total = sum(lengths)

@@ -21,6 +21,11 @@ from typing import Any
 
 import torch
 
+from codec_lm.codecs.base import CodecError
+from codec_lm.codecs.encodec import find_weights, load_encodec_weights
+from codec_lm.codecs.vocos_io import decode_encodec_codes, encodec_codebooks, load_vocos, vocos_kind
+
+from .audio import Audio, resample
 from .checkpoint import CheckpointError, resolve
 from .errors import AudioError, TTSError
 
@@ -41,8 +46,6 @@ class Vocoder:
     """
 
     def __init__(self, model, config: dict[str, Any], path: Path | None = None):
-        from codec_lm.codecs.vocos_io import vocos_kind
-
         self.model = model.eval()
         self.config = config
         self.path = path
@@ -68,17 +71,12 @@ class Vocoder:
             CheckpointError: missing/incomplete/corrupt folder, a toolkit checkpoint
                 (``model.yaml``) instead of a vocoder, or the wrong kind.
         """
-        from codec_lm.codecs.base import CodecError
-        from codec_lm.codecs.vocos_io import load_vocos
-
         if kind is not None and kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         path = resolve(name_or_dir)
         try:
             state = None
             if encodec_weights is not None:
-                from codec_lm.codecs.encodec import find_weights, load_encodec_weights
-
                 state = load_encodec_weights(find_weights(encodec_weights))
             model, config = load_vocos(path, encodec_weights=state)
         except CodecError as err:
@@ -140,8 +138,6 @@ class Vocoder:
 
     # ------------------------------------------------------------------ inference
     def _wav(self, wav, sample_rate: int | None) -> torch.Tensor:
-        from .audio import Audio, resample
-
         if isinstance(wav, Audio):
             wav, sample_rate = wav.wav, wav.sample_rate if sample_rate is None else sample_rate
         if not isinstance(wav, torch.Tensor):
@@ -191,8 +187,6 @@ class Vocoder:
         ``Q`` picks the bandwidth (2 codebooks = 1.5 kbps, 4 = 3 kbps, ...) and must be
         one the vocoder was trained for.
         """
-        from codec_lm.codecs.vocos_io import decode_encodec_codes, encodec_codebooks
-
         self._need("encodec", "Vocoder.decode_codes")
         if codes.dim() == 2:
             codes = codes.unsqueeze(0)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .base import CodecError, check_codes, check_wav
+from .vocos_io import decode_encodec_codes, encodec_codebooks, load_vocos
 
 OFFICIAL_24KHZ = "encodec_24khz-d7cc33bc.th"
 BANDWIDTHS = (1.5, 3.0, 6.0, 12.0, 24.0)
@@ -177,8 +178,6 @@ class EncodecCodec(nn.Module):
         model = build_encodec(state)
         vocos = None
         if vocos_dir is not None:
-            from .vocos_io import load_vocos
-
             # The Vocos feature extractor embeds its own EnCodec: give it the same weights.
             vocos, _ = load_vocos(vocos_dir, encodec_weights=state)
         return cls(model, bandwidth, vocos).to(device)
@@ -221,8 +220,6 @@ class EncodecCodec(nn.Module):
         codes = check_codes(codes, self.n_codebooks, self.codebook_size, "EncodecCodec").to(self.device)
         if self.vocos is None:
             return self.model.decode([(codes, None)]).squeeze(1)
-        from .vocos_io import decode_encodec_codes, encodec_codebooks
-
         if codes.shape[1] not in encodec_codebooks(self.vocos):
             raise CodecError(f"The Vocos EnCodec vocoder decodes {sorted(encodec_codebooks(self.vocos))} codebooks "
                              f"({self._vocos_bandwidths} kbps), got {codes.shape[1]}.")

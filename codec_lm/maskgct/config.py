@@ -75,8 +75,8 @@ class MaskGCTConfig:
             acoustic codebooks, as MaskGCT), ``"quadratic"`` more so (``A^2 .. 1``: the
             low codebooks carry the words), ``"uniform"`` does not.
         s2a_full_mask_prob: share of items whose S2A codebook is masked on the whole
-            target instead of a cosine-drawn share of it. One-step S2A decoding (the
-            ``--s2a-steps 1`` of ``tiny-maskgct``) predicts every target frame of a
+            target instead of a cosine-drawn share of it. One-step S2A decoding
+            (``--s2a-steps 1``) predicts every target frame of a
             codebook at once, from nothing of that codebook: the cosine schedule trains
             that case on only a few percent of items.
     """

@@ -110,8 +110,8 @@ def iterative_decode(logits_fn: Callable[[torch.Tensor], torch.Tensor], tokens: 
         k = top_k if 0 < top_k < logits.shape[-1] else logits.shape[-1]
         if s == steps - 1:
             # The last step is greedy and unmasks every frame left, so neither the top-k nor
-            # the confidences matter: the argmax is the token (a 1-step stage is this alone;
-            # top-k over 1024 entries per frame was ~1/9 of tiny-maskgct's synthesis time).
+            # the confidences matter: the argmax is the token (a 1-step stage is this alone,
+            # and skips a top-k over every frame's whole codebook).
             # The noise is still drawn, so that later stages' streams stay as they were.
             span_noise(starts, lengths, n, k, generators, device, masked.any(1).tolist())
             tokens = torch.where(masked, logits.argmax(-1), tokens)

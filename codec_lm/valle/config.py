@@ -44,18 +44,14 @@ class VallEConfig:
             not from an EOS that could fall inside a group).
         lookahead: ``alignment="monotonic"`` only: each AR step also embeds the ``L``
             phonemes after its own in the text (0 for VALL-E R as published). A causal step
-            otherwise writes the codes that lead into the next phoneme without knowing it:
-            the shipped tiny-valle gets 0.47 of the last frame of a phoneme right against
-            0.66 inside one (teacher-forced, dev; ``scripts/valle_position_accuracy.py``).
+            otherwise writes the codes that lead into the next phoneme without knowing it.
             Older checkpoints load as 0.
     NAR training:
         nar_stage_weights: how training picks the NAR stage (the codebook it learns) per
             item: ``"uniform"`` (VALL-E; older checkpoints load so), ``"linear"`` (weights
             ``Q-1 .. 1`` from codebook 2 on, as MaskGCT's S2A) or ``"quadratic"``
             (``(Q-1)^2 .. 1``). Why: the low codebooks carry the words, and uniform stages
-            give codebook 2 a ``1 / (Q-1)`` share of the updates. On the shipped tiny-valle
-            (uniform), 4000 more NAR-only updates with ``"quadratic"`` took its dev accuracy
-            on codebook 2 from 0.12 to 0.18, though not its WER (its card).
+            give codebook 2 a ``1 / (Q-1)`` share of the updates.
     Guidance:
         phone_dropout: ``alignment="monotonic"`` only: the share of training items whose AR
             sees no phonemes at all (the text, the prompt's and the target's step phonemes

@@ -27,7 +27,7 @@ import torch
 from nn_common import join_phonemes, pad_stack
 
 from .alignment import frame_phones, step_phones
-from .generate_aligned import generate_ar_aligned, prepare_prompt, step_limits
+from .generate_aligned import GivenSteps, generate_ar_aligned, prepare_prompt, step_limits
 from .model import VallE, VallEAR, VallENAR
 from .modules import KVCache
 from .sampling import (ARResult, VallESampling, derive_seed, inverse_cdf, item_generators, length_limits,
@@ -202,7 +202,7 @@ def _check_inputs(config, prompt_codes, prompt_phonemes, target_phonemes) -> Non
 
 def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonemes: Sequence[Sequence[int]],
                target_phonemes: Sequence[Sequence[int]], sampling: VallESampling | None = None,
-               scorer: Scorer | None = None, use_cache: bool = True,
+               scorer: Scorer | None = None,
                prompt_durations: Sequence[Sequence[int]] | None = None,
                target_steps: Sequence[Sequence[int]] | None = None) -> list[Generated]:
     """Speak each target in the voice of its prompt.
@@ -218,7 +218,6 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
             ``num_candidates`` samples, e.g. ASR or speaker similarity of the decoded
             audio; default: candidates that ended by themselves first, then the AR's mean
             log-probability.
-        use_cache: KV-cached decoding (False: recompute, for reference only).
         prompt_durations: monotonic models only: per item, the frames of each prompt
             phoneme (from the phone aligner), summing to ``P``.
         target_steps: monotonic models only, a diagnostic: per item, the AR steps of each
@@ -255,12 +254,11 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     generators = None if sampling.seed is None else item_generators([derive_seed(sampling.seed, c, 0) for c in cands])
     if c.monotonic:
         ar, text, text_lens, prompt, prompt_lens, phones = _decode_aligned(
-            model, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling, generators, use_cache,
-            target_steps)
+            model, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling, generators, target_steps)
         mean_logprob = (ar.logprob.cpu() / ar.lengths.cpu().clamp(min=1)).tolist()
     else:
         ar, text, text_lens, prompt, prompt_lens = _decode_implicit(model, prompt_codes, prompt_phonemes,
-                                                                    target_phonemes, sampling, generators, use_cache)
+                                                                    target_phonemes, sampling, generators)
         phones = (None, None)
         mean_logprob = (ar.logprob.cpu() / (ar.lengths.cpu() + ar.ended.cpu().long()).clamp(min=1)).tolist()
     generators = None if sampling.seed is None else item_generators([derive_seed(sampling.seed, c, 1) for c in cands])
@@ -299,7 +297,7 @@ def synthesize(model: VallE, prompt_codes: Sequence[torch.Tensor], prompt_phonem
     return out
 
 
-def _decode_implicit(model: VallE, prompt_codes, prompt_phonemes, target_phonemes, sampling, generators, use_cache):
+def _decode_implicit(model: VallE, prompt_codes, prompt_phonemes, target_phonemes, sampling, generators):
     """VALL-E's AR for every (item, candidate) row: ``(ARResult, text, text_lens, prompt, prompt_lens)``."""
     c, k = model.config, sampling.num_candidates
     device = next(model.parameters()).device
@@ -315,12 +313,12 @@ def _decode_implicit(model: VallE, prompt_codes, prompt_phonemes, target_phoneme
     prompt, prompt_lens = pad_stack(prompts, 0)
     text, text_lens, prompt, prompt_lens = (x.to(device) for x in (text, text_lens, prompt, prompt_lens))
     ar = generate_ar(model.ar, text, text_lens, prompt[:, 0], prompt_lens, torch.tensor(lows), torch.tensor(highs),
-                     sampling, generators, use_cache=use_cache)
+                     sampling, generators)
     return ar, text, text_lens, prompt, prompt_lens
 
 
 def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_durations, target_phonemes, sampling,
-                    generators, use_cache, target_steps=None):
+                    generators, target_steps=None):
     """VALL-E R's AR for every row: ``(ARResult, text, text_lens, prompt, prompt_lens, (prompt, target)
     frame phonemes for the NAR)``. The text is the prompt's aligned phonemes, the target's and a
     closing word boundary; the prompt starts at frame ``P % g``."""
@@ -351,9 +349,8 @@ def _decode_aligned(model: VallE, prompt_codes, prompt_phonemes, prompt_duration
         x.to(device) for x in (text, text_lens, prompt, prompt_lens, prompt_index))
     prompt_phones = step_phones(text, prompt_index, c.lookahead)
     grouped = prompt[:, 0].reshape(len(texts), -1, g)  # every prompt is whole steps (padding too)
-    forced = pad_stack(forced, 1)[0].to(device) if forced else None
+    rule = GivenSteps(pad_stack(forced, 1)[0].to(device)) if forced else None
     ar = generate_ar_aligned(model.ar, text, text_lens, torch.tensor(starts), grouped, prompt_lens // g,
-                             prompt_phones, torch.tensor(caps), sampling, generators, use_cache=use_cache,
-                             forced_steps=forced)
+                             prompt_phones, torch.tensor(caps), sampling, generators, rule=rule)
     target_phones = text.gather(1, ar.path.clamp(min=0)).masked_fill(ar.path < 0, 0)
     return ar, text, text_lens, prompt, prompt_lens, (frame_phones(prompt_phones, g), frame_phones(target_phones, g))

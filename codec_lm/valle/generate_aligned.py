@@ -18,6 +18,7 @@ so the sentence is still said to its end, and the item is reported (``ended=Fals
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -75,12 +76,110 @@ def _with_unconditional(x: torch.Tensor, blank: bool) -> torch.Tensor:
     return torch.cat([x, torch.zeros_like(x) if blank else x])
 
 
+def _as_given(x: torch.Tensor, blank: bool) -> torch.Tensor:
+    return x
+
+
+# A step function: ``step(t, inp [B, g], phone [B] or [B, 1 + L])`` -> ``(codes logits [B, g, K],
+# advance logit [B])`` of step ``t`` for every row (B = b, or 2b with guidance). A stepper builds
+# one for a batch: ``stepper(model, rows, text, text_lens, prompt, prompt_steps, prompt_phones,
+# horizon)``, where ``rows(x, blank)`` turns a ``[b, ...]`` input into the B rows the model runs.
+Step = Callable[[int, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def cached_steps(model: VallEAR, rows, text, text_lens, prompt, prompt_steps, prompt_phones, horizon: int) -> Step:
+    """The decoding steps on a KV cache: the prefix is run once, then each step adds one position."""
+    c = model.config
+    prefix = text.shape[1] + prompt.shape[1]
+    cache = KVCache(len(model.blocks), prefix + horizon)
+    valid = model.prefill(rows(text, True), rows(text_lens, False), rows(prompt, False),
+                          rows(prompt_steps, c.drop_prompt), cache, rows(prompt_phones, True))
+    valid = torch.cat([valid, valid.new_ones(valid.shape[0], horizon)], dim=1)
+
+    def step(t: int, inp: torch.Tensor, phone: torch.Tensor):
+        return model.step(inp, t, valid[:, : prefix + t + 1], cache, phone)
+
+    return step
+
+
+def recomputed_steps(model: VallEAR, rows, text, text_lens, prompt, prompt_steps, prompt_phones,
+                     horizon: int) -> Step:
+    """The decoding steps without a cache: the whole sequence runs through the model at every step
+    (the reference the cached steps are checked against, and `tts bench valle`'s baseline)."""
+    c = model.config
+    args = (rows(text, True), rows(text_lens, False), rows(prompt, False), rows(prompt_steps, c.drop_prompt))
+    history = {"inp": [], "phone": []}
+
+    def step(t: int, inp: torch.Tensor, phone: torch.Tensor):
+        history["inp"].append(inp)
+        history["phone"].append(phone)
+        codes, adv = model.logits(*args, torch.stack(history["inp"], 1), None, rows(prompt_phones, True),
+                                  torch.stack(history["phone"], 1))
+        return codes[:, -1], adv[:, -1]
+
+    return step
+
+
+class HeadRule:
+    """How the pointer moves by default: the stay / advance head, read as ``sampling.advance`` says.
+
+    ``advance(adv, held, pointer, u)`` gives, per row, whether the head moves the pointer on
+    after this step (``u``: the step's uniform for the ``"sample"`` rule); ``moved(advance)``
+    is told which rows did move on (the head's or the caps' doing)."""
+
+    def __init__(self, sampling: VallESampling, b: int, device) -> None:
+        self.sampling = sampling
+        self.stayed = torch.ones(b, device=device)  # the head's chance of still being on it ("median")
+
+    def advance(self, adv: torch.Tensor, held: torch.Tensor, pointer: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        s = self.sampling
+        if s.advance == "median":
+            self.stayed = self.stayed * torch.sigmoid(-adv)
+            return self.stayed <= 0.5 ** (1.0 / s.speed)
+        # the chance of staying, to the power `speed`: lengths of a constant hazard scale by 1 / speed
+        scale = s.temperature if s.temperature > 0 else 1.0
+        move = -torch.expm1(s.speed * torch.nn.functional.logsigmoid(-adv / scale))
+        return u < move if s.temperature > 0 else move > 0.5
+
+    def moved(self, advance: torch.Tensor) -> None:
+        self.stayed = self.stayed.masked_fill(advance, 1.0)
+
+
+class GivenSteps:
+    """A pointer rule that moves on after given step counts instead of the head (a diagnostic:
+    a recording's own durations, to tell the AR's timing from its codes).
+
+    Args:
+        steps: ``[b, l]`` the steps of each phoneme of the text (the target's are read; each >= 1).
+    """
+
+    def __init__(self, steps: torch.Tensor) -> None:
+        self.steps = steps.clamp(min=1)
+
+    def advance(self, adv, held, pointer, u) -> torch.Tensor:
+        steps = self.steps.to(pointer.device)
+        return held >= steps.gather(1, pointer.clamp(max=steps.shape[1] - 1)[:, None])[:, 0]
+
+    def moved(self, advance) -> None:
+        pass
+
+
+def _guided(codes: torch.Tensor, adv: torch.Tensor, b: int, cfg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """A step's logits as decoding reads them: float, and with guidance ``cond + cfg (cond - uncond)``
+    for the codes while the pointer follows the pass that reads the text."""
+    codes, adv = codes.float(), adv.float()
+    if cfg > 0:
+        codes = codes[:b] + cfg * (codes[:b] - codes[b:])
+        adv = adv[:b]
+    return codes, adv
+
+
 @torch.inference_mode()
 def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Tensor, start: torch.Tensor,
                         prompt: torch.Tensor, prompt_steps: torch.Tensor, prompt_phones: torch.Tensor,
                         max_steps: torch.Tensor, sampling: VallESampling,
-                        generators: list[torch.Generator] | None = None, use_cache: bool = True,
-                        return_logits: bool = False, forced_steps: torch.Tensor | None = None) -> ARResult:
+                        generators: list[torch.Generator] | None = None, stepper=cached_steps,
+                        rule: HeadRule | GivenSteps | None = None) -> ARResult:
     """Decode codebook 1 of a padded batch, ``g`` frames per step, until each pointer passes its last phoneme.
 
     Args:
@@ -97,12 +196,9 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
             phoneme id 0, which a model trained with ``phone_dropout`` reads as "no text"; and,
             for one trained with ``drop_prompt``, without the prompt's codes).
         generators: one per item for seeded sampling (None: global RNG).
-        use_cache: False recomputes the whole sequence each step (reference).
-        return_logits: keep every step's raw logits (tests).
-        forced_steps: ``[b, l]`` steps for each phoneme of ``text`` (the target's are read): the
-            pointer moves on after exactly that many instead of when the head says so, e.g.
-            a recording's own durations, to tell the AR's timing from its codes (a
-            diagnostic). The length cap and ``max_phone_seconds`` still apply.
+        stepper: how a step is computed: :func:`cached_steps` (KV cache) or :func:`recomputed_steps`.
+        rule: how the pointer moves on: :class:`HeadRule` (the default) or :class:`GivenSteps`. The
+            length cap and ``max_phone_seconds`` apply to either.
 
     Returns:
         :class:`ARResult` with ``tokens [b, m * g]``, ``lengths`` in frames and ``path``;
@@ -118,53 +214,28 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
     b, device, g = text.shape[0], text.device, c.group_size
     horizon = int(max_steps.max())
     max_steps, start, text_lens = max_steps.to(device), start.to(device), text_lens.to(device)
-    if forced_steps is not None:
-        if forced_steps.shape != text.shape:
-            raise ValueError(f"forced_steps {tuple(forced_steps.shape)} must give each text phoneme {tuple(text.shape)} "
-                             "its steps")
-        forced_steps = forced_steps.to(device).clamp(min=1)
+    rule = rule or HeadRule(sampling, b, device)
     hold = horizon + 1 if sampling.max_phone_seconds is None else max(
         1, math.ceil(sampling.max_phone_seconds * c.steps_per_second))
     window = max(1, sampling.repetition_window)
     tokens = torch.full((b, horizon * g), -1, dtype=torch.long, device=device)
     path = torch.full((b, horizon), -1, dtype=torch.long, device=device)
-    steps = torch.zeros(b, dtype=torch.long, device=device)
+    n_steps = torch.zeros(b, dtype=torch.long, device=device)
     held = torch.zeros(b, dtype=torch.long, device=device)  # steps spent on the current phoneme
-    stayed = torch.ones(b, device=device)  # the head's chance of still being on it ("median")
     pointer = start.clone()
     ended = torch.zeros(b, dtype=torch.bool, device=device)
     rushed = torch.zeros(b, dtype=torch.bool, device=device)  # the cap moved the pointer on
     done = torch.zeros(b, dtype=torch.bool, device=device)
     logprob = torch.zeros(b, device=device)
     inp = torch.full((b, g), c.bos_id, dtype=torch.long, device=device)
-    result = ARResult(tokens, steps, ended, logprob, path=path)
+    result = ARResult(tokens, n_steps, ended, logprob, path=path)
     # With guidance the AR runs on 2b rows: the b as given, then the same b without any phoneme.
-    both = _with_unconditional if sampling.cfg > 0 else (lambda x, blank: x)
-    if use_cache:
-        prefix = text.shape[1] + prompt.shape[1]
-        cache = KVCache(len(model.blocks), prefix + horizon)
-        valid = model.prefill(both(text, True), both(text_lens, False), both(prompt, False),
-                              both(prompt_steps, c.drop_prompt), cache, both(prompt_phones, True))
-        valid = torch.cat([valid, valid.new_ones(valid.shape[0], horizon)], dim=1)
-    else:
-        target_in, phones_in = inp[:, None], text.new_zeros(b, 0, *([1 + c.lookahead] if c.lookahead else []))
+    rows = _with_unconditional if sampling.cfg > 0 else _as_given
+    step = stepper(model, rows, text, text_lens, prompt, prompt_steps, prompt_phones, horizon)
     for t in range(horizon):
         # A finished row's pointer is past its text: it reads padding, and nothing reads its output.
         phone = step_phones(text, pointer[:, None], c.lookahead)[:, 0]  # [b] or [b, 1 + L]
-        if use_cache:
-            codes, adv = model.step(both(inp, False), t, valid[:, : prefix + t + 1], cache, both(phone, True))
-        else:
-            phones_in = torch.cat([phones_in, phone[:, None]], dim=1)  # [b, t + 1] or [b, t + 1, 1 + L]
-            codes, adv = model.logits(both(text, True), both(text_lens, False), both(prompt, False),
-                                      both(prompt_steps, c.drop_prompt), both(target_in, False), None,
-                                      both(prompt_phones, True), both(phones_in, True))
-            codes, adv = codes[:, -1], adv[:, -1]
-        codes, adv = codes.float(), adv.float()
-        if sampling.cfg > 0:
-            codes = codes[:b] + sampling.cfg * (codes[:b] - codes[b:])
-            adv = adv[:b]  # the pointer follows the pass that reads the text
-        if return_logits:
-            result.logits.append((codes.detach().cpu().clone(), adv.detach().cpu().clone()))
+        codes, adv = _guided(*step(t, rows(inp, False), rows(phone, True)), b, sampling.cfg)
         u = uniforms(generators, b, 2 * g + 1, device)  # the same count every step: batched == alone
         active = ~done
         for j in range(g):
@@ -174,38 +245,27 @@ def generate_ar_aligned(model: VallEAR, text: torch.Tensor, text_lens: torch.Ten
                                 sampling.repetition_threshold)
             logprob += codes[:, j].log_softmax(-1).gather(1, tok[:, None])[:, 0].masked_fill(~active, 0.0)
             tokens[:, f] = torch.where(active, tok, tokens[:, f])
-        if sampling.advance == "median":
-            stayed = stayed * torch.sigmoid(-adv)
-            advance = stayed <= 0.5 ** (1.0 / sampling.speed)
-        else:  # the chance of staying, to the power `speed`: lengths of a constant hazard scale by 1 / speed
-            move = -torch.expm1(sampling.speed * torch.nn.functional.logsigmoid(
-                -adv / (sampling.temperature if sampling.temperature > 0 else 1.0)))
-            advance = u[:, 2 * g] < move if sampling.temperature > 0 else move > 0.5
         held += 1
-        if forced_steps is not None:
-            advance = held >= forced_steps.gather(1, pointer.clamp(max=forced_steps.shape[1] - 1)[:, None])[:, 0]
-        advance |= held >= hold
+        advance = rule.advance(adv, held, pointer, u[:, 2 * g]) | (held >= hold)
         # After this step, the steps left must hold one step for each phoneme after this one.
-        forced = (max_steps - steps - 1 <= text_lens - 1 - pointer) & ~advance & active
+        forced = (max_steps - n_steps - 1 <= text_lens - 1 - pointer) & ~advance & active
         rushed |= forced
         advance |= forced
         log_p = torch.nn.functional.logsigmoid(torch.where(advance, adv, -adv))
         logprob += log_p.masked_fill(~active, 0.0)
         path[:, t] = torch.where(active, pointer, path[:, t])
-        steps += active.long()
+        n_steps += active.long()
         pointer = pointer + (advance & active).long()
         held = held.masked_fill(advance, 0)
-        stayed = stayed.masked_fill(advance, 1.0)
+        rule.moved(advance)
         ended |= active & (pointer >= text_lens)
-        done |= ended | (steps >= max_steps)
+        done |= ended | (n_steps >= max_steps)
         if bool(done.all()):
             break
         inp = tokens[:, t * g: (t + 1) * g].clamp(min=0)  # finished rows feed harmless codes
-        if not use_cache:
-            target_in = torch.cat([target_in, inp[:, None]], dim=1)
-    last = int(steps.max())
+    last = int(n_steps.max())
     result.ended = ended & ~rushed
-    result.lengths = steps * g
+    result.lengths = n_steps * g
     result.tokens = tokens[:, : last * g]
     result.path = path[:, :last]
     return result

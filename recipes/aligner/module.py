@@ -21,6 +21,10 @@ from typing import Any
 import lightning as L
 import torch
 
+from aligner import AlignerConfig, PhoneAligner, edit_distance, phone_ids, phone_table, with_boundaries
+from text_frontend import PhonemeVocab
+from tts.mel import VOCOS_MEL_24K, MelFeatures
+
 from ..cards import Card, millions
 from ..common import RecipeError, merged_config
 from ..export import Exportable
@@ -53,10 +57,6 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 500,
                  grad_clip: float | None = 1.0):
         super().__init__()
-        from aligner import AlignerConfig, PhoneAligner, phone_table
-        from text_frontend import PhonemeVocab
-        from tts.data.features import VOCOS_MEL_24K, MelFeatures
-
         self.save_hyperparameters()
         self.vocab = PhonemeVocab.default()
         fixed = {"vocab_size": len(self.vocab), "n_mels": VOCOS_MEL_24K["n_mels"],
@@ -69,8 +69,6 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def prepare(self, batch: dict) -> dict[str, torch.Tensor]:
         """Mels, boundary-wrapped ids and phone targets of a ``TTSDataset`` batch."""
-        from aligner import phone_ids, with_boundaries
-
         if "audio" not in batch:
             raise RecipeError("The aligner recipe needs batches with 'audio' (data.features: audio).")
         mel = self._audio_mels(batch["audio"])
@@ -91,8 +89,6 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         return out["loss"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        from aligner import edit_distance
-
         x = self.prepare(batch)
         n = x["mel"].shape[0]
         out = self.model(**x)

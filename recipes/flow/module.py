@@ -29,13 +29,18 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, aligner_dependency, merged_config, seeded
+from flow import FlowConfig, FlowSampling, FlowTTS, synthesize
+from text_frontend import PhonemeVocab
+
+from ..augment import random_warp_factors, warp_mels
 from ..cards import Card, millions, synthesizer_usage
+from ..common import RecipeError, aligner_dependency, merged_config, seeded
 from ..export import Exportable
 from ..features import MelRecipe
 from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import evaluating
+from .pairs import join_prompts
 
 
 class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
@@ -67,9 +72,6 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                  grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None,
                  init_from: str | None = None, mel_warp: float = 0.0, mel_warp_prob: float = 0.5):
         super().__init__()
-        from flow import FlowConfig, FlowTTS
-        from text_frontend import PhonemeVocab
-
         self.save_hyperparameters()
         voc = self._use_vocoder(vocoder)
         self.vocab = PhonemeVocab.default()
@@ -93,8 +95,6 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     def _losses(self, batch: dict, augment: bool = False) -> dict[str, torch.Tensor]:
         mel, lens = self._mels(batch)
         if augment and self.hparams.mel_warp > 0:
-            from ..augment import random_warp_factors, warp_mels
-
             factors = random_warp_factors(mel.shape[0], self.hparams.mel_warp, self.hparams.mel_warp_prob)
             mel = warp_mels(mel, factors, self.config.sample_rate)
         if self.model.aligned and "durations" not in batch:
@@ -107,8 +107,6 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     def _prompted_losses(self, batch: dict, mel: torch.Tensor, lens: torch.Tensor) -> dict[str, torch.Tensor]:
         """Items with a speaker prompt (``recipes.flow.data``) are trained as synthesis runs: that
         prompt, then the whole item to predict; the others keep the random spans."""
-        from .pairs import join_prompts
-
         if not self.model.aligned:
             raise RecipeError("data.speaker_prompt_prob needs model.flow.text_conditioning: aligned.")
         if self.hparams.mel_warp > 0:  # the prompt would keep its voice while its target's is warped
@@ -164,8 +162,6 @@ class FlowModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
         """Item ``i``'s audio as the prompt, item ``i + 1``'s transcript as the text (8 Euler steps)."""
-        from flow import FlowSampling, synthesize
-
         mel, lens = self._mels(batch)
         k = min(n, mel.shape[0])
         if k < 2:

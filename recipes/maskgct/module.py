@@ -36,13 +36,17 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, aligner_dependency, log_metrics, seeded
+from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling, synthesize
+from tts.semantic import load_semantic_tokenizer
+
 from ..cards import Card, millions
+from ..common import RecipeError, aligner_dependency, log_metrics, seeded
 from ..export import Exportable
 from ..features import CodecRecipe
 from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 from ..probes import CodecProbes, evaluating
+from .pairs import join_code_prompts
 
 LOGGED = ("loss", "t2s_loss", "t2s_acc", "s2a_loss", "s2a_acc", "dur_loss")
 
@@ -77,8 +81,6 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
                  warmup_steps: int = 1000, grad_clip: float | None = 1.0, val_seed: int = 1234,
                  init_from: str | None = None, aligner: str | None = None):
         super().__init__()
-        from codec_lm.maskgct import MaskGCT, MaskGCTConfig
-
         self.save_hyperparameters()
         self.semantic_dir = None
         aligned = (maskgct or {}).get("text_conditioning", "prefix") == "aligned"
@@ -102,8 +104,6 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
 
     def _use_tokenizer(self, name: str, codec) -> dict[str, int]:
         """Check the tokenizer folder now (not after training); its vocabulary and rate fix the model's."""
-        from tts.semantic import load_semantic_tokenizer
-
         tokenizer = load_semantic_tokenizer(name)
         self.semantic_dir = tokenizer.path
         hop = float(codec.frame_rate) / tokenizer.frame_rate
@@ -165,8 +165,6 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
     def _prompted_losses(self, batch: dict, **probe) -> dict[str, torch.Tensor]:
         """Items with a speaker prompt (``data.speaker_prompt_prob``) train as synthesis runs: that
         prompt (whole tokens), then the item; the others keep their random prefix prompts."""
-        from .pairs import join_code_prompts
-
         if not (self.config.aligned and self.config.semantic_source == "aligner"):
             raise RecipeError("data.speaker_prompt_prob needs an aligned MaskGCT over semantic tokens "
                               "(model.maskgct.text_conditioning: aligned, semantic_source: aligner; "
@@ -201,8 +199,6 @@ class MaskGCTModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Li
         return self._losses(batch)["loss"]
 
     def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
-        from codec_lm.maskgct import MaskGCTSampling, synthesize
-
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []

@@ -25,8 +25,13 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, merged_config
+from codec_lm.codecs import MelRVQ, MelRVQConfig
+from text_frontend import PhonemeVocab
+from tts.codecs import save_melrvq
+
 from ..cards import Card
+from ..common import RecipeError, merged_config
+from ..crops import IGNORE
 from ..export import Exportable
 from ..features import MelRecipe
 from ..optim import AdamWCosineMixin
@@ -55,8 +60,6 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                  weight_decay: float = 0.0, warmup_steps: int = 100, grad_clip: float | None = 1.0,
                  phone_weight: float = 0.0):
         super().__init__()
-        from codec_lm.codecs import MelRVQ, MelRVQConfig
-
         self.save_hyperparameters()
         voc = self._use_vocoder(vocoder)
         fixed = {"n_mels": voc.n_mels, "sample_rate": voc.sample_rate, "hop_length": voc.hop_length}
@@ -65,8 +68,6 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         if phone_weight < 0:
             raise RecipeError(f"model.phone_weight must be >= 0 (0: off), got {phone_weight}.")
         if phone_weight > 0:
-            from text_frontend import PhonemeVocab
-
             self.phone_head = torch.nn.Linear(self.config.dim, len(PhonemeVocab.default()))
 
     def optimized(self) -> torch.nn.Module:
@@ -82,8 +83,6 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def _phones(self, first: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Cross-entropy and accuracy of the phoneme classifier on ``first [B, N, D]``."""
-        from ..crops import IGNORE
-
         if abs(first.shape[1] - labels.shape[1]) > 1:
             raise RecipeError(f"{labels.shape[1]} phoneme labels for {first.shape[1]} mel frames: set "
                               f"--data.hop_length to the vocoder's hop ({self.config.hop_length}).")
@@ -140,7 +139,5 @@ class MelRVQModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
 
     def write_export(self, directory: Path, *, card: str, training: dict, overwrite: bool,
                      dtype: str | None) -> Path:
-        from tts.codecs import save_melrvq  # leaves out the EMA sums, names the vocoder
-
         return save_melrvq(directory, self.model, self.vocoder_dir, card=card, overwrite=overwrite,
                            meta={"training": training}, dtype=dtype)

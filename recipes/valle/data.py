@@ -34,6 +34,7 @@ import torch
 
 from nn_common import pad_stack
 from tts.data.dataset import CODE_PAD, TTSDataset
+from tts.data.manifests import ALIGNMENT_KEY, DataError, frame_durations
 
 from ..common import RecipeError
 from ..data import CodesDataModule, cuts_by_speaker, speaker_partner
@@ -240,9 +241,6 @@ class VallEDataModule(CodesDataModule):
         cuts = super()._cuts(name)
         if self.alignment != "monotonic":
             return cuts
-        from tts.data.alignment import ALIGNMENT_KEY, frame_durations
-        from tts.data.manifests import DataError
-
         def fits(cut) -> bool:
             items = (cut.supervisions[0].alignment or {}).get(ALIGNMENT_KEY) if len(cut.supervisions) == 1 else None
             if not items:

@@ -32,8 +32,10 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError, aligner_dependency, log_metrics
+from codec_lm.valle import VallE, VallEConfig, VallESampling, synthesize
+
 from ..cards import Card, millions
+from ..common import RecipeError, aligner_dependency, log_metrics
 from ..export import Exportable
 from ..features import CodecRecipe
 from ..finetune import init_from_setting
@@ -73,8 +75,6 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
                  grad_clip: float | None = 1.0, val_seed: int = 1234, aligner: str | None = None,
                  init_from: str | None = None, train_parts: str = "all"):
         super().__init__()
-        from codec_lm.valle import VallE, VallEConfig
-
         if train_parts not in ("all", "nar"):
             raise RecipeError(f"model.train_parts must be 'all' or 'nar', got {train_parts!r}")
         self.save_hyperparameters()
@@ -149,8 +149,6 @@ class VallEModule(CodecProbes, AdamWCosineMixin, CodecRecipe, Exportable, L.Ligh
         return self._losses(batch, stage)["loss"]
 
     def probe_synthesize(self, batch: dict, n: int, seed: int) -> tuple[list[torch.Tensor], list[list[int]]]:
-        from codec_lm.valle import VallESampling, synthesize
-
         prompts, texts, targets = self._probe_inputs(batch, n)
         if len(prompts) < 2:
             return [], []

@@ -31,10 +31,16 @@ from typing import Any
 import lightning as L
 import torch
 
-from ..common import RecipeError
+from codec_lm.codecs.base import CodecError
+from codec_lm.codecs.encodec import find_weights, load_encodec_weights
+from codec_lm.codecs.vocos_io import build_vocos, save_vocos, vocos_kind
+
 from ..cards import Card
+from ..common import RecipeError
 from ..export import Exportable
 from ..optim import warmup_cosine
+from .phase_loss import PhaseDerivativeLoss
+from .stft_loss import MultiResolutionSTFTLoss
 
 
 class VocosModule(Exportable, L.LightningModule):
@@ -85,8 +91,6 @@ class VocosModule(Exportable, L.LightningModule):
         encodec_weights: str | None = None,
     ):
         super().__init__()
-        from codec_lm.codecs.base import CodecError
-        from codec_lm.codecs.vocos_io import build_vocos, vocos_kind
         from vocos.discriminators import MultiPeriodDiscriminator, MultiResolutionDiscriminator
         from vocos.loss import DiscriminatorLoss, FeatureMatchingLoss, GeneratorLoss, MelSpecReconstructionLoss
 
@@ -100,8 +104,6 @@ class VocosModule(Exportable, L.LightningModule):
                 if encodec_weights is None:
                     raise RecipeError("The EnCodec variant trains on EnCodec codes: set --model.encodec_weights to "
                                       "the EnCodec 24 kHz weight file (encodec_24khz-d7cc33bc.th).")
-                from codec_lm.codecs.encodec import find_weights, load_encodec_weights
-
                 state = load_encodec_weights(find_weights(encodec_weights))
             self.generator = build_vocos(self.generator_config, encodec_weights=state)
         except CodecError as err:
@@ -115,9 +117,6 @@ class VocosModule(Exportable, L.LightningModule):
         self.fm_loss = FeatureMatchingLoss()
         self.mel_loss = MelSpecReconstructionLoss(sample_rate=sample_rate)
         self.mel_loss_coeff = mel_loss_coeff
-        from .phase_loss import PhaseDerivativeLoss
-        from .stft_loss import MultiResolutionSTFTLoss
-
         self.stft_loss = MultiResolutionSTFTLoss() if stft_loss_coeff > 0 else None
         # On the head's own frame grid: that is where frames must agree in the overlap-add.
         head_args = head.get("init_args", {})
@@ -270,8 +269,6 @@ class VocosModule(Exportable, L.LightningModule):
                      dtype: str | None) -> Path:
         """The generator in the official layout (``config.yaml`` + ``pytorch_model.bin``), which
         ``tts.vocoder.Vocoder`` and the ``vocos`` package itself load, like the releases."""
-        from codec_lm.codecs.vocos_io import save_vocos
-
         was_training = self.generator.training
         try:
             return save_vocos(self.generator.eval(), self.generator_config, directory, overwrite=overwrite, card=card)

@@ -100,8 +100,7 @@ def decode_continuation(decode: Callable[[torch.Tensor], torch.Tensor], context:
 
     A decoder given the new frames alone starts them from nothing: speech generated right
     after a prompt begins at its first frame (training joins prompt and item without the
-    item's opening silence), so its first phoneme's onset was lost (tiny-maskgct: the
-    first word right in 62 % of 60 held-out items decoded alone, 75 % after the prompt).
+    item's opening silence), so its first phoneme's onset would be lost.
     Decoding the last :data:`DECODE_CONTEXT_SECONDS` of the context first and dropping
     their ``k * hop`` samples keeps the length of a decode of ``new`` alone (EnCodec:
     ``n * hop``, a centred Vocos: ``(n - 1) * hop``).

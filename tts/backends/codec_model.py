@@ -8,7 +8,13 @@ from typing import ClassVar
 
 import torch
 
-from . import Backend
+from aligner import phone_ids, phone_table
+
+from ..aligner import align_prompt, load_aligner
+from ..checkpoint import CheckpointError, build_model
+from ..codecs import load_codec
+from ..mel import MelFeatures
+from . import Backend, decode_continuation
 
 
 class CodecModelBackend(Backend):
@@ -32,9 +38,6 @@ class CodecModelBackend(Backend):
 
     @classmethod
     def load(cls, info, device: torch.device) -> "CodecModelBackend":
-        from ..checkpoint import CheckpointError, build_model
-        from ..codecs import load_codec
-
         model_cls, config_cls = cls.model_classes()
         if "codec" not in info.dependencies:
             raise CheckpointError(f"{cls.label} checkpoint '{info.path}' names no codec in model.yaml (dependencies: "
@@ -64,8 +67,6 @@ class CodecModelBackend(Backend):
     def continue_decoding(self, decode, context: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
         """:func:`tts.backends.decode_continuation` at the codec's rate, on the model's device, of
         frames ``new [C, n]`` after ``context [C, p]`` (codes, or codec latents for ``decode``)."""
-        from . import decode_continuation
-
         device = next(self.model.parameters()).device
         hop = round(self.codec.sample_rate / self.codec.frame_rate)
         return decode_continuation(decode, context.to(device), new.to(device), hop,
@@ -75,10 +76,6 @@ class CodecModelBackend(Backend):
         """How clearly each waveform ``[T]`` says the phones among ``ids`` (the sentence's phoneme
         ids): the phone aligner's CTC log-likelihood per phone
         (:meth:`aligner.PhoneAligner.phone_log_likelihood`); higher is clearer. Needs ``self.aligner``."""
-        from aligner import phone_ids, phone_table
-
-        from ..data.features import MelFeatures
-
         model, vocab = self.aligner
         phones = phone_ids(list(ids), phone_table(vocab.symbols))
         if not phones:
@@ -100,9 +97,6 @@ class CodecModelBackend(Backend):
         Raises:
             CheckpointError: none named, or one whose frames are not the codec's.
         """
-        from ..checkpoint import CheckpointError
-        from ..data.alignment import load_aligner
-
         if "aligner" not in info.dependencies:
             raise CheckpointError(f"{what} checkpoint '{info.path}' names no aligner in model.yaml: it cannot measure "
                                   "a prompt's phone durations.")
@@ -117,9 +111,6 @@ class CodecModelBackend(Backend):
                                                                                                   torch.Tensor]:
         """The prompt's aligned (boundary-wrapped) ids and their durations in codec frames, summing
         to ``frames`` (the aligner's, at the codec's rate)."""
-        from ..data.alignment import align_prompt
-        from ..data.features import MelFeatures
-
         mel = MelFeatures()(prompt.float().cpu()[None])[0]  # the features the aligner reads
         # Same rate as the codec's frames (checked at load); a frame more or less (another
         # codec's padding) is cut or repeated at the end, in the prompt's closing silence.

@@ -15,6 +15,14 @@ from typing import Any
 
 import torch
 
+from aligner import with_boundaries
+from flow import FlowConfig, FlowSampling, FlowTTS, infill, synthesize
+
+from ..aligner import align_prompt, load_aligner
+from ..audio import splice
+from ..checkpoint import CheckpointError, build_model
+from ..errors import TTSError
+from ..vocoder import Vocoder
 from . import Backend, decode_continuation
 
 
@@ -30,11 +38,6 @@ class FlowBackend(Backend):
 
     @classmethod
     def load(cls, info, device: torch.device) -> "FlowBackend":
-        from flow import FlowConfig, FlowTTS
-
-        from ..checkpoint import CheckpointError, build_model
-        from ..vocoder import Vocoder
-
         if "vocoder" not in info.dependencies:
             raise CheckpointError(f"Flow checkpoint '{info.path}' names no vocoder in model.yaml.")
         model = build_model(info, FlowTTS, FlowConfig, "flow")
@@ -45,8 +48,6 @@ class FlowBackend(Backend):
                                   f"{model.config.hop_length}).")
         aligner = None
         if model.aligned:
-            from ..data.alignment import load_aligner
-
             if "aligner" not in info.dependencies:
                 raise CheckpointError(f"Aligned flow checkpoint '{info.path}' names no aligner in model.yaml: it "
                                       "cannot measure a prompt's durations.")
@@ -59,8 +60,6 @@ class FlowBackend(Backend):
 
     def prompt_durations(self, mel: torch.Tensor, prompt_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The prompt's boundary-wrapped ids and their durations ``[l]`` (summing to ``mel``'s frames)."""
-        from ..data.alignment import align_prompt
-
         return align_prompt(*self.aligner, mel, prompt_ids)
 
     @property
@@ -68,8 +67,6 @@ class FlowBackend(Backend):
         return self.vocoder.sample_rate
 
     def _sampling(self, seed: int | None, options: dict[str, Any]):
-        from flow import FlowSampling
-
         kw = {k: options[k] for k in ("nfe", "solver", "cfg", "cfg_audio", "speed") if options.get(k) is not None}
         if "sway" in options and options["sway"] is not None:
             kw["sway"] = options["sway"] or None
@@ -77,8 +74,6 @@ class FlowBackend(Backend):
 
     def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
                    seed: int | None = None, **options: Any) -> list[torch.Tensor]:
-        from flow import synthesize
-
         sampling = self._sampling(seed, options)
         mel = self.vocoder.mel(prompt)[0].cpu()  # [C, Np]
         frames = None
@@ -102,10 +97,6 @@ class FlowBackend(Backend):
         """Infill ``[start, end)`` seconds of ``audio [T]`` with ``new_seconds`` of speech for
         ``new_ids`` (the full new transcript). Audio outside the span is kept sample-exact,
         except for 20 ms cross-fades at the two seams."""
-        from flow import infill
-
-        from ..audio import splice
-
         hop = self.model.config.hop_length
         mel = self.vocoder.mel(audio)[0].cpu()
         a = max(0, int(round(start * self.sample_rate / hop)))
@@ -126,12 +117,6 @@ class FlowBackend(Backend):
         ``audio``; the words from the first to the last that differ are regenerated, with
         the unchanged symbols' durations as the duration model's context (the recording's
         own rhythm), and every sample outside them is kept (20 ms cross-fades at the seams)."""
-        from aligner import with_boundaries
-        from flow import infill
-
-        from ..audio import splice
-        from ..errors import TTSError
-
         hop = self.model.config.hop_length
         mel = self.vocoder.mel(audio)[0].cpu()
         old, old_d = self.prompt_durations(mel, old_ids)

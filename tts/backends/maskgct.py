@@ -27,7 +27,12 @@ from typing import Any
 
 import torch
 
+from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling, synthesize
+from codec_lm.maskgct.synthesis import whole_prompt_frames
+
+from ..checkpoint import CheckpointError
 from ..errors import TTSError
+from ..semantic import load_semantic_tokenizer, tokenize_audio
 from .codec_model import CodecModelBackend
 
 
@@ -38,13 +43,9 @@ class MaskGCTBackend(CodecModelBackend):
 
     @classmethod
     def load(cls, info, device: torch.device) -> "MaskGCTBackend":
-        from ..checkpoint import CheckpointError
-
         backend = super().load(info, device)
         config = backend.model.config
         if config.semantic_source == "aligner":
-            from ..semantic import load_semantic_tokenizer
-
             if "semantic" not in info.dependencies:
                 raise CheckpointError(f"MaskGCT checkpoint '{info.path}' reads semantic tokens but names no tokenizer "
                                       "in model.yaml (dependencies: semantic): it cannot tokenize a prompt.")
@@ -63,13 +64,9 @@ class MaskGCTBackend(CodecModelBackend):
 
     @classmethod
     def model_classes(cls) -> tuple[type, type]:
-        from codec_lm.maskgct import MaskGCT, MaskGCTConfig
-
         return MaskGCT, MaskGCTConfig
 
     def _sampling(self, seed: int | None, options: dict[str, Any]):
-        from codec_lm.maskgct import MaskGCTSampling
-
         kw = {k: options[k] for k in ("steps", "s2a_steps", "temperature", "top_k", "cfg", "s2a_cfg", "speed")
               if options.get(k) is not None}
         try:
@@ -93,9 +90,6 @@ class MaskGCTBackend(CodecModelBackend):
 
     def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
                    seed: int | None = None, **options: Any) -> list[torch.Tensor]:
-        from codec_lm.maskgct import synthesize
-        from codec_lm.maskgct.synthesis import whole_prompt_frames
-
         sampling = self._sampling(seed, options)
         if not prompt_ids:
             raise TTSError("The prompt transcript has no phonemes: pass the words the prompt says (--prompt-text).")
@@ -104,8 +98,6 @@ class MaskGCTBackend(CodecModelBackend):
         frames = self.frames_for(targets, options["duration"]) if options.get("duration") is not None else None
         semantic = None
         if self.tokenizer is not None:
-            from ..semantic import tokenize_audio
-
             semantic = tokenize_audio(self.tokenizer, [prompt.float()], self.sample_rate) * len(targets)
         prompt_ids, durations, space_id = list(prompt_ids), None, 4
         if self.model.config.aligned:

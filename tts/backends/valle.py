@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from codec_lm.valle import VallE, VallEConfig, VallESampling, synthesize
+
 from ..errors import TTSError
 from .codec_model import CodecModelBackend
 
@@ -44,13 +46,9 @@ class VallEBackend(CodecModelBackend):
 
     @classmethod
     def model_classes(cls) -> tuple[type, type]:
-        from codec_lm.valle import VallE, VallEConfig
-
         return VallE, VallEConfig
 
     def _sampling(self, seed: int | None, options: dict[str, Any]):
-        from codec_lm.valle import VallESampling
-
         names = ("temperature", "top_k", "top_p", "num_candidates", "advance", "speed", "cfg", "nar_decode",
                  "decode_codebooks")
         kw = {k: options[k] for k in names if options.get(k) is not None}
@@ -61,8 +59,6 @@ class VallEBackend(CodecModelBackend):
 
     def synthesize(self, prompt: torch.Tensor, prompt_ids: Sequence[int], targets: Sequence[Sequence[int]],
                    seed: int | None = None, **options: Any) -> list[torch.Tensor]:
-        from codec_lm.valle import synthesize
-
         sampling = self._sampling(seed, options)
         if sampling.speed != 1.0 and not self.model.config.monotonic:
             raise TTSError(f"--speed needs a VALL-E R (alignment: monotonic); '{self.info.path}' ends its sentences "

@@ -13,7 +13,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from codec_lm.codecs import EncodecCodec, MelRVQ, MelRVQCodec, MelRVQConfig, build_vocos
 from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_ENCODEC, OFFICIAL_VOCOS_MEL
+
+from ..codecs import load_codec, load_encodec
+from ..vocoder import Vocoder
 
 
 @dataclass
@@ -52,11 +56,7 @@ def _signal(seconds: float, sample_rate: int) -> torch.Tensor:
 
 def _melrvq(checkpoint: str | None):
     if checkpoint is not None:
-        from ..codecs import load_codec
-
         return load_codec(checkpoint), str(checkpoint)
-    from codec_lm.codecs import MelRVQ, MelRVQCodec, MelRVQConfig, build_vocos
-
     torch.manual_seed(0)
     # Random codebooks, no k-means: the first encode must not run an initialisation.
     model = MelRVQ(MelRVQConfig(kmeans_init=False))
@@ -64,16 +64,10 @@ def _melrvq(checkpoint: str | None):
 
 
 def _encodec(weights: str | None, bandwidth: float, vocos_dir: str | None, random_vocos: bool):
-    from codec_lm.codecs import EncodecCodec, build_vocos
-
-    from ..codecs import load_encodec
-
     if weights is not None:
         return load_encodec(weights, bandwidth=bandwidth, vocos_dir=vocos_dir), str(weights)
     vocos = build_vocos(OFFICIAL_VOCOS_ENCODEC) if random_vocos else None
     if vocos_dir is not None:
-        from ..vocoder import Vocoder
-
         vocos = Vocoder.from_pretrained(vocos_dir, kind="encodec").model
     return EncodecCodec.untrained(bandwidth, vocos), "random"
 

@@ -8,7 +8,7 @@ in ``recipes/flow/configs/tiny.yaml``) runs with random weights: speed does not
 depend on the weight values.
 
 Side by side with F5-TTS (the same synthesis at the same dims, NFE and guidance, vocoder
-excluded, alternating runs in one process): ``scripts/bench_f5.py`` in a checkout, run
+excluded, alternating runs in one process): ``experiments/bench_f5.py`` in a checkout, run
 with a Python where F5-TTS is installed (a separate venv; the README's Benchmarks section
 gives the commands and the last figures).
 """
@@ -19,6 +19,17 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
+
+from aligner import with_boundaries
+from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_MEL, build_vocos
+from flow import FlowConfig, FlowSampling, FlowTTS, synthesize
+from nn_common.duration import fit_durations
+from text_frontend import PhonemeVocab
+
+from ..errors import TTSError
+from ..eval.speed import PeakMemory
+from ..synthesizer import Synthesizer
+from ..vocoder import Vocoder
 
 
 @dataclass
@@ -45,19 +56,10 @@ class FlowBenchResult:
 
 def _load(model: str | None, device: torch.device):
     if model is not None:
-        from ..synthesizer import Synthesizer
-
         synth = Synthesizer.from_pretrained(model, device=device)
         if synth.family != "flow":
-            from ..errors import TTSError
-
             raise TTSError(f"'{model}' is a {synth.family} model; `tts bench flow` times flow models.")
         return synth.backend.model, synth.backend.vocoder, str(synth.info.path)
-    from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_MEL, build_vocos
-    from flow import FlowConfig, FlowTTS
-
-    from ..vocoder import Vocoder
-
     torch.manual_seed(0)
     vocoder = Vocoder(build_vocos(OFFICIAL_VOCOS_MEL), OFFICIAL_VOCOS_MEL).to(device)
     return FlowTTS(FlowConfig()).eval().to(device), vocoder, "FlowConfig() with random weights + official-size Vocos"
@@ -67,11 +69,6 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
                prompt_seconds: float = 3.0, solver: str = "euler", repeats: int = 2,
                device: str = "cpu") -> FlowBenchResult:
     """Time synthesis of ``seconds`` of speech at each NFE."""
-    from flow import FlowSampling, synthesize
-    from nn_common.duration import fit_durations
-
-    from ..eval.speed import PeakMemory
-
     dev = torch.device(device)
     net, vocoder, name = _load(model, dev)
     cfg = net.config
@@ -82,9 +79,6 @@ def bench_flow(model: str | None = None, nfes: tuple[int, ...] = (8, 16, 32), se
     if net.aligned:
         # What the phone aligner gives a prompt (its time is not counted: once per prompt):
         # the boundary-wrapped symbols, their frames spread evenly over the prompt.
-        from aligner import with_boundaries
-        from text_frontend import PhonemeVocab
-
         prompt_ids = torch.tensor(with_boundaries(prompt_ids.tolist(), PhonemeVocab.default().space_id))
         prompt_durations = [fit_durations(torch.ones(len(prompt_ids)), prompt.shape[-1])]
 

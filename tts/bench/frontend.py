@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
+from text_frontend import Frontend
+
 from .sentences import benchmark_sentences
 
 
@@ -36,8 +38,6 @@ def bench_frontend(
         Rates in sentences per second. The espeak backend is created (and warmed up)
         before timing, as it is once per process in real use.
     """
-    from text_frontend import Frontend
-
     texts = benchmark_sentences(n)
     fe = Frontend(language)
     fe.encode("Warm up the backend.")

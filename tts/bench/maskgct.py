@@ -29,6 +29,12 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling
+from codec_lm.maskgct.generate import _acoustic_from_semantic, _canvas, generate_acoustic, generate_semantic
+from codec_lm.maskgct.sampling import make_generators
+
+from .codec import _melrvq
+
 SIZES = {"default": {}, "medium": {"dim": 512, "heads": 8, "t2s_layers": 12, "s2a_layers": 12},
          "paper": {"dim": 1024, "heads": 16, "t2s_layers": 16, "s2a_layers": 16}}
 SEMANTIC = {"codebook1": {}, "aligner": {"semantic_source": "aligner", "semantic_clusters": 512, "semantic_hop": 4,
@@ -91,9 +97,6 @@ def _sync(device: str) -> None:
 
 def _run(model, inputs, frames: int, options, device: str) -> tuple[float, float, torch.Tensor]:
     """Time stage 1 and stage 2 of one generation; return both times and the codes ``[1, q, n]``."""
-    from codec_lm.maskgct.generate import _acoustic_from_semantic, _canvas, generate_acoustic, generate_semantic
-    from codec_lm.maskgct.sampling import make_generators
-
     text, text_lens, codes, prompt_lens = inputs
     target = torch.tensor([frames], device=device)
     gens = make_generators(options.seed, 1, device)
@@ -150,10 +153,6 @@ def bench_maskgct(size: str = "default", seconds: float = 10.0, steps_list: tupl
     Returns:
         Per-stage times of every run and the codec decode time (separately).
     """
-    from codec_lm.maskgct import MaskGCT, MaskGCTConfig, MaskGCTSampling
-
-    from .codec import _melrvq
-
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
     if semantic not in SEMANTIC:

@@ -40,6 +40,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from codec_lm.valle import VallE, VallEConfig, VallESampling, generate_ar, generate_nar
+from codec_lm.valle.generate_aligned import cached_steps, generate_ar_aligned, recomputed_steps
+
+from ..eval.speed import PeakMemory
+
 SIZES = {"default": {}, "medium": {"dim": 512, "heads": 8, "ar_layers": 12, "nar_layers": 1},
          "paper": {"dim": 1024, "heads": 16, "ar_layers": 12, "nar_layers": 12}}
 ALIGNMENTS = ("none", "monotonic")
@@ -154,9 +159,6 @@ class _Inputs:
             self.prompt = self.prompt[:, : self.steps * gs].reshape(batch, self.steps, gs)
 
     def run(self, tokens: int, use_cache: bool) -> None:
-        from codec_lm.valle import VallESampling, generate_ar
-        from codec_lm.valle.generate_aligned import generate_ar_aligned
-
         model, b, cfg = self.model, self.batch, self.model.config
         gens = [torch.Generator().manual_seed(i) for i in range(b)]
         if cfg.monotonic:
@@ -164,7 +166,7 @@ class _Inputs:
             out = generate_ar_aligned(model.ar, self.text, self.text_lens, self.start, self.prompt,
                                       torch.full((b,), self.steps, device=self.device), self.prompt_phones,
                                       torch.full((b,), steps), VallESampling(seed=0, max_phone_seconds=None), gens,
-                                      use_cache=use_cache)
+                                      stepper=cached_steps if use_cache else recomputed_steps)
             expected = steps * cfg.group_size
         else:
             n = torch.full((b,), tokens)
@@ -179,8 +181,6 @@ class _Inputs:
 def _nar_seconds(inputs: _Inputs, tokens: int) -> float:
     """Seconds of the NAR filling codebooks 2..Q of ``tokens`` frames (rounded up to whole
     steps) after the prompt, greedy, batch 1 (``inputs.batch`` must be 1)."""
-    from codec_lm.valle import generate_nar
-
     model, cfg, device = inputs.model, inputs.model.config, inputs.device
     frames = whole_frames(tokens, cfg.group_size)
     g = torch.Generator().manual_seed(2)
@@ -208,8 +208,6 @@ def _nar_seconds(inputs: _Inputs, tokens: int) -> float:
 
 def _timed(inputs: _Inputs, tokens: int, use_cache: bool) -> tuple[float, float, str]:
     """Frames/s over the batch, and peak memory rise (MiB) with its kind."""
-    from ..eval.speed import PeakMemory
-
     inputs.run(min(tokens, 8), use_cache)  # warm-up: allocator, kernels, lazy inits, decoding weights
     _sync(inputs.device)
     with PeakMemory(inputs.device) as mem:
@@ -283,8 +281,6 @@ def bench_valle(size: str = "default", tokens: int = 938, prompt_seconds: float 
         floor, peak memory increase (MiB; CPU: resident set, CUDA: allocated) and the
         NAR's seconds.
     """
-    from codec_lm.valle import VallE, VallEConfig
-
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
     if alignment not in ALIGNMENTS:

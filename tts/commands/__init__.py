@@ -9,7 +9,6 @@ import sys
 from ..errors import TTSError
 
 SHIPPED_MODELS = ("tiny-flow", "tiny-valle", "tiny-maskgct")
-DEFAULT_SAMPLE_RATE = 24000  # Vocos 24 kHz; every shipped model will use it
 
 
 def console(stderr: bool = False):

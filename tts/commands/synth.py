@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from ..errors import TTSError
-from ..languages import check_language
 from ..validation import SEED_MAX
 from . import SHIPPED_MODELS, console, read_text
 from .options import add_model_options, model_options
@@ -42,26 +41,6 @@ def register(sub) -> None:
     s.add_argument("--dry-run", action="store_true",
                    help="check the model's options, text, prompt and output path; write nothing")
     s.set_defaults(func=run)
-
-
-def check_model(model: str, raw_options: dict) -> tuple[str, dict]:
-    """``(family, checked options)`` of a model, from its model.yaml alone (no weights are read):
-    the options given over the model's own defaults (model.yaml ``options``).
-
-    Raises:
-        CheckpointError: no such model (the message lists the shipped ones), or not a TTS model.
-        OptionError: an option the model does not take, a value out of range, or one the
-            model's config cannot take (more --s2a-steps counts than codebooks).
-    """
-    from ..checkpoint import read_checkpoint
-    from ..options import with_defaults
-    from ..validation import check_model_limits, check_tts_model
-
-    info = read_checkpoint(model, verify=False)
-    check_tts_model(info)
-    options = with_defaults(info.family, raw_options, info.options, model=info.path.name)
-    check_model_limits(info, options)
-    return info.family, options
 
 
 def _output(path: Path, args) -> tuple[Path, str | None]:
@@ -137,32 +116,6 @@ def _jobs_from_jsonl(args) -> list[dict]:
     return jobs
 
 
-def precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
-    """Fail on bad text, language or prompts before the model is loaded (that takes seconds).
-
-    Returns the espeak-ng code of ``language`` and the loaded prompts by path, so
-    each prompt file is read (and warned about) once.
-    """
-    from text_frontend import resolve_language
-    from text_frontend.normalize import check_text
-
-    from ..audio import load_prompt
-    from . import DEFAULT_SAMPLE_RATE
-
-    code = resolve_language(language)
-    if any(not job["prompt_text"] for job in jobs):  # Whisper will transcribe: does it know the language?
-        from ..eval.asr import asr_language
-
-        asr_language(language)
-    prompts = {p: load_prompt(p, DEFAULT_SAMPLE_RATE) for p in dict.fromkeys(j["prompt"] for j in jobs)}
-    for job in jobs:
-        try:
-            check_text(job["text"])
-        except ValueError as err:
-            raise type(err)(f"Line {job['line']}: {err}" if job["line"] else str(err)) from err
-    return code, prompts
-
-
 def _check_sentence_seconds(jobs: list[dict], language: str, duration: float) -> None:
     """--duration shared by each text's sentences gives none more than a sentence can have."""
     from text_frontend import Frontend
@@ -198,6 +151,9 @@ def _dry_run(args, jobs: list[dict], language: str, prompts: dict, options: dict
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..checkpoint import read_checkpoint
+    from ..languages import check_language
+    from ..prechecks import check_model, precheck
     from ..validation import check_device, check_prompt_text, check_seed
 
     check_seed(args.seed, "--seed")
@@ -216,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = [{"line": None, "text": text, "prompt": args.prompt, "prompt_text": args.prompt_text,
                  "output": out, "note": note, "seed": args.seed}]
     language, prompts = precheck(jobs, args.language)
-    check_language(args.model, language, args.strict)
+    check_language(read_checkpoint(args.model, verify=False), language, args.strict)
     if "duration" in options:
         _check_sentence_seconds(jobs, language, options["duration"])
     if args.dry_run:
@@ -245,7 +201,7 @@ def _synthesize(args, jobs: list[dict], language: str, prompts: dict, options: d
             audio = synth.synthesize(job["text"], prompts[job["prompt"]], prompt_text=job["prompt_text"],
                                      language=language, seed=job["seed"],
                                      progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-                                     **options)
+                                     options=options)
             bar.refresh()
         seconds = time.perf_counter() - t1
         path = audio.save(job["output"], overwrite=args.overwrite)

@@ -16,7 +16,7 @@ from ..checkpoint import STORAGE_DTYPES
 from ..errors import TTSError
 from . import console
 
-# The recipes of recipes/cli.py (a test keeps the two equal): listed here so that
+# The recipes of recipes/registry.py (a test keeps the two equal): listed here so that
 # `tts --help` does not import the recipes.
 RECIPES = ("vocos", "melrvq", "valle", "maskgct", "flow", "aligner")
 

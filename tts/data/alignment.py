@@ -8,8 +8,8 @@ cover every frame. They are stored as lhotse alignments on the cut's supervision
     supervision.alignment["phone"] = [AlignmentItem(symbol, start, duration), ...]   # seconds
     supervision.custom["align"] = {"score": ..., "per": ..., "aligner": ..., "frame_rate": 93.75}
 
-and :func:`frame_durations` turns them back into frame counts that sum exactly to the
-mel length. Cuts the aligner cannot align (transcript that cannot be phonemized,
+and :func:`tts.data.manifests.frame_durations` turns them back into frame counts that sum
+exactly to the mel length (the aligner itself is loaded by :mod:`tts.aligner`). Cuts the aligner cannot align (transcript that cannot be phonemized,
 audio too short for its symbols, a path score below ``min_score``, or a recognizer
 phone error rate above ``max_per``: the transcript likely does not match the audio)
 are written to a skip file with the reason and counted, never silently kept.
@@ -25,80 +25,13 @@ from pathlib import Path
 
 import torch
 
-from .manifests import DataError, load_cuts
+from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
 
-ALIGNMENT_KEY = "phone"
-
-
-def load_aligner(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu"):
-    """``(PhoneAligner in eval mode, PhonemeVocab, checkpoint folder)`` of an aligner checkpoint.
-
-    Raises:
-        CheckpointError: no such folder, or not an ``aligner`` checkpoint.
-    """
-    from aligner import AlignerConfig, PhoneAligner
-    from text_frontend import PhonemeVocab
-
-    from ..checkpoint import CheckpointError, build_config, load_state_dict, read_checkpoint
-
-    info = read_checkpoint(name_or_dir, family="aligner")
-    if info.vocab_path is None:
-        raise CheckpointError(f"Aligner checkpoint '{info.path}' has no vocab.json.")
-    model = PhoneAligner(build_config(AlignerConfig, info))
-    model.load_state_dict(load_state_dict(info))
-    return model.eval().to(device), PhonemeVocab.load(info.vocab_path), info.path
-
-
-def align_prompt(aligner, vocab, mel: torch.Tensor, prompt_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A synthesis prompt's boundary-wrapped ids and their durations ``[l]`` (summing to ``mel``'s frames).
-
-    What aligned models (flow, VALL-E R) read from their prompt: the phone aligner
-    (``load_aligner``) aligns the prompt's transcript ``prompt_ids`` to its Vocos log-mel
-    ``mel [C, N]``, and stress marks keep a single frame, as in the manifests.
-
-    Raises:
-        TTSError: a transcript with more symbols than the prompt has frames.
-    """
-    from aligner import fold_stress, with_boundaries
-
-    from ..errors import TTSError
-
-    ids = with_boundaries(list(prompt_ids), vocab.space_id)
-    if len(ids) > mel.shape[-1]:
-        raise TTSError("The prompt is too short for its transcript: give the words it says (--prompt-text).")
-    device = next(aligner.parameters()).device
-    durations, _ = aligner.align(mel[None].to(device), torch.tensor([mel.shape[-1]], device=device),
-                                 torch.tensor([ids], device=device), torch.tensor([len(ids)], device=device))
-    folded = fold_stress([vocab.symbols[i] for i in ids], durations[0].tolist())
-    return torch.tensor(ids), torch.tensor(folded)
-
-
-def alignment_items(symbols: Sequence[str], durations: Sequence[int], frame_rate: float) -> list:
-    """lhotse ``AlignmentItem`` s (seconds) of consecutive symbols with frame ``durations``."""
-    from lhotse.supervision import AlignmentItem
-
-    items, start = [], 0
-    for sym, d in zip(symbols, durations):
-        items.append(AlignmentItem(symbol=sym, start=round(start / frame_rate, 6), duration=round(d / frame_rate, 6)))
-        start += int(d)
-    return items
-
-
-def frame_durations(items: Sequence, frame_rate: float, n_frames: int) -> list[int]:
-    """Frame counts of stored alignment items, summing to exactly ``n_frames``.
-
-    Frames come from the rounded *start* times (not the durations), so rounding in
-    the manifest never accumulates; the last symbol ends at ``n_frames``.
-
-    Raises:
-        DataError: the alignment does not fit ``n_frames`` (features of another frame rate).
-    """
-    starts = [round(it.start * frame_rate) for it in items] + [n_frames]
-    durations = [b - a for a, b in zip(starts[:-1], starts[1:])]
-    if any(d < 1 for d in durations):
-        raise DataError(f"The stored alignment ({len(items)} symbols ending at frame {starts[-2]}) does not fit "
-                        f"{n_frames} frames at {frame_rate:g} frames/s: align with the features' frame rate.")
-    return durations
+from ..aligner import load_aligner
+from ..mel import MelFeatures
+from .dataset import TTSDataset
+from .manifests import ALIGNMENT_KEY, DataError, alignment_items, duration_batches, load_cuts
+from .textgrid import TextGridError, durations_from_intervals, read_intervals
 
 
 class AlignedWriter:
@@ -186,12 +119,6 @@ def align_cuts(cuts_path: str | os.PathLike, aligner: str | os.PathLike, out: st
         Summary: output manifest, skip file, aligned/skipped counts (now and before),
         skip reasons, median score and PER, seconds.
     """
-    from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
-
-    from .dataset import TTSDataset
-    from .features import MelFeatures
-    from .features import _batches as duration_batches  # sorted by length: little padding
-
     model, vocab, aligner_dir = load_aligner(aligner, device)
     cfg = model.config
     features = MelFeatures()
@@ -265,12 +192,6 @@ def import_textgrids(cuts_path: str | os.PathLike, textgrids: str | os.PathLike,
     the audio files). See :mod:`tts.data.textgrid` for how MFA's phones are mapped
     onto our symbols.
     """
-    from aligner import with_boundaries
-
-    from .dataset import TTSDataset
-    from .features import MelFeatures
-    from .textgrid import TextGridError, durations_from_intervals, read_intervals
-
     folder = Path(textgrids)
     if not folder.is_dir():
         raise DataError(f"TextGrid folder '{folder}' does not exist.")

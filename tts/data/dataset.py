@@ -49,7 +49,8 @@ import torch
 from nn_common import pad_stack
 from text_frontend import Frontend, FrontendError, PhonemeVocab, UnsupportedLanguageError
 
-from .manifests import DataError, speaker_of
+from ..audio import normalize_loudness
+from .manifests import ALIGNMENT_KEY, DataError, frame_durations, speaker_of
 
 FEATURES = ("audio", "mel", "codes")
 CODE_PAD = -1
@@ -132,8 +133,6 @@ class TTSDataset(torch.utils.data.Dataset):
         if self.features == "audio":
             wav = torch.from_numpy(cut.resample(self.sample_rate).load_audio()[0])
             if self.loudness is not None:
-                from ..audio import normalize_loudness
-
                 wav = normalize_loudness(wav, self.sample_rate, self.loudness)
             return wav
         if not cut.has_custom(self.features):
@@ -160,8 +159,6 @@ class TTSDataset(torch.utils.data.Dataset):
 
     def aligned(self, cut, n_frames: int) -> tuple[list[int], list[int]]:
         """The stored alignment of a cut as ``(symbol ids, frame counts summing to n_frames)``."""
-        from .alignment import ALIGNMENT_KEY, frame_durations
-
         sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
         items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None
         if not items:

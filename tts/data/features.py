@@ -28,59 +28,10 @@ from pathlib import Path
 
 import torch
 
-from codec_lm.codecs.vocos_io import OFFICIAL_VOCOS_MEL
-
-from .manifests import DataError, load_cuts
-
-VOCOS_MEL_24K = OFFICIAL_VOCOS_MEL["feature_extractor"]["init_args"]  # the features of vocos-mel-24khz
-
-
-class MelFeatures:
-    """Vocos log-mel extractor: ``wav [B, T] -> mel [B, n_mels, N]``.
-
-    Args:
-        vocoder_dir: a Vocos folder in the official layout whose ``config.yaml``
-            gives the feature settings; default: the official mel-24kHz settings.
-    """
-
-    name = "mel"
-
-    def __init__(self, vocoder_dir: str | os.PathLike | None = None) -> None:
-        from vocos.feature_extractors import MelSpectrogramFeatures
-
-        settings = dict(VOCOS_MEL_24K)
-        if vocoder_dir is not None:
-            settings = _vocos_feature_settings(Path(vocoder_dir))
-        self.extractor = MelSpectrogramFeatures(**settings)
-        self.sample_rate = settings["sample_rate"]
-        self.hop = settings["hop_length"]
-        self.center = settings.get("padding", "center") == "center"
-
-    @property
-    def frame_shift(self) -> float:
-        return self.hop / self.sample_rate
-
-    def num_frames(self, num_samples: int) -> int:
-        # "center": T // hop + 1 frames; Vocos' "same" padding: T // hop.
-        return num_samples // self.hop + (1 if self.center else 0)
-
-    @torch.inference_mode()
-    def __call__(self, wav: torch.Tensor) -> torch.Tensor:
-        return self.extractor(wav)
-
-
-def _vocos_feature_settings(folder: Path) -> dict:
-    from codec_lm.codecs.vocos_io import VocosLoadError, read_vocos_config
-
-    try:
-        cfg = read_vocos_config(folder)
-    except VocosLoadError as err:
-        raise DataError(str(err)) from err
-    fe = cfg["feature_extractor"]
-    if not fe["class_path"].endswith("MelSpectrogramFeatures"):
-        raise DataError(f"Vocos in '{folder}' does not use mel features ({fe['class_path']}): "
-                        "mel extraction needs a mel Vocos.")
-    return {**VOCOS_MEL_24K, **(fe.get("init_args") or {})}
+from ..codecs import load_codec
+from ..mel import MelFeatures
+from ..semantic import load_semantic_tokenizer, tokenize_audio
+from .manifests import DataError, duration_batches, load_cuts
 
 
 class CodecFeatures:
@@ -124,22 +75,8 @@ class SemanticFeatures:
         return self.tokenizer.num_tokens(num_samples // self.hop + 1)  # Vocos' centred mel frames
 
     def __call__(self, wav: torch.Tensor, lens: list[int]) -> torch.Tensor:
-        from ..semantic import tokenize_audio
-
         tokens = tokenize_audio(self.tokenizer, [w[:n] for w, n in zip(wav.cpu(), lens)], self.sample_rate)
         return torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=-1)[:, None]
-
-
-def _batches(cuts: list, batch_duration: float):
-    batch, total = [], 0.0
-    for cut in sorted(cuts, key=lambda c: c.duration):
-        if batch and total + cut.duration > batch_duration:
-            yield batch
-            batch, total = [], 0.0
-        batch.append(cut)
-        total += cut.duration
-    if batch:
-        yield batch
 
 
 def prepare_features(
@@ -174,8 +111,6 @@ def prepare_features(
         if codec is None:
             raise DataError("--kind codes needs --codec (a codec checkpoint folder or shipped name).")
         if isinstance(codec, (str, os.PathLike)):
-            from ..codecs import load_codec
-
             codec = load_codec(codec, device=device)
         extractor = CodecFeatures(codec)
     elif kind == "semantic":
@@ -183,8 +118,6 @@ def prepare_features(
             raise DataError("--kind semantic needs --tokenizer (a semantic tokenizer folder or shipped name, made by "
                             "`tts prepare semantic-tokenizer`).")
         if isinstance(tokenizer, (str, os.PathLike)):
-            from ..semantic import load_semantic_tokenizer
-
             tokenizer = load_semantic_tokenizer(tokenizer, device=device)
         extractor = SemanticFeatures(tokenizer)
     else:
@@ -205,7 +138,7 @@ def prepare_features(
         done_before = len(cuts) - len(todo)
         if progress:
             progress(done_before, len(cuts))
-        for batch in _batches(todo, batch_duration):
+        for batch in duration_batches(todo, batch_duration):
             wavs = [torch.from_numpy(c.resample(extractor.sample_rate).load_audio()[0]) for c in batch]
             lens = [w.numel() for w in wavs]
             padded = torch.zeros(len(wavs), max(lens))

@@ -23,7 +23,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .manifests import DataError
+from .manifests import DataError, write_splits
 from .splits import assign_splits
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -114,8 +114,6 @@ def prepare_folder(
         DataError: missing folder, no audio at all, or no usable utterance.
     """
     from lhotse import Recording, RecordingSet, SupervisionSegment, SupervisionSet
-
-    from .manifests import write_splits
 
     root = Path(root)
     if manifest is None and not root.is_dir():

@@ -14,6 +14,7 @@ leaves a half-written manifest that looks complete.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from lhotse import CutSet, RecordingSet, SupervisionSet
 
 SPLITS = ("train", "dev", "test_seen", "test_unseen")
+# The key of a supervision's phone alignment (``supervision.alignment[ALIGNMENT_KEY]``, `tts prepare align`).
+ALIGNMENT_KEY = "phone"
 
 
 class DataError(TTSError, ValueError):
@@ -127,3 +130,45 @@ def load_cuts(path_or_dir: str | os.PathLike, split: str | None = None) -> "CutS
     except Exception as err:  # lhotse raises many kinds on a bad file
         raise DataError(f"'{path}' is not a readable lhotse CutSet manifest ({type(err).__name__}: {err}).") from err
     return CutSet.from_cuts([]) if cuts is None else cuts  # lhotse reads an empty manifest as None
+
+
+def alignment_items(symbols: Sequence[str], durations: Sequence[int], frame_rate: float) -> list:
+    """lhotse ``AlignmentItem`` s (seconds) of consecutive symbols with frame ``durations``."""
+    from lhotse.supervision import AlignmentItem
+
+    items, start = [], 0
+    for sym, d in zip(symbols, durations):
+        items.append(AlignmentItem(symbol=sym, start=round(start / frame_rate, 6), duration=round(d / frame_rate, 6)))
+        start += int(d)
+    return items
+
+
+def frame_durations(items: Sequence, frame_rate: float, n_frames: int) -> list[int]:
+    """Frame counts of stored alignment items, summing to exactly ``n_frames``.
+
+    Frames come from the rounded *start* times (not the durations), so rounding in
+    the manifest never accumulates; the last symbol ends at ``n_frames``.
+
+    Raises:
+        DataError: the alignment does not fit ``n_frames`` (features of another frame rate).
+    """
+    starts = [round(it.start * frame_rate) for it in items] + [n_frames]
+    durations = [b - a for a, b in zip(starts[:-1], starts[1:])]
+    if any(d < 1 for d in durations):
+        raise DataError(f"The stored alignment ({len(items)} symbols ending at frame {starts[-2]}) does not fit "
+                        f"{n_frames} frames at {frame_rate:g} frames/s: align with the features' frame rate.")
+    return durations
+
+
+def duration_batches(cuts: list, batch_duration: float):
+    """Cuts sorted by duration, in batches of at most ``batch_duration`` seconds (a longer cut alone):
+    little padding when each batch is padded to its longest cut."""
+    batch, total = [], 0.0
+    for cut in sorted(cuts, key=lambda c: c.duration):
+        if batch and total + cut.duration > batch_duration:
+            yield batch
+            batch, total = [], 0.0
+        batch.append(cut)
+        total += cut.duration
+    if batch:
+        yield batch

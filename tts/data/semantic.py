@@ -22,7 +22,14 @@ from pathlib import Path
 
 import torch
 
-from .manifests import DataError, load_cuts
+from aligner.kmeans import kmeans
+from aligner.metrics import phone_purity
+from aligner.semantic import SemanticConfig, SemanticTokenizer
+
+from ..aligner import load_aligner
+from ..checkpoint import CheckpointError
+from ..semantic import load_semantic_tokenizer, mel_batch, save_semantic_tokenizer, tokenize_audio
+from .manifests import ALIGNMENT_KEY, DataError, frame_durations, load_cuts
 
 
 def _waveform(cut) -> torch.Tensor:
@@ -33,8 +40,6 @@ def collect_features(cuts: list, tokenizer, max_tokens: int, progress: Callable[
                      batch: int = 8) -> torch.Tensor:
     """Pooled features ``[M, D]`` of ``cuts`` (in their order) with the tokenizer's current
     statistics, at most ``max_tokens`` rows (the cuts stop being read there)."""
-    from ..semantic import mel_batch
-
     rows, total = [], 0
     for start in range(0, len(cuts), batch):
         group = cuts[start: start + batch]
@@ -77,13 +82,6 @@ def fit_semantic_tokenizer(cuts_path: str | os.PathLike, aligner: str | os.PathL
     Raises:
         DataError: an empty manifest, a bad setting, or too few tokens for the clusters.
     """
-    from aligner.kmeans import kmeans
-    from aligner.semantic import SemanticConfig, SemanticTokenizer
-
-    from ..checkpoint import CheckpointError
-    from ..semantic import load_semantic_tokenizer, save_semantic_tokenizer
-    from .alignment import load_aligner
-
     t0 = time.perf_counter()
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -177,8 +175,6 @@ def tokenizer_card(summary: dict, aligner_dir: Path, cuts_path, command: str | N
 
 def _frame_phones(cut, n_frames: int) -> list[str]:
     """The aligned phone symbol of each of the cut's ``n_frames`` mel frames (93.75 Hz)."""
-    from .alignment import ALIGNMENT_KEY, frame_durations
-
     sup = cut.supervisions[0] if len(cut.supervisions) == 1 else None
     items = (sup.alignment or {}).get(ALIGNMENT_KEY) if sup is not None else None
     if not items:
@@ -190,8 +186,6 @@ def _frame_phones(cut, n_frames: int) -> list[str]:
 
 
 def _score(frame_tokens: list[int], frame_phones: list[str], token_rows: list[tuple[int, str]] | None) -> dict:
-    from aligner.metrics import phone_purity
-
     out = {"frame": phone_purity(frame_tokens, frame_phones)}
     if token_rows is not None:
         out["token"] = phone_purity([t for t, _ in token_rows], [p for _, p in token_rows])
@@ -208,8 +202,6 @@ def semantic_purity(cuts_path: str | os.PathLike, tokenizer, limit: int | None =
     Raises:
         DataError: an empty manifest or cuts without alignments.
     """
-    from ..semantic import tokenize_audio
-
     cuts = list(load_cuts(cuts_path))[:limit]
     if not cuts:
         raise DataError(f"'{cuts_path}' holds no cuts.")

@@ -63,7 +63,7 @@ _LAZY = {
     "load_manifest": "manifest",
     "write_manifest": "manifest",
     "Evaluator": "report",
-    "EvalReport": "report",
+    "EvalReport": "writers",
     "evaluate": "report",
     "summarize": "report",
     "write_json": "writers",

@@ -27,6 +27,15 @@ from pathlib import Path
 
 import torch
 
+from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
+from text_frontend import Frontend
+
+from ..aligner import load_aligner
+from ..data.dataset import TTSDataset
+from ..data.manifests import duration_batches, load_cuts
+from ..data.tinyvoices.reference import ReferenceAlignmentError, reference_alignment
+from ..mel import MelFeatures
+
 
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -50,14 +59,6 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
     Returns:
         The summary (also ``report.json["summary"]``).
     """
-    from aligner import edit_distance, fold_stress, phone_ids, phone_table, with_boundaries
-
-    from ..data.alignment import load_aligner
-    from ..data.dataset import TTSDataset
-    from ..data.features import MelFeatures
-    from ..data.features import _batches as duration_batches
-    from ..data.manifests import load_cuts
-
     cuts_path = Path(cuts_path)
     model, vocab, aligner_dir = load_aligner(aligner, device)
     cfg = model.config
@@ -69,8 +70,6 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
     corpus = cuts_path.parent
     references = (corpus / "speakers.json").is_file()
     if references:
-        from text_frontend import Frontend
-
         frontend = Frontend("en-us")  # the one TTSDataset uses for TinyVoices' "English" supervisions
     t0 = time.perf_counter()
     rows, errors, skipped = [], [], []
@@ -129,8 +128,6 @@ def _boundaries(cut, corpus: Path, frontend, durations: torch.Tensor, cfg, row: 
                 skipped: list) -> None:
     """Add the cut's signed onset errors (ms; > 0: the aligned onset is late) to ``row`` and
     ``errors``, or its reason to ``skipped``."""
-    from ..data.tinyvoices.reference import ReferenceAlignmentError, reference_alignment
-
     try:
         ref = reference_alignment(cut, corpus, frontend)
     except ReferenceAlignmentError as err:

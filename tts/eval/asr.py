@@ -22,6 +22,7 @@ from text_frontend import whisper_language
 
 from .errors import EvalError, ModelFolderError, require
 from .inputs import EVAL_SAMPLE_RATE, AudioLike, to_mono_numpy
+from .whisper_model import resolve_whisper_model
 
 
 def asr_language(language: str) -> str:
@@ -133,8 +134,6 @@ class WhisperASR:
         cache_dir: str | os.PathLike | None = None,
         seed: int = 0,
     ) -> None:
-        from .whisper_model import resolve_whisper_model
-
         if beam_size < 1:
             raise EvalError(f"beam_size must be at least 1, got {beam_size}.")
         self.model_path: Path = resolve_whisper_model(model, cache_dir)

@@ -14,6 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+from ..audio import save
 from .errors import EvalError
 
 PROMPT_MIN, PROMPT_MAX, PROMPT_TARGET = 3.0, 5.0, 4.0
@@ -100,10 +103,6 @@ def spread_over_speakers(items: list, limit: int, key) -> list:
 
 def save_cut_audio(cut, path: str | os.PathLike, sample_rate: int | None = None) -> str:
     """Write a cut's audio (resampled when asked) to ``path``; return the path."""
-    import torch
-
-    from ..audio import save
-
     c = cut.resample(sample_rate) if sample_rate and sample_rate != cut.sampling_rate else cut
     save(path, torch.from_numpy(c.load_audio()[0]), c.sampling_rate, overwrite=True)
     return str(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -19,7 +19,6 @@ from .inputs import EVAL_SAMPLE_RATE, is_path, to_mono_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .manifest import EvalItem
-    from .report import EvalReport
 
 # (title, [(row key, label)], scale): metrics plotted together share an axis.
 PANELS = (
@@ -50,8 +49,8 @@ def _save(fig, path: str | os.PathLike) -> Path:
     return out
 
 
-def plot_distributions(report: "EvalReport", path: str | os.PathLike) -> Path:
-    """Histograms of the per-item metrics (one panel per metric family).
+def plot_distributions(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Histograms of the per-item metrics of a report's ``rows`` (one panel per metric family).
 
     Panels without any value (a metric that was switched off) are left out; with
     no metric at all the figure says so instead of failing.
@@ -60,22 +59,22 @@ def plot_distributions(report: "EvalReport", path: str | os.PathLike) -> Path:
     for title, series, scale in PANELS:
         data = []
         for key, label in series:
-            vals = [float(r[key]) * scale for r in report.rows if r.get(key) is not None]
+            vals = [float(r[key]) * scale for r in rows if r.get(key) is not None]
             vals = [v for v in vals if math.isfinite(v)]
             if vals:
                 data.append((label, vals))
         if data:
             panels.append((title, data))
     cols = max(1, min(2, len(panels)))
-    rows = max(1, math.ceil(len(panels) / cols))
-    fig = _figure(5.0 * cols, 3.2 * rows)
+    grid_rows = max(1, math.ceil(len(panels) / cols))
+    fig = _figure(5.0 * cols, 3.2 * grid_rows)
     if not panels:
         ax = fig.add_subplot(1, 1, 1)
         ax.text(0.5, 0.5, "no metrics computed", ha="center", va="center")
         ax.set_axis_off()
         return _save(fig, path)
     for i, (title, data) in enumerate(panels):
-        ax = fig.add_subplot(rows, cols, i + 1)
+        ax = fig.add_subplot(grid_rows, cols, i + 1)
         lo = min(min(v) for _, v in data)
         hi = max(max(v) for _, v in data)
         if hi - lo < 1e-9:
@@ -89,7 +88,7 @@ def plot_distributions(report: "EvalReport", path: str | os.PathLike) -> Path:
         ax.set_title(title)
         ax.set_ylabel("items")
         ax.legend(fontsize="small")
-    fig.suptitle(f"Per-item metrics ({len(report.rows)} items)")
+    fig.suptitle(f"Per-item metrics ({len(rows)} items)")
     return _save(fig, path)
 
 

@@ -15,6 +15,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
+from codec_lm.valle.sampling import repetition_rate
+
+from ..data.manifests import load_cuts
 from ..errors import TTSError
 
 
@@ -34,12 +39,6 @@ def repetition_grid(cuts_path: str | os.PathLike, windows: Sequence[int], thresh
     Raises:
         TTSError: a manifest without codes, or an empty grid.
     """
-    import torch
-
-    from codec_lm.valle.sampling import repetition_rate
-
-    from ..data.manifests import load_cuts
-
     if not windows or not thresholds or min(windows) < 1:
         raise TTSError("Give windows >= 1 frame and at least one threshold (e.g. --windows 10,20 "
                        "--thresholds 0.1,0.4).")

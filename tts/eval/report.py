@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import TTSError
+from .asr import WhisperASR
 from .errors import EvalError
 from .inputs import EVAL_SAMPLE_RATE, describe, is_path, to_mono_numpy
+from .intelligibility import missed_by_position, wer
 from .manifest import EvalItem
+from .quality import DNSMOS
+from .similarity import SpeakerSimilarity, cosine_similarity
+from .writers import EvalReport
 
 # Row columns that are averaged in the summary (None values are skipped).
 MEAN_COLUMNS = ("sim", "sim_ref", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "rtf")
@@ -61,8 +64,6 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
         ``missed_by_quarter`` is :func:`~tts.eval.intelligibility.missed_by_position` in
         four slices (the reference words Whisper did not hear, by place in the sentence).
     """
-    from .intelligibility import missed_by_position, wer
-
     summary: dict[str, Any] = {
         "items": len(rows),
         "references": sum(1 for r in rows if r.get("reference_transcript") is not None),
@@ -82,48 +83,6 @@ def summarize(rows: Sequence[dict[str, Any]], language: str | None = "en") -> di
         summary[col] = _mean([r.get(col) for r in rows])
     summary["sim_std"] = _std([r.get("sim") for r in rows])
     return summary
-
-
-@dataclass
-class EvalReport:
-    """Rows, summary and the configuration that produced them.
-
-    Attributes:
-        rows: one dict per item (see :meth:`Evaluator.evaluate` for the columns).
-        summary: see :func:`summarize`.
-        config: the models and options used (for the record).
-    """
-
-    rows: list[dict[str, Any]]
-    summary: dict[str, Any]
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"summary": self.summary, "config": self.config, "rows": self.rows}
-
-    def write_json(self, path: str | os.PathLike) -> Path:
-        from .writers import write_json
-
-        return write_json(self, path)
-
-    def to_markdown(self, **kwargs: Any) -> str:
-        from .writers import to_markdown
-
-        return to_markdown(self, **kwargs)
-
-    def write_markdown(self, path: str | os.PathLike, **kwargs: Any) -> Path:
-        from .writers import write_markdown
-
-        return write_markdown(self, path, **kwargs)
-
-    def write(
-        self, out_dir: str | os.PathLike, items: Sequence[EvalItem] | None = None, mel_items: int = 3
-    ) -> dict[str, Path]:
-        """Write ``report.json``, ``report.md``, ``distributions.png`` and (given the
-        items) ``mels.png`` into ``out_dir``; returns their paths by kind."""
-        from .writers import write_report
-
-        return write_report(self, out_dir, items=items, mel_items=mel_items)
 
 
 class Evaluator:
@@ -161,8 +120,6 @@ class Evaluator:
     def asr(self):
         """The ``WhisperASR`` (created on first use), or ``None`` when WER is off."""
         if self._asr is None and self._asr_arg is not False:
-            from .asr import WhisperASR
-
             arg = self._asr_arg
             # Anything with .transcribe(wav, sample_rate) -> str will do (duck typing
             # lets a caller plug in another recognizer, and tests a stub).
@@ -175,8 +132,6 @@ class Evaluator:
     def speaker(self):
         """The ``SpeakerSimilarity`` (created on first use), or ``None`` when SIM is off."""
         if self._speaker is None and self._speaker_arg not in (False, None):
-            from .similarity import SpeakerSimilarity
-
             arg = self._speaker_arg
             # A SpeakerSimilarity-like object (.embed, .name) is used as is.
             self._speaker = arg if hasattr(arg, "embed") else SpeakerSimilarity(arg, self.speaker_path, self.device)
@@ -186,8 +141,6 @@ class Evaluator:
     def dnsmos(self):
         """The ``DNSMOS`` predictor (created on first use), or ``None`` when off."""
         if self._dnsmos is None and self._dnsmos_arg not in (False, None):
-            from .quality import DNSMOS
-
             self._dnsmos = self._dnsmos_arg if hasattr(self._dnsmos_arg, "score") else DNSMOS()
         return self._dnsmos
 
@@ -254,8 +207,6 @@ class Evaluator:
         if self.speaker is not None:
             # The prompt goes in as given: a path is embedded once and cached.
             prompt_emb = self.speaker.embed(item.prompt, item.sample_rate)
-            from .similarity import cosine_similarity
-
             row["sim"] = cosine_similarity(self.speaker.embed(gen, sr), prompt_emb)
             if ref is not None:
                 row["sim_ref"] = cosine_similarity(self.speaker.embed(ref, sr), prompt_emb)
@@ -303,8 +254,6 @@ class Evaluator:
         return EvalReport(rows=rows, summary=summarize(rows, self.language), config=self.config())
 
     def _fill_wer(self, rows: list[dict[str, Any]]) -> None:
-        from .intelligibility import wer
-
         for hyp_key, wer_key in (("transcript", "wer"), ("reference_transcript", "ref_wer")):
             scored = [r for r in rows if r[hyp_key] is not None]
             if scored:

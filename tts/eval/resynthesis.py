@@ -24,9 +24,12 @@ from pathlib import Path
 
 import torch
 
+from ..audio import save
 from ..data.manifests import speaker_of
-from .cases import save_cut_audio
+from ..mel import MelFeatures
+from .cases import save_cut_audio, spread_over_speakers
 from .manifest import EvalItem, write_manifest
+from .report import Evaluator
 from .zero_shot import prepare_out_dir
 
 
@@ -47,10 +50,6 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         ``decode_rtf`` and ``dnsmos_ovrl_ref`` (DNSMOS of the original), and whose
         summary holds their means.
     """
-    from ..data.features import MelFeatures
-    from .cases import spread_over_speakers
-    from .report import Evaluator
-
     if (codec is None) == (vocoder is None):
         raise ValueError("Give exactly one of codec= or vocoder=.")
     model = codec or vocoder
@@ -80,8 +79,6 @@ def run_resynthesis(cuts, out_dir: str | os.PathLike, codec=None, vocoder=None, 
         n = min(recon.numel(), wav.shape[-1])
         a, b = mel(wav[:, :n].float()), mel(recon[None, :n])
         path = Path(out / "audio" / f"{cut.id}.wav")
-        from ..audio import save
-
         save(path, recon, model.sample_rate, overwrite=True)
         text = " ".join(s.text or "" for s in cut.supervisions).strip()
         items.append(EvalItem(cut.id, audio=str(path), text=text, prompt=ref, reference=ref, rtf=(t2 - t0) / seconds))

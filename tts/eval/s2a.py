@@ -48,10 +48,20 @@ from typing import Any
 
 import torch
 
+from codec_lm.maskgct import synthesize_acoustic
+from codec_lm.maskgct.synthesis import whole_prompt_frames
+from codec_lm.valle import generate_nar, step_durations, synthesize
+from nn_common import expand_by_durations
+
+from ..audio import save
 from ..data.manifests import speaker_of
-from .cases import build_cases, save_cut_audio
+from ..semantic import tokenize_audio
+from .cases import _text, build_cases, save_cut_audio, spread_over_speakers
 from .errors import EvalError
 from .manifest import EvalItem, write_manifest
+from .report import Evaluator
+from .resynthesis import _mean
+from .similarity import cosine_similarity
 from .zero_shot import prepare_out_dir
 
 PROMPTS = ("other", "prefix")
@@ -92,11 +102,6 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
         EvalError: not a MaskGCT or monotonic VALL-E model, an unknown prompt mode, a
             ``given_codebooks`` out of range, or no case to evaluate.
     """
-    from codec_lm.maskgct import synthesize_acoustic
-    from codec_lm.maskgct.synthesis import whole_prompt_frames
-
-    from ..semantic import tokenize_audio
-
     backend = synthesizer.backend
     if synthesizer.family == "valle":
         return _run_nar_check(cuts, synthesizer, out_dir, prompt, limit, evaluator, options, overwrite, progress,
@@ -115,8 +120,6 @@ def run_s2a_check(cuts, synthesizer, out_dir: str | os.PathLike, prompt: str = "
     if prompt == "other":
         pairs = [(c.target, c.prompt, c.text) for c in build_cases(cuts, limit)]
     else:
-        from .cases import _text, spread_over_speakers
-
         long_enough = sorted((c for c in cuts if c.duration >= 2 * prefix_seconds and _text(c)), key=lambda c: c.id)
         if limit is not None and limit < len(long_enough):
             long_enough = sorted(spread_over_speakers(long_enough, limit, key=lambda c: speaker_of(c, "")),
@@ -196,15 +199,10 @@ def _item(out, item_id: str, audio: torch.Tensor, sr: int, text: str, prompt_pat
 
 def _evaluate(items, out, synthesizer, evaluator, progress, sr: int, check: dict):
     """Write the manifest, score the items (and their SIM to the originals), write the report."""
-    from .report import Evaluator
-    from .resynthesis import _mean
-
     write_manifest(items, out / "manifest.jsonl")
     evaluator = evaluator or Evaluator()
     report = evaluator.evaluate(items, progress=(lambda d, t, _i: progress("evaluate", d, t)) if progress else None)
     if evaluator.speaker is not None:
-        from .similarity import cosine_similarity
-
         for row, item in zip(report.rows, items):
             row["sim_original"] = cosine_similarity(evaluator.speaker.embed(item.audio, sr),
                                                     evaluator.speaker.embed(item.reference, sr))
@@ -276,8 +274,6 @@ def _run_nar_check(cuts, synthesizer, out_dir, prompt: str, limit, evaluator, op
 def _nar_fill(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, codes, target, given_codebooks: int,
               sampling) -> torch.Tensor:
     """The NAR's codebooks after the recording's own first ``given_codebooks``, decoded: the waveform."""
-    from codec_lm.valle import generate_nar
-
     backend = synthesizer.backend
     model = backend.model
     device = next(model.parameters()).device
@@ -304,10 +300,6 @@ def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, code
     The recording's aligned phonemes are ``[" "] + ids + [" "]``; its leading silence has no
     step in synthesis (the pointer starts on the first phoneme), the rest go on the step grid
     as training puts a target's (:func:`codec_lm.valle.step_durations`, at least one each)."""
-    from codec_lm.valle import step_durations, synthesize
-
-    from .cases import _text
-
     backend = synthesizer.backend
     g = backend.model.config.group_size
     fe = synthesizer.frontend()
@@ -325,17 +317,11 @@ def _with_durations(synthesizer, prompt_wav, prompt_codes, prompt_cut, wav, code
 def _aligned(synthesizer, wav: torch.Tensor, frames: int, cut) -> tuple[list[int], torch.Tensor]:
     """A recording's aligned (boundary-wrapped) phoneme ids and the phoneme of each of its
     ``frames`` code frames: ``(ids, [frames])``."""
-    from nn_common import expand_by_durations
-
-    from .cases import _text
-
     ids = list(synthesizer.frontend().encode(_text(cut)).ids)
     aligned, durations = synthesizer.backend.prompt_durations(wav, frames, ids)
     return aligned, expand_by_durations(torch.tensor([aligned]), durations[None], frames)[0]
 
 
 def _save(path, wav: torch.Tensor, sample_rate: int) -> str:
-    from ..audio import save
-
     save(path, wav, sample_rate, overwrite=True)
     return str(path)

@@ -1,4 +1,4 @@
-"""Write an :class:`~tts.eval.report.EvalReport`: JSON, Markdown, and the PNG plots.
+"""An evaluation's report (:class:`EvalReport`) and its outputs: JSON, Markdown, and the PNG plots.
 
 The JSON holds ``{"summary", "config", "rows"}`` with ``null`` for metrics that
 were not computed (never ``NaN``, which is not JSON). The Markdown shows WER in
@@ -11,13 +11,12 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from .errors import EvalError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .manifest import EvalItem
-    from .report import EvalReport
+from .manifest import EvalItem
+from .plots import plot_distributions, plot_mels
 
 # key -> (header, format) of a report column; WER values are fractions shown as %.
 _COLUMNS = {
@@ -41,6 +40,41 @@ SUMMARY_COLUMNS = tuple((k, *_COLUMNS[k]) for k in ("wer", "ref_wer", "sim", "si
 _ROW_HEADERS = {"dnsmos_ovrl": "DNSMOS"}
 ROW_COLUMNS = tuple((k, _ROW_HEADERS.get(k, _COLUMNS[k][0]), _COLUMNS[k][1])
                     for k in ("id", "wer", "ref_wer", "sim", "sim_ref", "dnsmos_ovrl", "rtf", "duration", "transcript"))
+
+
+@dataclass
+class EvalReport:
+    """Rows, summary and the configuration that produced them.
+
+    Attributes:
+        rows: one dict per item (see :meth:`tts.eval.report.Evaluator.evaluate` for the columns).
+        summary: see :func:`tts.eval.report.summarize`.
+        config: the models and options used (for the record).
+    """
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "config": self.config, "rows": self.rows}
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        return write_json(self, path)
+
+    def to_markdown(self, **kwargs: Any) -> str:
+        return to_markdown(self, **kwargs)
+
+    def write_markdown(self, path: str | os.PathLike, **kwargs: Any) -> Path:
+        return write_markdown(self, path, **kwargs)
+
+    def write(
+        self, out_dir: str | os.PathLike, items: Sequence[EvalItem] | None = None, mel_items: int = 3
+    ) -> dict[str, Path]:
+        """Write ``report.json``, ``report.md``, ``distributions.png`` and (given the
+        items) ``mels.png`` into ``out_dir``; returns their paths by kind."""
+        return write_report(self, out_dir, items=items, mel_items=mel_items)
+
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,7 +101,7 @@ def _atomic_write(path: str | os.PathLike, text: str) -> Path:
     return out
 
 
-def write_json(report: "EvalReport", path: str | os.PathLike) -> Path:
+def write_json(report: EvalReport, path: str | os.PathLike) -> Path:
     """Write ``{"summary", "config", "rows"}`` as indented JSON (``NaN`` -> ``null``)."""
     text = json.dumps(_jsonable(report.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
     return _atomic_write(path, text + "\n")
@@ -90,7 +124,7 @@ def _table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def compare_markdown(reports: Mapping[str, "EvalReport"]) -> str:
+def compare_markdown(reports: Mapping[str, EvalReport]) -> str:
     """One Markdown table, a row per named report (e.g. per model) — the README's
     results table. Columns that no report computed are left out."""
     cols = [c for c in SUMMARY_COLUMNS if any(r.summary.get(c[0]) is not None for r in reports.values())]
@@ -105,7 +139,7 @@ def _quarters(shares: list) -> str:
     return " / ".join("–" if v is None else f"{100 * v:.1f} %" for v in shares)
 
 
-def to_markdown(report: "EvalReport", title: str = "Evaluation", max_rows: int | None = None) -> str:
+def to_markdown(report: EvalReport, title: str = "Evaluation", max_rows: int | None = None) -> str:
     """A summary table, the models used, and a per-item table.
 
     Args:
@@ -155,15 +189,15 @@ def to_markdown(report: "EvalReport", title: str = "Evaluation", max_rows: int |
     return "\n".join(parts) + "\n"
 
 
-def write_markdown(report: "EvalReport", path: str | os.PathLike, **kwargs: Any) -> Path:
+def write_markdown(report: EvalReport, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Write :func:`to_markdown` to ``path``."""
     return _atomic_write(path, to_markdown(report, **kwargs))
 
 
 def write_report(
-    report: "EvalReport",
+    report: EvalReport,
     out_dir: str | os.PathLike,
-    items: Sequence["EvalItem"] | None = None,
+    items: Sequence[EvalItem] | None = None,
     mel_items: int = 3,
 ) -> dict[str, Path]:
     """Write ``report.json``, ``report.md``, ``distributions.png`` and, when ``items``
@@ -172,14 +206,12 @@ def write_report(
     Returns:
         ``{"json", "markdown", "distributions"[, "mels"]}`` -> paths.
     """
-    from .plots import plot_distributions, plot_mels
-
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": write_json(report, out / "report.json"),
         "markdown": write_markdown(report, out / "report.md"),
-        "distributions": plot_distributions(report, out / "distributions.png"),
+        "distributions": plot_distributions(report.rows, out / "distributions.png"),
     }
     if items and mel_items > 0:
         paths["mels"] = plot_mels(items, out / "mels.png", max_items=mel_items)

@@ -22,6 +22,8 @@ from typing import Any
 from .cases import EvalCase, save_cut_audio
 from .errors import EvalError
 from .manifest import EvalItem, write_manifest
+from .report import Evaluator
+from .speed import PeakMemory
 
 
 def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
@@ -48,9 +50,6 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
         options: model options (``nfe``, ``cfg``, ...).
         progress: ``progress(stage, done, total)`` with stage ``"synthesize"`` or ``"evaluate"``.
     """
-    from .report import Evaluator
-    from .speed import PeakMemory
-
     out = prepare_out_dir(out_dir, overwrite)
     for sub in ("prompts", "reference", "audio"):
         (out / sub).mkdir(exist_ok=True)
@@ -60,7 +59,7 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
     peak = None
     if synthesizer is not None:  # one warm-up call, so that the first item's RTF is not load time
         synthesizer.synthesize("Warm up.", save_cut_audio(cases[0].prompt, out / "prompts" / "_warmup.wav"),
-                               prompt_text=cases[0].prompt_text, language=language, seed=seed, **options)
+                               prompt_text=cases[0].prompt_text, language=language, seed=seed, options=options)
         (out / "prompts" / "_warmup.wav").unlink()
     with PeakMemory(str(synthesizer.device) if synthesizer is not None else "cpu") as peak:
         for k, case in enumerate(cases):
@@ -73,7 +72,7 @@ def run_zero_shot(cases: list[EvalCase], out_dir: str | os.PathLike, synthesizer
             else:
                 t0 = time.perf_counter()
                 audio = synthesizer.synthesize(case.text, prompt, prompt_text=case.prompt_text, language=language,
-                                               seed=seed + k, **options)
+                                               seed=seed + k, options=options)
                 seconds = time.perf_counter() - t0
                 path = audio.save(out / "audio" / f"{case.id}.wav", overwrite=True)
                 items.append(EvalItem(case.id, audio=str(path), text=case.text, prompt=prompt, reference=reference,

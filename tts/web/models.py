@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..backends import BACKENDS, backend_class
+from ..catalog import find_models
+from ..checkpoint import CheckpointError, read_checkpoint
 from ..errors import TTSError
+from ..synthesizer import Synthesizer
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,6 @@ def web_models(dirs: list[str] | tuple[str, ...] = (), extra: tuple[str, ...] = 
     Raises:
         CheckpointError: a model of ``extra`` that does not exist (the message lists the shipped ones).
     """
-    from ..backends import BACKENDS, backend_class
-    from ..checkpoint import read_checkpoint
-    from ..commands.models import find_models
-
     models: list[WebModel] = []
     for row in find_models(dirs):
         if row["family"] in BACKENDS:
@@ -82,8 +82,6 @@ def web_models(dirs: list[str] | tuple[str, ...] = (), extra: tuple[str, ...] = 
 def _own_options(path: str) -> dict[str, Any]:
     """A listed folder's own option defaults; none if its model.yaml cannot be read: the
     page still lists it, and loading it shows the folder's error."""
-    from ..checkpoint import CheckpointError, read_checkpoint
-
     try:
         return read_checkpoint(path, verify=False).options
     except CheckpointError:
@@ -105,8 +103,6 @@ class ModelCache:
     def get(self, ref: str):
         """``(synthesizer, lock, load seconds)``: the loaded model, the lock to hold while
         it synthesizes, and how long it took to load (0.0 once cached)."""
-        from ..synthesizer import Synthesizer
-
         with self._loading:
             if ref in self._models:
                 synth, lock, _ = self._models[ref]

@@ -2,8 +2,8 @@
 
 They take what the page's widgets hold and go through the same steps as `tts synth` and
 `tts edit`, with the same functions: the model and its options are checked from its
-model.yaml (:func:`tts.commands.synth.check_model`, so the messages are the CLI's), then
-the text, language and prompt (:func:`tts.commands.synth.precheck`: an empty prompt
+model.yaml (:func:`tts.prechecks.check_model`, so the messages are the CLI's), then
+the text, language and prompt (:func:`tts.prechecks.precheck`: an empty prompt
 transcript means Whisper transcribes it), and only then is the model loaded (once, by
 :class:`tts.web.models.ModelCache`) and run through :class:`tts.Synthesizer`. Every input
 a user can get wrong raises a one-line :class:`tts.errors.TTSError` (or the front-end's
@@ -23,9 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from text_frontend import resolve_language
+from text_frontend.normalize import check_text
+
+from ..audio import load
 from ..options import Option, family_options, format_value
+from ..prechecks import check_model, precheck
 from .inputs import WebLimits, limited_text, optional_text, seed_value, text_to_speak, uploaded_file
 from .models import ModelCache, WebModel, pick
+from .spectrogram import save_spectrogram
 
 OUTPUT_MAX_AGE_S = 3600  # results older than this are deleted from the output folder
 # Sentences per model call. One, so that the page's progress moves sentence by sentence
@@ -145,8 +151,6 @@ class WebService:
         Raises:
             TTSError, FrontendError: one line naming the problem and the fix.
         """
-        from ..commands.synth import check_model, precheck
-
         chosen = pick(self.models, model)
         _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}, chosen.options))
         prompt_path = str(uploaded_file(prompt, "The voice prompt", self.upload_root, self.limits))
@@ -163,7 +167,7 @@ class WebService:
                 if prompt_text is None:  # transcribed here (as synthesize would) to show what Whisper heard
                     prompt_text = heard = synth.transcribe(prompts[prompt_path], code)
                 audio = synth.synthesize(text, prompts[prompt_path], prompt_text=prompt_text, language=code,
-                                         seed=seed, batch_size=SENTENCES_PER_CALL, progress=progress, **checked)
+                                         seed=seed, batch_size=SENTENCES_PER_CALL, progress=progress, options=checked)
                 seconds = time.perf_counter() - t0
         result = self._result("synthesis", audio, seconds, load_seconds, chosen, synth, lines)
         if heard is not None:
@@ -180,12 +184,6 @@ class WebService:
         Raises:
             TTSError, FrontendError: one line naming the problem and the fix.
         """
-        from text_frontend import resolve_language
-        from text_frontend.normalize import check_text
-
-        from ..audio import load
-        from ..commands.synth import check_model
-
         chosen = pick(self.models, model, editing=True)
         _, checked = check_model(chosen.ref, given_options(chosen.family, options or {}, chosen.options))
         path = uploaded_file(recording, "The recording", self.upload_root, self.limits)
@@ -202,15 +200,13 @@ class WebService:
             synth, lock, load_seconds = self.cache.get(chosen.ref)
             with lock:
                 t0 = time.perf_counter()
-                audio = synth.edit(source, transcript, new_transcript, language=code, seed=seed, **checked)
+                audio = synth.edit(source, transcript, new_transcript, language=code, seed=seed, options=checked)
                 seconds = time.perf_counter() - t0
         return self._result("edit", audio, seconds, load_seconds, chosen, synth, lines)
 
     # ------------------------------------------------------------------ results
     def _result(self, kind: str, audio, seconds: float, load_seconds: float, model: WebModel, synth,
                 lines: list[str]) -> WebResult:
-        from .spectrogram import save_spectrogram
-
         self._prune()
         stem = f"{kind}-{next(self._count):04d}"
         wav = audio.save(self.out_dir / f"{stem}.wav", overwrite=True)

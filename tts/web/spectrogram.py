@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..audio import Audio
+from ..eval.plots import log_mel
 
 DYNAMIC_RANGE_DB = 80.0
 
@@ -19,8 +20,6 @@ def save_spectrogram(audio: Audio, path: str | os.PathLike, title: str = "") -> 
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from ..eval.plots import log_mel
 
     mel = log_mel(audio.numpy(), audio.sample_rate)
     top = float(mel.max())

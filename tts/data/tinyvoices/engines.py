@@ -43,7 +43,7 @@ def _run(cmd: list[str], what: str) -> None:
         raise EngineError(f"{what} failed (exit {res.returncode}): {res.stderr.strip()[:300]}")
 
 
-def _engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
+def engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
     engine, voice = speaker.base.engine, speaker.base.voice
     if engine == "espeak":
         _run(["espeak-ng", "-v", voice, "-p", str(speaker.pitch), "-s", str(int(speaker.rate)), "-w", str(wav), text],
@@ -58,8 +58,8 @@ def _engine_wav(speaker: Speaker, text: str, wav: Path, workdir: Path) -> None:
         raise EngineError(f"Unknown engine {engine!r}.")
 
 
-def _change_voice(speaker: Speaker, wav: Path, out: Path) -> None:
-    """Praat's Change Gender: median pitch to ``speaker.f0`` Hz, formants x ``speaker.formant``,
+def change_voice(wav: Path, out: Path, f0: float, formant: float) -> None:
+    """Praat's Change Gender: median pitch to ``f0`` Hz, formants x ``formant``,
     pitch range and timing unchanged (so the text's timing is the engine's)."""
     try:
         import parselmouth
@@ -70,11 +70,30 @@ def _change_voice(speaker: Speaker, wav: Path, out: Path) -> None:
     try:
         sound = parselmouth.Sound(str(wav))
         # Pitch analysis floor/ceiling 75-600 Hz: Praat's defaults for speech.
-        changed = call(sound, "Change gender", 75, 600, speaker.formant, speaker.f0, 1.0, 1.0)
+        changed = call(sound, "Change gender", 75, 600, formant, f0, 1.0, 1.0)
         call(changed, "Scale peak", 0.9)  # Praat writes 16-bit WAV: keep it from clipping
         changed.save(str(out), "WAV")
     except parselmouth.PraatError as err:
         raise EngineError(f"Praat's Change Gender failed: {str(err).strip()[:300]}") from err
+
+
+def finish(raw: Path, out: Path, pitch_cents: int = 0, tempo: float = 1.0) -> None:
+    """The last step of every utterance: sox pitch shift (cents) and tempo where asked, silence
+    trimmed at both ends and 0.15 s padded back, peak at -3 dBFS, 24 kHz mono 16-bit ``out``
+    (renamed into place only when complete)."""
+    effects: list[str] = []
+    if pitch_cents:
+        effects += ["pitch", str(pitch_cents)]
+    if tempo != 1.0:
+        effects += ["tempo", "-s", f"{tempo:.3f}"]
+    # Trim silence at both ends (reverse trick), then pad 0.15 s back on.
+    effects += ["silence", "1", "0.02", "0.1%", "reverse", "silence", "1", "0.02", "0.1%", "reverse",
+                "pad", "0.15", "0.15", "gain", "-n", "-3", "rate", "-v", str(SAMPLE_RATE)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".partial-{out.name}")
+    # -D: no dither, so the same input always gives the same bits (determinism).
+    _run(["sox", "-D", str(raw), "-c", "1", "-b", "16", str(partial), *effects], "sox")
+    os.replace(partial, out)
 
 
 def synthesize(speaker: Speaker, text: str, out: Path) -> None:
@@ -83,25 +102,15 @@ def synthesize(speaker: Speaker, text: str, out: Path) -> None:
     Raises:
         EngineError: the engine or sox failed.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tinyvoices-") as tmp:
         work = Path(tmp)
         raw = work / "raw.wav"
-        _engine_wav(speaker, text, raw, work)
+        engine_wav(speaker, text, raw, work)
         if speaker.f0:
             changed = work / "changed.wav"
-            _change_voice(speaker, raw, changed)
+            change_voice(raw, changed, speaker.f0, speaker.formant)
             raw = changed
-        effects: list[str] = []
-        if speaker.base.engine != "espeak":  # espeak-ng perturbs natively (-p, -s)
-            if speaker.pitch:
-                effects += ["pitch", str(speaker.pitch)]
-            if speaker.rate != 1.0:
-                effects += ["tempo", "-s", f"{speaker.rate:.3f}"]
-        # Trim silence at both ends (reverse trick), then pad 0.15 s back on.
-        effects += ["silence", "1", "0.02", "0.1%", "reverse", "silence", "1", "0.02", "0.1%", "reverse",
-                    "pad", "0.15", "0.15", "gain", "-n", "-3", "rate", "-v", str(SAMPLE_RATE)]
-        partial = out.with_name(f".partial-{out.name}")
-        # -D: no dither, so the same input always gives the same bits (determinism).
-        _run(["sox", "-D", str(raw), "-c", "1", "-b", "16", str(partial), *effects], "sox")
-        os.replace(partial, out)
+        if speaker.base.engine == "espeak":  # espeak-ng perturbs natively (-p, -s)
+            finish(raw, out)
+        else:
+            finish(raw, out, speaker.pitch, speaker.rate)

@@ -51,8 +51,10 @@ from pathlib import Path
 import numpy as np
 
 from aligner.mapping import VOWELS, align_phones, is_phone_char
+from text_frontend import Frontend
 
 from ...errors import TTSError
+from ..manifests import load_cuts
 from .engines import SAMPLE_RATE
 
 PAD_SECONDS = 0.15
@@ -356,10 +358,6 @@ def split_references(corpus_dir, split: str, frontend=None, verify: bool = True,
     """``(references, skipped)`` of every espeak-ng cut of ``corpus_dir``'s ``split``;
     ``skipped`` holds ``(cut id, reason)``; cuts of other engines are in neither.
     The front-end defaults to ``Frontend("en-us")``, TTSDataset's for "English" cuts."""
-    from text_frontend import Frontend
-
-    from ..manifests import load_cuts
-
     frontend = frontend or Frontend("en-us")
     speakers = _speakers(str(corpus_dir))
     refs, skipped = [], []

@@ -9,7 +9,7 @@ follow: ``synth-TAG.jsonl`` for ``tts synth --jsonl`` (item ``k`` seeded with ``
 ``manifest-TAG.jsonl`` for ``tts eval --manifest``. Options to compare (``--speed``...) go on
 the ``tts synth`` line; ``--tag`` keeps their outputs apart:
 
-    python scripts/seen_speaker_items.py --out exp/seen --tag 0.9
+    python experiments/seen_speaker_items.py --out exp/seen --tag 0.9
     tts synth --jsonl exp/seen/synth-0.9.jsonl --model tiny-maskgct --speed 0.9 --overwrite
     tts eval --manifest exp/seen/manifest-0.9.jsonl --no-dnsmos --out eval/seen-0.9
 

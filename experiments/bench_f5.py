@@ -6,7 +6,7 @@ from this checkout):
 
     python3 -m venv /tmp/f5venv
     /tmp/f5venv/bin/pip install torch==2.11.0 torchaudio==2.11.0 f5-tts==1.1.22
-    OMP_NUM_THREADS=1 /tmp/f5venv/bin/python scripts/bench_f5.py
+    OMP_NUM_THREADS=1 /tmp/f5venv/bin/python experiments/bench_f5.py
 
 What is timed, on both sides: one call that turns a 3 s prompt (its mel frames) and a
 phoneme sequence into 10 s of new mel frames (vocoder excluded on both sides), batch 1,

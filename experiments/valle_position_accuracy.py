@@ -6,7 +6,7 @@ accuracy of codebook 1 on the dev batches of the recipe (the same prompts as val
 into the first step of a phoneme, the last, the steps between, and one-step phonemes,
 per frame of the step:
 
-    OMP_NUM_THREADS=1 python scripts/valle_position_accuracy.py --model checkpoints/tiny-valle \\
+    OMP_NUM_THREADS=1 python experiments/valle_position_accuracy.py --model checkpoints/tiny-valle \\
         --data data/tinyvoices --batches 8
 
 ``--model`` takes an exported folder (or a shipped name) or a run's ``.ckpt``. Prints a

@@ -6,7 +6,7 @@ float16 and back (what ``weights_dtype: float16`` gives after loading). Over the
 codebook, and the mean L1 between the two versions' decoded log-mels next to the stored
 codec's own reconstruction error (decoded against the input log-mel), for scale.
 
-    python scripts/codec_precision.py --codec exp/melrvq-ph1 --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 60
+    python experiments/codec_precision.py --codec exp/melrvq-ph1 --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz --limit 60
 
 The codec must be stored in float32 (an export without ``--dtype``): both shipped codecs
 are stored in float16 already, and were measured before they were converted.

@@ -10,7 +10,7 @@ its copy-synthesis (audio -> log-mel -> vocoder) this prints:
 
 Run it from a checkout (needs praat-parselmouth, in the train extra):
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/vocoder_buzz.py --vocoder tiny-vocos \\
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/vocoder_buzz.py --vocoder tiny-vocos \\
         --cuts data/tinyvoices/cuts_test_unseen.jsonl.gz -n 12 --wav assets/demo_prompt.wav
 """
 

@@ -16,8 +16,8 @@ and the weight-reading floor of ``tts bench valle`` (one pass of ``x @ W`` over 
 weight matrices), each also in CPU time: on a machine shared with other jobs, CPU time
 leaves out the time a process waited for a core. transformers is one of the toolkit's dependencies; run it from a checkout:
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_gpt2.py            # 512 wide, 12 layers
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_gpt2.py --dim 256 --layers 6
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_gpt2.py            # 512 wide, 12 layers
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_gpt2.py --dim 256 --layers 6
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ batch 1) at several cache lengths and prints each time with the cache's size and
 share of the weight floor (``tts bench valle``'s one pass of ``x @ W`` over the same
 weights) it reaches; run it from a checkout:
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_decode_step.py            # 512 wide, 12 layers
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_decode_step.py --dim 256 --layers 6 --heads 4
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_decode_step.py            # 512 wide, 12 layers
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_decode_step.py --dim 256 --layers 6 --heads 4
 """
 
 from __future__ import annotations

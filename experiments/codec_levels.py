@@ -12,7 +12,7 @@ If the prompt peaks fall inside the training range (equivalently, -20 LUFS insid
 loudness range), the codec has seen prompt-level audio and retraining it at -20 LUFS
 would not change what it hears.
 
-    python scripts/codec_levels.py --cuts data/tinyvoices/cuts_train.jsonl.gz --every 8
+    python experiments/codec_levels.py --cuts data/tinyvoices/cuts_train.jsonl.gz --every 8
 """
 
 from __future__ import annotations

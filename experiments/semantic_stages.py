@@ -7,7 +7,7 @@ semantic`` does; the codec's first codebook (MaskGCT's "codebook1" stream) is sc
 the same frames as the baseline. The same functions as ``tts prepare semantic-tokenizer``
 and ``tts eval semantic`` (``tts.data.semantic``), without writing folders:
 
-    OMP_NUM_THREADS=1 python scripts/semantic_stages.py --cuts data/tinyvoices/cuts_train.jsonl.gz \\
+    OMP_NUM_THREADS=1 python experiments/semantic_stages.py --cuts data/tinyvoices/cuts_train.jsonl.gz \\
         --dev data/tinyvoices/cuts_dev_aligned.jsonl.gz --codes data/tinyvoices/codes/cuts_dev_aligned_codes.jsonl.gz
 
 Prints one JSON line per (stage, clusters) and a Markdown table at the end.
@@ -30,7 +30,7 @@ def main() -> None:
 
     from aligner.kmeans import kmeans
     from aligner.semantic import SemanticConfig, SemanticTokenizer
-    from tts.data.alignment import load_aligner
+    from tts.aligner import load_aligner
     from tts.data.manifests import load_cuts
     from tts.data.semantic import codebook_purity, collect_features, semantic_purity
 

@@ -7,7 +7,7 @@ flite/festival utterances of a manifest, changes their voice, aligns the copies 
 quality filter, and prints the aligner's path score and recognizer PER on the copies and
 how far their phone onsets moved (in frames); run it from a checkout:
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/voice_change_alignment.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/voice_change_alignment.py \\
         data/tinyvoices/cuts_train_aligned.jsonl.gz --aligner tiny-aligner --f0 200 --formant 1.18
 """
 
