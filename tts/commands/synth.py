@@ -108,7 +108,9 @@ def _jobs_from_jsonl(args) -> list[dict]:
             raise TTSError(f"{path}, line {n}: output '{output}' is written by an earlier line too.")
         outputs.add(str(output))
         output, note = _output(output, args)
-        prompt_text = row["prompt_text"] if "prompt_text" in row else (args.prompt_text if prompt == args.prompt else None)
+        prompt_text = row.get("prompt_text")
+        if prompt_text is None and prompt == args.prompt:  # the line's own prompt, else the flags'
+            prompt_text = args.prompt_text
         jobs.append({"line": n, "text": row["text"], "prompt": prompt, "prompt_text": prompt_text,
                      "output": output, "note": note, "seed": row.get("seed", args.seed)})
     if not jobs:
