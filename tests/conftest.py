@@ -26,6 +26,19 @@ def tone(seconds: float, sr: int = 24000, freq: float = 220.0, amp: float = 0.3)
     return x.astype(np.float32)
 
 
+def one_line_error(capsys, argv, out=None) -> str:
+    """Run the CLI; check exit 2, one line on stderr, no traceback, no output file; return the line."""
+    from tts.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.startswith("error: ")
+    assert "\n" not in err, f"more than one line on stderr:\n{err}"
+    if out is not None:
+        assert not out.exists()
+    return err.removeprefix("error: ")
+
+
 @pytest.fixture
 def single_thread():
     """Torch on one thread for the test (a module opts in with

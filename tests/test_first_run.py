@@ -16,24 +16,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DEMO_PROMPT, REPO, tone
+from conftest import DEMO_PROMPT, REPO, one_line_error, tone
 from tts import Synthesizer
 from tts.cli import build_parser, main
 from tts.options import FAMILY_OPTIONS, Option, OptionError, check_options
 
 PROMPT_TEXT = (REPO / "assets" / "demo_prompt.txt").read_text().strip()
 SHIPPED = {"tiny-flow": "flow", "tiny-valle": "valle", "tiny-maskgct": "maskgct"}
-
-
-def one_line_error(capsys, argv, out=None) -> str:
-    """Run the CLI; check exit 2, one line on stderr, no traceback, no output file; return the line."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and err.startswith("error: ")
-    assert "\n" not in err, f"more than one line on stderr:\n{err}"
-    if out is not None:
-        assert not out.exists()
-    return err.removeprefix("error: ")
 
 
 def bad_values(opt: Option) -> list:

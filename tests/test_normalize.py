@@ -47,6 +47,23 @@ CASES = [
     ("Salt & pepper, 2 + 2 = 4.", "Salt and pepper, two plus two equals four."),
     ("Add 1/2 cup and 2/3 spoon.", "Add one half cup and two thirds spoon."),
     ("Item #3 is mp3 only.", "Item number three is mp three only."),
+    # phone numbers: digit by digit in the groups libphonenumber gives them (issue 43)
+    ("Call me at 555-123-4567 or visit https://example.com/docs?id=42",
+     "Call me at five five five, one two three, four five six seven or visit example dot com slash docs question "
+     "mark I-D equals forty-two"),
+    ("Call +1 (555) 123-4567.", "Call plus one, five five five, one two three, four five six seven."),
+    ("Dial (212) 555-0199 now.", "Dial two one two, five five five, zero one nine nine now."),
+    ("Ring +44 20 7946 0958.", "Ring plus four four, two zero, seven nine four six, zero nine five eight."),
+    ("Not a phone: 1999-2001 or 12-15.", "Not a phone: nineteen ninety-nine to two thousand one or twelve to fifteen."),
+    # web and e-mail addresses
+    ("Mail jane.doe@example.org today.", "Mail jane dot doe at example dot org today."),
+    ("Write to user+tag@mail-server.example.com.", "Write to user plus tag at mail dash server dot example dot com."),
+    ("Go to www.example.co.uk/path.", "Go to W-W-W dot example dot C-O dot U-K slash path."),
+    ("Visit example.com now.", "Visit example dot com now."),
+    ("See http://localhost:8080/api/v1.", "See localhost colon eight thousand eighty slash A-P-I slash V one."),
+    # times with a dot (British) and ordinals in capitals
+    ("Meet at 7.30pm, not 7.30.", "Meet at seven thirty PM, not seven point three zero."),
+    ("The 2ND and 11th time.", "The second and eleventh time."),
 ]
 
 
@@ -58,6 +75,13 @@ def test_english_normalization(text, expected):
 def test_british_english_keeps_and():
     assert normalize_text("105 people", "en-gb") == "one hundred and five people"
     assert normalize_text("105 people", "en-us") == "one hundred five people"
+
+
+def test_phone_numbers_follow_the_region():
+    """A London number is grouped as in Britain when the text is British English; a US reader
+    does not take it for a phone number."""
+    assert normalize_text("Call (020) 7946 0958.", "en-gb") == "Call zero two zero, seven nine four six, zero nine five eight."
+    assert "seven thousand" in normalize_text("Call (020) 7946 0958.", "en-us")
 
 
 @pytest.mark.parametrize(

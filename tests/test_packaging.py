@@ -24,5 +24,9 @@ def test_lazy_names_resolve():
     assert callable(tts.load_prompt)
 
 
-def test_ci_runs_make_test():
-    assert "make test" in (REPO / ".ci" / "run").read_text()
+def test_ci_runs_every_test():
+    """`.ci/run` runs the fast suite, the slow tests and the browser tests (Chromium installed,
+    and required: a missing browser fails the run instead of skipping its tests)."""
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "make test" in ci and '-m "slow and not gpu"' in ci
+    assert "scripts/install_chromium.sh" in ci and "export TTS_REQUIRE_BROWSER=1" in ci

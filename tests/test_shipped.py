@@ -64,19 +64,56 @@ def test_shipped_vocoders_are_trained(name):
 # cap (2x the estimate).
 FAST_OPTIONS = {"tiny-flow": {"nfe": 4}, "tiny-maskgct": {"steps": 4, "s2a_steps": 1}, "tiny-valle": {}}
 DURATION_BOUNDS = {"tiny-flow": (1.5, 6.0), "tiny-maskgct": (1.5, 6.0), "tiny-valle": (1.0, 9.0)}
+SENTENCES = ["The quick brown fox jumped over three lazy dogs.",
+             "She sells fresh bread at the market every morning.",
+             "Please close the window before it starts to rain."]
+# Does it say them? The phone error rate of what the shipped aligner's recognizer hears in
+# the three sentences (in the demo prompt's voice, FAST_OPTIONS, seeds 0-2), at most this.
+# Measured (corpus PER over the three; the same with seeds 100-102): tiny-flow 0.121 (0.069),
+# tiny-valle 0.319 (0.267), tiny-maskgct 0.543 (0.552). A randomly initialised model of
+# each one's config (torch seeds 0 and 1), with the same vocoder or codec: 0.879-0.948,
+# so even the highest ceiling, MaskGCT's 0.75, fails every untrained model by 0.13 or more.
+MAX_PER = {"tiny-flow": 0.35, "tiny-valle": 0.5, "tiny-maskgct": 0.75}
+
+
+def spoken_per(synth, name: str) -> tuple[float, list]:
+    """The corpus PER of ``synth`` saying SENTENCES (seeds 0-2), and the audio."""
+    from tts.recognizer import PhoneRecognizer
+
+    recognizer, edits, phones, audios = PhoneRecognizer(), 0.0, 0, []
+    for seed, sentence in enumerate(SENTENCES):
+        audio = synth.synthesize(sentence, DEMO_PROMPT, prompt_text=PROMPT_TEXT, seed=seed, **FAST_OPTIONS[name])
+        n = len(recognizer.phones(sentence))
+        edits += recognizer.score(audio.wav, audio.sample_rate, sentence).per * n
+        phones += n
+        audios.append(audio)
+    return edits / phones, audios
 
 
 @pytest.mark.parametrize("name", sorted(n for n in FAST_OPTIONS if n in SHIPPED))
-def test_shipped_tts_models_synthesize_the_demo(name):
+def test_shipped_tts_models_say_their_sentences(name, single_thread):
     from tts import Synthesizer
 
     synth = Synthesizer.from_pretrained(name, device="cpu")
-    audio = synth.synthesize("The quick brown fox jumped over three lazy dogs.", DEMO_PROMPT,
-                             prompt_text=PROMPT_TEXT, seed=0, **FAST_OPTIONS[name])
-    assert audio.sample_rate == 24000 and torch.isfinite(audio.wav).all()
+    per, audios = spoken_per(synth, name)
+    for audio in audios:
+        assert audio.sample_rate == 24000 and torch.isfinite(audio.wav).all()
+        assert audio.wav.abs().max() > 0.05, f"the shipped {name} produced silence"
     low, high = DURATION_BOUNDS[name]
-    assert low < audio.duration < high, audio.duration
-    assert audio.wav.abs().max() > 0.05, f"the shipped {name} produced silence"
+    assert low < audios[0].duration < high, audios[0].duration  # the demo's sentence
+    assert per <= MAX_PER[name], f"{name} says its sentences with a phone error rate of {per:.3f}"
+
+
+@pytest.mark.skipif("tiny-flow" not in SHIPPED, reason="no shipped tiny-flow")
+def test_an_untrained_model_fails_the_phone_error_check(single_thread):
+    """The check above fails a model that does not speak: tiny-flow's config, random weights."""
+    from tts import Synthesizer
+
+    synth = Synthesizer.from_pretrained("tiny-flow", device="cpu")
+    torch.manual_seed(0)
+    synth.backend.model = type(synth.backend.model)(synth.backend.model.config).eval()
+    per, _ = spoken_per(synth, "tiny-flow")
+    assert per > max(MAX_PER.values()), f"a random tiny-flow passes with a phone error rate of {per:.3f}"
 
 
 def test_models_command_shows_steps_of_every_shipped_model():

@@ -3,7 +3,8 @@
 The rules run in a fixed order, most specific first, so that a later, more general
 rule never sees text an earlier one should have handled:
 
-abbreviations -> dates -> times -> currency -> percentages -> numbers with units
+e-mail and web addresses -> abbreviations -> dates -> phone numbers -> times -> currency
+-> percentages -> numbers with units
 -> decades -> ordinals -> fractions -> ranges -> signed and decimal numbers
 -> grouped numbers -> letter/digit splits -> years and cardinals -> symbols.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from .english_addresses import EMAIL, PHONE, URL, phone_reader, read_url
 from .english_numbers import cardinal, decimal, digits, fraction, ordinal, plural, year
 
 _MONTHS = [
@@ -111,6 +113,9 @@ class EnglishNormalizer:
         units = sorted(_UNITS, key=len, reverse=True)
         unit_re = "|".join(re.escape(u) for u in units)
         self._rules: list[tuple[re.Pattern[str], object]] = [
+            # Addresses first: their dots, slashes and digits are not abbreviations or numbers.
+            (EMAIL, read_url),
+            (URL, read_url),
             (re.compile(r"(?i)(?<![\w.])(" + "|".join(re.escape(k) for k in _LATIN) + r")(?=\s|$|,)"),
              lambda m: _LATIN[m.group(1).lower()]),
             (re.compile(r"\b(" + "|".join(_TITLES) + r")\.(?=\s+[A-Z])", re.I),
@@ -126,7 +131,10 @@ class EnglishNormalizer:
             (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), self._us_date),
             (re.compile(r"\b(" + _MONTH_RE + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?"),
              self._month_day),
+            (PHONE, phone_reader("GB" if british else "US")),
             (re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*" + _AMPM + ")?"), self._time),
+            # "7.30 pm", as British English writes it: a time only with its am/pm (else a decimal).
+            (re.compile(r"\b(\d{1,2})\.(\d{2})()\s*(?=[AaPp]\.?\s?[Mm]\b)" + _AMPM), self._time),
             (re.compile(r"\b(\d{1,2})\s*" + _AMPM), self._hour_ampm),
             # "$5 million", "$5m", "$2bn"; a short scale must touch the number.
             (re.compile(r"([$£€¥₹₩])\s?(" + _NUM + r")(?:\s?(thousand|million|billion|trillion)\b|(k|m|mn|b|bn|t|tn)\b)?", re.I),

@@ -29,6 +29,7 @@ from .errors import (
     SilentAudioError,
 )
 from .files import file_mode
+from .validation import check_writable_folder
 
 READABLE = ("wav", "flac", "ogg", "mp3", "aiff", "aif", "au", "caf", "w64", "rf64")
 WRITABLE = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
@@ -79,6 +80,7 @@ def load(path: str | os.PathLike, sample_rate: int | None = None) -> Audio:
 
     Raises:
         AudioFileNotFoundError: the path does not exist (or is a folder).
+        AudioError: the file cannot be read (no permission).
         NotAudioError: the file cannot be decoded as audio.
         SilentAudioError: the file holds no samples.
     """
@@ -87,6 +89,9 @@ def load(path: str | os.PathLike, sample_rate: int | None = None) -> Audio:
         raise AudioFileNotFoundError(f"Audio file {_describe(path)} does not exist: check the path.")
     if path.is_dir():
         raise AudioFileNotFoundError(f"{_describe(path)} is a folder, not an audio file: give the path of a file.")
+    if not os.access(path, os.R_OK):  # libsndfile would call it "not audio"
+        raise AudioError(f"Audio file {_describe(path)} cannot be read: you have no permission to read it. "
+                         "Make it readable (chmod u+r) or copy it somewhere you can read.")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
@@ -270,8 +275,8 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, flag: st
     named in the message about an existing file.
 
     Raises:
-        OutputPathError: unsupported suffix, missing folder, or an existing file
-            without ``overwrite``.
+        OutputPathError: unsupported suffix, a missing or read-only folder, or an
+            existing file without ``overwrite``.
     """
     path = Path(path)
     if path.suffix.lower() not in WRITABLE:
@@ -281,9 +286,7 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, flag: st
         )
     if path.is_dir():
         raise OutputPathError(f"'{path}' is a folder: give a file name such as '{path / 'out.wav'}'.")
-    parent = path.parent
-    if not parent.is_dir():
-        raise OutputPathError(f"Cannot write '{path}': the folder '{parent}' does not exist. Create it first.")
+    check_writable_folder(path.parent, f"'{path}'")
     if path.exists() and not overwrite:
         raise OutputPathError(f"'{path}' already exists: choose another name or pass {flag}.")
     return path

@@ -14,6 +14,15 @@ from .checkpoint import shipped_models
 from .options import as_flags
 
 
+def _card_steps(path: Path) -> str:
+    """The step count in a model card's facts table (``| steps | 7200 (6000 + 1200 ...) |``), or ""."""
+    card = path / "README.md"
+    if not card.is_file():
+        return ""
+    found = re.search(r"^\| (?:batches|steps) \| (\d+)\b", card.read_text(encoding="utf-8"), re.M)
+    return found.group(1) if found else ""
+
+
 def describe(path: Path) -> dict:
     """One model folder as `tts models` lists it: ``name``, ``path``, ``size``, ``family`` (``?``
     when unknown; ``vocos`` for the official Vocos layout), ``steps`` and ``options`` (its own
@@ -24,7 +33,11 @@ def describe(path: Path) -> dict:
     if (path / "model.yaml").is_file():
         doc = yaml.safe_load((path / "model.yaml").read_text(encoding="utf-8")) or {}
         row["family"] = doc.get("family", "?")
-        row["steps"] = str((doc.get("training") or {}).get("steps", ""))
+        training = doc.get("training") or {}
+        row["steps"] = str(training.get("steps", ""))
+        if training.get("init_from"):
+            # A fine-tuning's model.yaml counts its own run's steps; the card counts the whole lineage.
+            row["steps"] = _card_steps(path) or row["steps"]
         own = doc.get("options")
         if isinstance(own, dict):  # the model's own option defaults, as flags
             row["options"] = as_flags({str(k): v for k, v in own.items()})
@@ -32,10 +45,7 @@ def describe(path: Path) -> dict:
         row["family"] = "vocos"
         # The official Vocos layout has no place for training facts; our export puts
         # them in the card's facts table ("| batches | 3000 |").
-        card = path / "README.md"
-        if card.is_file():
-            found = re.search(r"^\| (?:batches|steps) \| (\d+) \|", card.read_text(encoding="utf-8"), re.M)
-            row["steps"] = found.group(1) if found else ""
+        row["steps"] = _card_steps(path)
     return row
 
 

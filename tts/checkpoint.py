@@ -31,6 +31,7 @@ import yaml
 from . import __version__
 from .errors import TTSError
 from .files import dir_mode, file_mode
+from .languages import DEFAULT_LANGUAGES
 from .options import FAMILY_OPTIONS, OptionError, check_options
 
 FORMAT = 1
@@ -57,6 +58,8 @@ class CheckpointInfo:
         options: the model's own defaults for its synthesis options (``model.yaml``
             ``options``, checked against :mod:`tts.options`): what a run uses where
             the user gives no value, in place of the family's default.
+        languages: the espeak-ng codes of the speech it was trained on (``model.yaml``
+            ``languages``; English when the list is missing, see :mod:`tts.languages`).
         meta: everything else in ``model.yaml`` (toolkit version, training info).
     """
 
@@ -66,6 +69,7 @@ class CheckpointInfo:
     dependencies: dict[str, Path] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     @property
     def weights(self) -> Path:
@@ -264,10 +268,21 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
             raise CheckpointError(f"Checkpoint '{path}' needs its {role} at '{dep}', which does not exist.")
         deps[role] = dep
     meta = {k: v for k, v in doc.items()
-            if k not in ("format", "family", "config", "dependencies", "sha256", "options")}
+            if k not in ("format", "family", "config", "dependencies", "sha256", "options", "languages")}
     options = _option_defaults(doc["family"], doc.get("options"), manifest)
     return CheckpointInfo(path=path, family=doc["family"], config=doc.get("config") or {}, dependencies=deps,
-                          meta=meta, options=options)
+                          meta=meta, options=options, languages=_languages(doc.get("languages"), manifest))
+
+
+def _languages(languages: Any, manifest: Path) -> tuple[str, ...]:
+    """``model.yaml``'s ``languages`` (optional: a folder without it speaks English)."""
+    if languages is None:
+        return DEFAULT_LANGUAGES
+    if (not isinstance(languages, list) or not languages
+            or not all(isinstance(x, str) and x.strip() for x in languages)):
+        raise CheckpointError(f"'{manifest}': 'languages' must list the espeak-ng codes of the model's training "
+                              "speech (e.g. languages: [en]); fix or remove it.")
+    return tuple(x.strip() for x in languages)
 
 
 def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any]:
@@ -341,6 +356,20 @@ def build_config(cls: type, info: CheckpointInfo) -> Any:
     return cls(**info.config)
 
 
+def checked_config(info: CheckpointInfo, config_cls: type, label: str) -> Any:
+    """:func:`build_config`, with a config the dataclass rejects as the folder's one-line error.
+
+    Raises:
+        CheckpointError: unknown keys, or values the dataclass refuses.
+    """
+    try:
+        return build_config(config_cls, info)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"'{info.path}' has an invalid {label} config: {err}") from err
+
+
 def build_model(info: CheckpointInfo, model_cls: type, config_cls: type, label: str, loader: str = "load_state_dict"):
     """``model_cls(config)`` holding the folder's weights, the config built from ``model.yaml``.
 
@@ -353,13 +382,7 @@ def build_model(info: CheckpointInfo, model_cls: type, config_cls: type, label: 
     Raises:
         CheckpointError: a config the dataclass rejects, or weights that do not fit it.
     """
-    try:
-        config = build_config(config_cls, info)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(f"'{info.path}' has an invalid {label} config: {err}") from err
-    model = model_cls(config)
+    model = model_cls(checked_config(info, config_cls, label))
     try:
         getattr(model, loader)(load_state_dict(info))
     except RuntimeError as err:

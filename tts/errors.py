@@ -38,6 +38,11 @@ class OutputPathError(TTSError, ValueError):
     """An output path points into a missing folder, or at a file that exists."""
 
 
+class InputError(TTSError, ValueError):
+    """An argument a caller gave cannot be used: a seed, a batch size, a device, a text
+    file, a prompt transcript, or a pair of transcripts to edit."""
+
+
 class WebInputError(TTSError, ValueError):
     """An input of the web page (`tts web`) it does not take: no upload, a file that was
     not uploaded through the page, an upload or a text over the page's limits."""

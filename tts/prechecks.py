@@ -15,6 +15,7 @@ from .audio import load_prompt
 from .checkpoint import read_checkpoint
 from .eval.asr import asr_language
 from .options import CheckedOptions, with_defaults
+from .validation import check_model_limits, check_tts_model
 
 DEFAULT_SAMPLE_RATE = 24000  # Vocos 24 kHz; every shipped model uses it
 
@@ -24,12 +25,15 @@ def check_model(model: str, raw_options: dict) -> tuple[str, CheckedOptions]:
     the options given over the model's own defaults (model.yaml ``options``).
 
     Raises:
-        CheckpointError: no such model (the message lists the shipped ones).
-        OptionError: an option the model does not take, or a value out of range.
+        CheckpointError: no such model (the message lists the shipped ones), or not a TTS model.
+        OptionError: an option the model does not take, a value out of range, or one the
+            model's config cannot take (more --s2a-steps counts than codebooks).
     """
     info = read_checkpoint(model, verify=False)
-    return info.family, CheckedOptions(with_defaults(info.family, raw_options, info.options, model=info.path.name),
-                                       info.path)
+    check_tts_model(info)
+    options = with_defaults(info.family, raw_options, info.options, model=info.path.name)
+    check_model_limits(info, options)
+    return info.family, CheckedOptions(options, info.path)
 
 
 def precheck(jobs: list[dict], language: str) -> tuple[str, dict]:

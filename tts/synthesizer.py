@@ -14,6 +14,7 @@ transcript (Whisper when not given), option validation, batching and joining.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,24 +24,23 @@ from text_frontend import Frontend, PhonemeVocab, resolve_language
 
 from .audio import PROMPT_MAX_SECONDS, Audio, Prompt, join, load, load_prompt, prepare_prompt, resample
 from .backends import backend_class
-from .checkpoint import CheckpointError, read_checkpoint
+from .checkpoint import CheckpointError, read_checkpoint, shipped_models
 from .editing import changed_span, locate_span
-from .errors import TTSError
+from .errors import InputError, TTSError
 from .eval.asr import WhisperASR, asr_language
+from .languages import check_language
 from .options import CheckedOptions, family_options, with_defaults
+from .recognizer import SHIPPED_ALIGNER, PhoneRecognizer, check_transcript
+from .validation import check_batch_size, check_device, check_prompt_text, check_seed, check_tts_model, sentence_seconds
 
 # progress(sentences done, sentences in all), called after each batch of sentences
 Progress = Callable[[int, int], None]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA when available, else CPU; asking for CUDA without one is an error."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TTSError(f"Device {str(device)!r} was asked for, but CUDA is not available here: use --device cpu.")
-    return dev
+    """``None`` -> CUDA when available, else CPU; another device than CPU or CUDA, or CUDA
+    without one, is an :class:`tts.errors.InputError` (:func:`tts.validation.check_device`)."""
+    return check_device(device)
 
 
 class Synthesizer:
@@ -56,17 +56,20 @@ class Synthesizer:
         self.device = device
         self._frontends: dict[tuple[str, bool], Any] = {}
         self._asr = None
+        self._recognizer = None  # tts.recognizer.PhoneRecognizer, loaded by the first edit
 
     @classmethod
     def from_pretrained(cls, name_or_dir: str | os.PathLike, device: str | torch.device | None = None) -> "Synthesizer":
         """Load a shipped model (``tiny-flow``, ``tiny-valle``, ``tiny-maskgct``) or a checkpoint folder.
 
         Raises:
-            CheckpointError: unknown name, missing/corrupt folder (the message lists the shipped models).
-            TTSError: a family this version cannot run, or CUDA asked for but absent.
+            CheckpointError: unknown name, missing/corrupt folder (the message lists the shipped models),
+                or a model that does not speak (an aligner, a codec).
+            InputError: a device other than CPU or CUDA, or CUDA asked for but absent.
         """
         dev = resolve_device(device)
         info = read_checkpoint(name_or_dir)
+        check_tts_model(info)
         backend_cls = backend_class(info.family)
         if info.vocab_path is None:
             raise CheckpointError(f"'{info.path}' has no vocab.json: a text-to-speech checkpoint needs its vocabulary.")
@@ -180,22 +183,22 @@ class Synthesizer:
 
         Raises:
             OptionError: a model option it does not take or out of range (before any work).
+            InputError: a seed, batch size or prompt transcript that cannot be used.
             FrontendError, AudioError, TTSError: unusable text, language or prompt.
         """
         options = self._options(options, model_options)
+        seed, batch_size = check_seed(seed), check_batch_size(batch_size)
+        prompt_text = check_prompt_text(prompt_text, "prompt_text")
         fe = self.frontend(language)
+        check_language(self.info, fe.language)
         sentences = fe.split(text)
         seqs = fe.encode_batch(sentences)
+        # one duration for the whole text: shared between sentences by phoneme count
+        durations = sentence_seconds(options.get("duration"), [len(s) for s in seqs])
         prompt = self._prompt(prompt_audio)
         if prompt_text is None:
             prompt_text = self.transcribe(prompt, language)
         prompt_ids = list(fe.encode(prompt_text).ids)
-        if "duration" in options and len(seqs) > 1:
-            # one duration for the whole text: shared between sentences by phoneme count
-            total = sum(len(s) for s in seqs)
-            durations = [options["duration"] * len(s) / total for s in seqs]
-        else:
-            durations = [options.get("duration")] * len(seqs)
         wavs: list[torch.Tensor] = []
         if progress is not None:
             progress(0, len(seqs))
@@ -215,7 +218,8 @@ class Synthesizer:
     @torch.inference_mode()
     def edit(self, audio: str | os.PathLike | Audio, transcript: str, new_transcript: str,
              start: float | None = None, end: float | None = None, language: str = "en-us",
-             seed: int | None = None, options: Mapping[str, Any] | None = None, **model_options: Any) -> Audio:
+             seed: int | None = None, options: Mapping[str, Any] | None = None, check_transcript: bool = True,
+             **model_options: Any) -> Audio:
         """Regenerate only the words that differ between ``transcript`` and ``new_transcript``.
 
         The changed span is found from word timestamps of the evaluation suite's
@@ -224,14 +228,21 @@ class Synthesizer:
         Everything outside the span is kept sample-exact (20 ms cross-fades at the seams).
         ``options`` / ``model_options``: as for :meth:`synthesize`.
 
+        With ``check_transcript`` (the default), a phone aligner first checks that the
+        recording says ``transcript`` (:func:`tts.recognizer.check_transcript`): regenerating
+        the "changed" words of a transcript it never said would damage the words it did say.
+
         Raises:
-            TTSError: the model cannot edit, the transcripts are identical, or the span
-                is outside the audio.
+            InputError: the model cannot edit, the transcripts are identical, or the
+                recording does not say ``transcript``.
+            TTSError: the span is outside the audio.
         """
         if not self.backend.can_edit:
-            raise TTSError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
+            raise InputError(f"Models of family {self.family!r} cannot edit speech; use a flow model (e.g. tiny-flow).")
         options = self._options(options, model_options)
+        seed = check_seed(seed)
         fe = self.frontend(language)
+        check_language(self.info, fe.language)
         if isinstance(audio, Audio):
             source = Audio(resample(audio.wav, audio.sample_rate, self.sample_rate), self.sample_rate)
         else:
@@ -242,8 +253,10 @@ class Synthesizer:
         old_words, new_words = fe.normalize(transcript).split(), fe.normalize(new_transcript).split()
         span = changed_span(old_words, new_words)
         if span is None:
-            raise TTSError("The new transcript says the same words as the old one: nothing to edit.")
+            raise InputError("The new transcript says the same words as the old one: nothing to edit.")
         (i1, i2), (j1, j2) = span
+        if check_transcript:
+            self._check_transcript(source, transcript, fe.language)
         if self.backend.locates_edits:  # an aligned model aligns the recording with its transcript itself
             if start is not None or end is not None:
                 raise TTSError(f"{self.info.path.name} finds the changed words with its phone aligner: leave out "
@@ -267,6 +280,18 @@ class Synthesizer:
         full_ids = list(fe.encode(" ".join(new_words)).ids)
         wav = self.backend.edit(source.wav, start, end, new_seconds, full_ids, seed=seed, **options)
         return Audio(wav, self.sample_rate)
+
+    def _check_transcript(self, source: Audio, transcript: str, language: str) -> None:
+        """Refuse a transcript ``source`` does not say, by the model's own phone aligner or
+        else the shipped one; without either, a warning that nothing was checked."""
+        if self._recognizer is None:
+            aligner = self.info.dependencies.get("aligner") or shipped_models().get(SHIPPED_ALIGNER)
+            if aligner is None:
+                warnings.warn("No phone aligner to check the transcript with (the model names none and "
+                              f"{SHIPPED_ALIGNER} is not here): it is taken as given.", UserWarning, stacklevel=3)
+                return
+            self._recognizer = PhoneRecognizer(aligner, self.device)
+        check_transcript(self._recognizer, source.wav, source.sample_rate, transcript, language)
 
     def synthesize_many(self, texts: Sequence[str], prompt_audio, prompt_text: str | None = None,
                         language: str = "en-us", seed: int | None = None, **model_options: Any) -> list[Audio]:

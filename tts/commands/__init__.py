@@ -22,12 +22,9 @@ def read_text(text: str | None, text_file: str | None) -> str:
     if text is not None and text_file is not None:
         raise TTSError("Give the text either as an argument or with --text-file, not both.")
     if text_file is not None:
-        from pathlib import Path
+        from ..validation import read_text_file
 
-        path = Path(text_file)
-        if not path.is_file():
-            raise TTSError(f"Text file '{path}' does not exist: check the path.")
-        return path.read_text(encoding="utf-8")
+        return read_text_file(text_file)
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise TTSError('No text given: pass it as an argument (tts synth "Hello"), with --text-file, or on stdin.')

@@ -86,7 +86,10 @@ def _frontend(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from ..bench.frontend import bench_frontend
+    from ..errors import TTSError
 
+    if args.sentences < 1:  # none would time nothing and print a negative or infinite rate
+        raise TTSError(f"--sentences must be an integer >= 1, got {args.sentences}.")
     with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("front-end benchmark", total=3)
         result = bench_frontend(args.sentences, args.language, progress=lambda name: progress.advance(task))

@@ -277,7 +277,9 @@ def _run_s2a(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..data.manifests import load_cuts
+    from ..validation import check_seed
 
+    check_seed(args.seed, "--seed")
     if args.what == "align":
         return _run_align(args)
     if args.what == "repetition":

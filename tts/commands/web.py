@@ -55,12 +55,15 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..validation import check_device, check_model_dirs
     from ..web.app import build_app, import_gradio, launch
     from ..web.inputs import WebLimits
     from ..web.models import pick, web_models
     from ..web.service import WebService
 
     limits = WebLimits(max_upload_mb=args.max_upload_mb, max_text_chars=args.max_text_chars)
+    check_model_dirs(args.model_dir, "--model-dir")
+    check_device(args.device)
     _check_address(args.host, args.port)
     gr = import_gradio()
     models = web_models(args.model_dir, extra=(args.model,))

@@ -95,8 +95,10 @@ class ResemblyzerEncoder(SpeakerEncoder):
 
     def __init__(self, device: str | None = "auto") -> None:
         with warnings.catch_warnings():
-            # resemblyzer imports a scipy.ndimage path deprecated since SciPy 1.8.
+            # resemblyzer imports a scipy.ndimage path deprecated since SciPy 1.8, and its
+            # webrtcvad imports pkg_resources, which setuptools warns about: neither is the user's to fix.
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
             resemblyzer = require("resemblyzer", "resemblyzer")
         self.device = _torch_device(device)
         self._model = resemblyzer.VoiceEncoder(device=self.device, verbose=False)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WebInputError
-
-SEED_MAX = 2**32 - 1
+from ..validation import SEED_MAX
 
 
 @dataclass(frozen=True)
