@@ -239,6 +239,41 @@ def test_another_language_warns_and_strict_refuses(no_model_load, capsys, tmp_pa
     assert "warning" not in capsys.readouterr().err
 
 
+def test_prompt_language_is_checked_like_the_language(no_model_load, capsys, tmp_path):
+    """A French prompt for English text: --prompt-language gets the same warning and --strict error
+    as --language, naming its own flag; an unknown one is a one-line error."""
+    from tts.cli import main
+
+    argv = synth_args(tmp_path, "--prompt-language", "fr-fr", "--dry-run")
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not fr-fr (--prompt-language)" in err
+    assert "not fr-fr (--prompt-language)" in one_line_error(capsys, [*argv, "--strict"])
+    assert "Unknown language 'zzz'" in one_line_error(capsys, synth_args(tmp_path, "--prompt-language", "zzz"))
+
+
+def test_synthesizer_reads_the_prompt_in_its_own_language(monkeypatch):
+    """The prompt's transcript is phonemized in ``prompt_language``, the text in ``language``."""
+    import warnings
+
+    from tts.synthesizer import Synthesizer
+
+    synth = Synthesizer.from_pretrained("tiny-flow")
+    seen = {}
+
+    def fake(prompt_wav, prompt_ids, texts, seed=None, **opts):
+        seen["prompt"], seen["text"] = prompt_ids, texts[0]
+        return [torch.zeros(2400)]
+
+    monkeypatch.setattr(synth.backend, "synthesize", fake)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        synth.synthesize("Bonjour.", DEMO_PROMPT, prompt_text="Bonjour.", language="en-us", prompt_language="fr-fr")
+    french, english = synth.frontend("fr-fr").encode("Bonjour.").ids, synth.frontend("en-us").encode("Bonjour.").ids
+    assert list(seen["prompt"]) == list(french) and list(seen["text"]) == list(english) and french != english
+    assert any("prompt_language" in str(w.message) for w in caught)  # tiny-flow lists en only
+
+
 def test_model_languages_from_model_yaml(tmp_path, random_flow):
     """Listed in model.yaml; a folder without the list is English-only; a bad list is the folder's error."""
     import shutil

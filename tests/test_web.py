@@ -214,9 +214,9 @@ def test_page_has_both_tabs_every_option_and_serves_safely(service):
         assert share is None and url.startswith(f"http://127.0.0.1:{port}")
         assert httpx.get(url, timeout=10).status_code == 200
         # A client naming a server file instead of uploading one gets an error, not the file.
-        widgets = 7 + sum(len(opts) for opts in FAMILY_OPTIONS.values())
-        data = ["tiny-flow", {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "", "Hi.", None,
-                "en-us", ""] + [""] * (widgets - 7)
+        widgets = 8 + sum(len(opts) for opts in FAMILY_OPTIONS.values())
+        data = ["tiny-flow", {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "", "", "Hi.", None,
+                "en-us", ""] + [""] * (widgets - 8)
         event = httpx.post(f"{url}gradio_api/call/synthesize", json={"data": data}, timeout=10).json()["event_id"]
         reply = httpx.get(f"{url}gradio_api/call/synthesize/{event}", timeout=60).text
         assert "event: error" in reply and "root:" not in reply

@@ -36,15 +36,17 @@ def check_model(model: str, raw_options: dict) -> tuple[str, CheckedOptions]:
     return info.family, CheckedOptions(options, info.path)
 
 
-def precheck(jobs: list[dict], language: str) -> tuple[str, dict]:
+def precheck(jobs: list[dict], language: str, prompt_language: str | None = None) -> tuple[str, dict]:
     """Fail on bad text, language or prompts before the model is loaded (that takes seconds).
 
     Returns the espeak-ng code of ``language`` and the loaded prompts by path, so
-    each prompt file is read (and warned about) once.
+    each prompt file is read (and warned about) once. ``prompt_language`` (default:
+    ``language``) is the language the prompts speak: Whisper transcribes them in it.
     """
     code = resolve_language(language)
+    spoken = resolve_language(prompt_language) if prompt_language else code
     if any(not job["prompt_text"] for job in jobs):  # Whisper will transcribe: does it know the language?
-        asr_language(language)
+        asr_language(spoken)
     prompts = {p: load_prompt(p, DEFAULT_SAMPLE_RATE) for p in dict.fromkeys(j["prompt"] for j in jobs)}
     for job in jobs:
         try:

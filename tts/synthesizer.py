@@ -160,7 +160,7 @@ class Synthesizer:
     def synthesize(self, text: str, prompt_audio: str | os.PathLike | Audio, prompt_text: str | None = None,
                    language: str = "en-us", seed: int | None = None, batch_size: int = 8,
                    progress: Progress | None = None, options: Mapping[str, Any] | None = None,
-                   **model_options: Any) -> Audio:
+                   prompt_language: str | None = None, **model_options: Any) -> Audio:
         """Speak ``text`` in the voice of ``prompt_audio``.
 
         Args:
@@ -169,13 +169,17 @@ class Synthesizer:
             prompt_audio: a file path or an :class:`Audio` (1-15 s of clean speech); a
                 :class:`tts.audio.Prompt` (:func:`tts.audio.load_prompt`) is used as it is.
             prompt_text: the prompt's transcript; transcribed with Whisper if omitted.
-            language: espeak-ng language code of the text (and the prompt).
+            language: espeak-ng language code of the text (and of the prompt, unless
+                ``prompt_language`` says otherwise).
             seed: makes the output reproducible.
             batch_size: sentences per model call.
             progress: called as ``progress(done, total)`` before the first and after each
                 batch of sentences.
             options: the model's options as one mapping, instead of ``model_options`` (options
                 checked by :func:`tts.prechecks.check_model` for this model are not checked again).
+            prompt_language: the language the prompt speaks, when it is not ``language``: a French
+                prompt for English text (cross-lingual); its transcript is phonemized (and, if
+                missing, transcribed) in it.
             model_options: the model's options (see :attr:`option_defaults`), e.g. ``nfe=16``.
 
         Returns:
@@ -191,14 +195,17 @@ class Synthesizer:
         prompt_text = check_prompt_text(prompt_text, "prompt_text")
         fe = self.frontend(language)
         check_language(self.info, fe.language)
+        prompt_fe = fe if prompt_language is None else self.frontend(prompt_language)
+        if prompt_fe is not fe and prompt_fe.language != fe.language:
+            check_language(self.info, prompt_fe.language, what="prompt_language")
         sentences = fe.split(text)
         seqs = fe.encode_batch(sentences)
         # one duration for the whole text: shared between sentences by phoneme count
         durations = sentence_seconds(options.get("duration"), [len(s) for s in seqs])
         prompt = self._prompt(prompt_audio)
         if prompt_text is None:
-            prompt_text = self.transcribe(prompt, language)
-        prompt_ids = list(fe.encode(prompt_text).ids)
+            prompt_text = self.transcribe(prompt, prompt_fe.language)
+        prompt_ids = list(prompt_fe.encode(prompt_text).ids)
         wavs: list[torch.Tensor] = []
         if progress is not None:
             progress(0, len(seqs))

@@ -29,6 +29,9 @@ def register(sub) -> None:
     s.add_argument("--prompt", help="reference recording of the voice (1-15 s)")
     s.add_argument("--prompt-text", help="transcript of the prompt (default: transcribed with Whisper)")
     s.add_argument("--language", default="en-us", help="espeak-ng language code or name (default en-us)")
+    s.add_argument("--prompt-language",
+                   help="the language the prompt speaks, when not --language: a French prompt for English text "
+                        "(default: --language)")
     s.add_argument("--model", default="tiny-flow", help=f"{', '.join(SHIPPED_MODELS)} or a checkpoint folder")
     s.add_argument("-o", "--output", help=f"output audio file (.wav, .flac, .ogg, .mp3; default {DEFAULT_OUTPUT}); "
                    "with --jsonl, the folder for the lines' outputs (default: the JSONL file's folder)")
@@ -36,7 +39,7 @@ def register(sub) -> None:
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     s.add_argument("--seed", type=int, help=f"random seed for reproducible output (0 to {SEED_MAX})")
     s.add_argument("--strict", action="store_true",
-                   help="refuse a --language the model was not trained on (default: a warning)")
+                   help="refuse a --language or --prompt-language the model was not trained on (default: a warning)")
     add_model_options(s)
     s.add_argument("--dry-run", action="store_true",
                    help="check the model's options, text, prompt and output path; write nothing")
@@ -173,8 +176,11 @@ def run(args: argparse.Namespace) -> int:
         out, note = _output(Path(args.output or DEFAULT_OUTPUT), args)
         jobs = [{"line": None, "text": text, "prompt": args.prompt, "prompt_text": args.prompt_text,
                  "output": out, "note": note, "seed": args.seed}]
-    language, prompts = precheck(jobs, args.language)
-    check_language(read_checkpoint(args.model, verify=False), language, args.strict)
+    language, prompts = precheck(jobs, args.language, args.prompt_language)
+    info = read_checkpoint(args.model, verify=False)
+    check_language(info, language, args.strict)
+    if args.prompt_language:
+        check_language(info, args.prompt_language, args.strict, what="--prompt-language")
     if "duration" in options:
         _check_sentence_seconds(jobs, language, options["duration"])
     if args.dry_run:
@@ -201,7 +207,7 @@ def _synthesize(args, jobs: list[dict], language: str, prompts: dict, options: d
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task(job["output"].name, total=None)
             audio = synth.synthesize(job["text"], prompts[job["prompt"]], prompt_text=job["prompt_text"],
-                                     language=language, seed=job["seed"],
+                                     language=language, prompt_language=args.prompt_language, seed=job["seed"],
                                      progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
                                      options=options)
             bar.refresh()

@@ -120,6 +120,9 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
             prompt_text = gr.Textbox(label="Prompt transcript (optional)", max_length=limits.max_text_chars,
                                      placeholder="What the prompt says; empty: Whisper transcribes it",
                                      elem_id="synth-prompt-text")
+            prompt_language = gr.Textbox("", label="Prompt language (optional)", max_lines=1,
+                                         placeholder="The language the prompt speaks; empty: the text's language",
+                                         elem_id="synth-prompt-language")
             text = gr.Textbox(label="Text to speak", lines=4, max_length=limits.max_text_chars,
                               placeholder="Long texts are split into sentences", elem_id="synth-text")
             text_file = gr.File(label="... or a UTF-8 text file", file_types=[".txt"], type="filepath", height=120,
@@ -131,17 +134,19 @@ def _synthesis_tab(gr, service: WebService, default_model: str | None) -> None:
             outputs = _outputs(gr, "synth")
     _wire_option_groups(gr, service, model, groups)
 
-    def run(model_ref, prompt_path, prompt_transcript, text_value, text_path, language_value, seed_value, *values,
-            progress=gr.Progress()):
+    def run(model_ref, prompt_path, prompt_transcript, prompt_lang, text_value, text_path, language_value, seed_value,
+            *values, progress=gr.Progress()):
         with page_errors(gr):
             family = pick(service.models, model_ref).family
             result = service.synthesize(
                 model_ref, prompt_path, text_value, prompt_text=prompt_transcript, text_file=text_path,
                 language=language_value, seed=seed_value, options=values_by_family(groups, values).get(family, {}),
-                progress=lambda done, total: progress((done, total), desc="Synthesizing", unit="sentences"))
+                progress=lambda done, total: progress((done, total), desc="Synthesizing", unit="sentences"),
+                prompt_language=prompt_lang)
         return _shown(gr, result)
 
-    button.click(run, [model, prompt, prompt_text, text, text_file, language, seed, *flat_widgets(groups)], outputs,
+    button.click(run, [model, prompt, prompt_text, prompt_language, text, text_file, language, seed,
+                       *flat_widgets(groups)], outputs,
                  concurrency_limit=1, concurrency_id=CONCURRENCY_ID, api_name="synthesize")
 
 

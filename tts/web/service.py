@@ -138,13 +138,15 @@ class WebService:
                    prompt_text: str | None = None, text_file: str | os.PathLike | None = None,
                    language: str | None = "en-us", seed: float | int | str | None = None,
                    options: Mapping[str, Any] | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> WebResult:
+                   progress: Callable[[int, int], None] | None = None,
+                   prompt_language: str | None = None) -> WebResult:
         """Speak ``text`` (or the uploaded ``text_file``) in the voice of the uploaded ``prompt``.
 
         Args:
             model: a model of :attr:`models` (its ref or name).
             prompt: the uploaded or recorded voice prompt.
             prompt_text: its transcript; empty: Whisper transcribes it.
+            prompt_language: the language the prompt speaks; empty: ``language``.
             options: the model's option widgets, name -> value (see :func:`given_options`).
             progress: called as ``progress(sentences done, sentences in all)``.
 
@@ -159,15 +161,18 @@ class WebService:
         seed = seed_value(seed)
         with _collected_warnings() as lines:
             job = {"line": None, "text": text, "prompt": prompt_path, "prompt_text": prompt_text}
-            code, prompts = precheck([job], language or "en-us")
+            spoken = (prompt_language or "").strip() or None
+            code, prompts = precheck([job], language or "en-us", spoken)
+            spoken = resolve_language(spoken) if spoken else code
             synth, lock, load_seconds = self.cache.get(chosen.ref)
             with lock:
                 t0 = time.perf_counter()
                 heard = None
                 if prompt_text is None:  # transcribed here (as synthesize would) to show what Whisper heard
-                    prompt_text = heard = synth.transcribe(prompts[prompt_path], code)
+                    prompt_text = heard = synth.transcribe(prompts[prompt_path], spoken)
                 audio = synth.synthesize(text, prompts[prompt_path], prompt_text=prompt_text, language=code,
-                                         seed=seed, batch_size=SENTENCES_PER_CALL, progress=progress, options=checked)
+                                         prompt_language=spoken, seed=seed, batch_size=SENTENCES_PER_CALL,
+                                         progress=progress, options=checked)
                 seconds = time.perf_counter() - t0
         result = self._result("synthesis", audio, seconds, load_seconds, chosen, synth, lines)
         if heard is not None:
