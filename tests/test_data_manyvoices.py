@@ -283,3 +283,13 @@ def test_whisper_hears_several_prompts_in_one_window(tmp_path):
     assert real._verdict("deux trois", [0.9, 0.9], 2.0, "deux trois", borrowed, lambda t, lang: t)["ok"]
     # a borrowed text that does not match is not replaced by Whisper's, however sure it is
     assert not real._verdict("quatre cinq", [0.99, 0.99], 2.0, "deux trois", borrowed, lambda t, lang: t)["ok"]
+
+
+def test_aligner_evaluation_reports_per_group(tiny_build):
+    """`tts eval align` on ManyVoices: a PER per source group; no TinyVoices espeak-ng references."""
+    from tts.eval.alignment import evaluate_aligner
+
+    summary = evaluate_aligner(tiny_build / "cuts_test_unseen.jsonl.gz", "tiny-aligner", limit=6, plots=0)
+    assert summary["items"] == 6 and "reference_items" not in summary
+    assert set(summary["groups"]) <= {"espeak/flite/festival", "neural", "pseudo-speaker", "real person"}
+    assert sum(g["items"] for g in summary["groups"].values()) == 6

@@ -68,7 +68,7 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
     if limit is not None and limit < len(cuts):
         cuts = [cuts[round(i * len(cuts) / limit)] for i in range(limit)]
     corpus = cuts_path.parent
-    references = (corpus / "speakers.json").is_file()
+    references = (corpus / "tinyvoices.json").is_file()  # TinyVoices: espeak-ng can say where each phone starts
     if references:
         frontend = Frontend("en-us")  # the one TTSDataset uses for TinyVoices' "English" supervisions
     t0 = time.perf_counter()
@@ -94,7 +94,8 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
             d = torch.tensor(fold_stress([vocab.symbols[i] for i in w], d.tolist()))
             ref = phone_ids(seq, is_phone)
             row = {"id": cut.id, "phones": len(ref), "edits": edit_distance(hyp, ref), "score": round(score, 4),
-                   "heard": "".join(vocab.symbols[i] for i in hyp)}
+                   "heard": "".join(vocab.symbols[i] for i in hyp),
+                   "group": (getattr(cut.supervisions[0], "custom", None) or {}).get("kind") if cut.supervisions else None}
             if references:
                 _boundaries(cut, corpus, frontend, d, cfg, row, errors, skipped)
             kind = "reference" if "errors_ms" in row else "other"
@@ -104,9 +105,7 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
             rows.append(row)
         if progress:
             progress(len(rows), len(cuts))
-    total = sum(r["phones"] for r in rows)
-    summary = {"aligner": str(aligner_dir), "cuts": str(cuts_path), "items": len(rows),
-               "per": round(sum(r["edits"] for r in rows) / max(1, total), 4),
+    summary = {"aligner": str(aligner_dir), "cuts": str(cuts_path), "items": len(rows), "per": _per(rows),
                "median_score": round(statistics.median(r["score"] for r in rows), 4) if rows else None,
                "seconds": round(time.perf_counter() - t0, 1)}
     if references:
@@ -119,9 +118,19 @@ def evaluate_aligner(cuts_path: str | os.PathLike, aligner: str | os.PathLike, o
                             "within_20ms": round(sum(e <= 20 for e in absolute) / len(errors), 3),
                             "within_40ms": round(sum(e <= 40 for e in absolute) / len(errors), 3),
                             "boundary_median_offset_ms": round(statistics.median(errors), 1)})
+    groups = sorted({r["group"] for r in rows if r["group"]})
+    if groups:  # ManyVoices: real people, neural voices... each on its own
+        summary["groups"] = {g: {"items": sum(r["group"] == g for r in rows), "per": _per([r for r in rows
+                                                                                          if r["group"] == g])}
+                             for g in groups}
     if out is not None:
         _write(Path(out), summary, rows, skipped)
     return summary
+
+
+def _per(rows: list[dict]) -> float:
+    """Corpus phone error rate: all edits over all reference phones."""
+    return round(sum(r["edits"] for r in rows) / max(1, sum(r["phones"] for r in rows)), 4)
 
 
 def _boundaries(cut, corpus: Path, frontend, durations: torch.Tensor, cfg, row: dict, errors: list,
@@ -177,5 +186,8 @@ def _write(out: Path, summary: dict, rows: list[dict], skipped: list[dict]) -> N
                                                 indent=1), encoding="utf-8")
     lines = [f"# Aligner evaluation: {summary['aligner']}", "", f"Manifest: `{summary['cuts']}`", "",
              "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in summary.items() if k not in ("aligner", "cuts")]
+    lines += [f"| {k} | {v} |" for k, v in summary.items() if k not in ("aligner", "cuts", "groups")]
+    if summary.get("groups"):
+        lines += ["", "| group | items | PER |", "|---|---|---|"]
+        lines += [f"| {g} | {v['items']} | {v['per']} |" for g, v in summary["groups"].items()]
     (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
