@@ -44,9 +44,10 @@ def precheck(jobs: list[dict], language: str, prompt_language: str | None = None
     ``language``) is the language the prompts speak: Whisper transcribes them in it.
     """
     code = resolve_language(language)
-    spoken = resolve_language(prompt_language) if prompt_language else code
+    if prompt_language:
+        resolve_language(prompt_language)
     if any(not job["prompt_text"] for job in jobs):  # Whisper will transcribe: does it know the language?
-        asr_language(spoken)
+        asr_language(prompt_language or language)
     prompts = {p: load_prompt(p, DEFAULT_SAMPLE_RATE) for p in dict.fromkeys(j["prompt"] for j in jobs)}
     for job in jobs:
         try:
