@@ -204,7 +204,7 @@ class Synthesizer:
         durations = sentence_seconds(options.get("duration"), [len(s) for s in seqs])
         prompt = self._prompt(prompt_audio)
         if prompt_text is None:
-            prompt_text = self.transcribe(prompt, prompt_fe.language)
+            prompt_text = self.transcribe(prompt, prompt_language or language)
         prompt_ids = list(prompt_fe.encode(prompt_text).ids)
         wavs: list[torch.Tensor] = []
         if progress is not None:
