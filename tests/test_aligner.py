@@ -267,3 +267,13 @@ def test_fold_stress_gives_the_marks_frames_to_the_vowel():
     assert fold_stress(symbols, [3, 4, 5, 6, 2, 1]) == [3, 3, 1, 11, 2, 1]  # ɛ starts where ˈ started
     assert fold_stress(symbols, [3, 1, 5, 6, 2, 1]) == [3, 1, 1, 10, 2, 1]  # no frame to spare before
     assert sum(fold_stress(symbols, [3, 4, 5, 6, 2, 1])) == 21
+
+
+def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, tmp_path):
+    """model.init_from (an export, then a run's .ckpt): how the shipped aligner is carried to
+    a new corpus (ManyVoices) without training from random weights."""
+    import recipe_probe
+
+    _, export, result = trained
+    recipe_probe.assert_fine_tuning_starts_from(
+        "aligner", lambda run_dir, *extra: tiny_args(tinyvoices, run_dir, 1, *extra), export, result["last"], tmp_path)

@@ -29,6 +29,7 @@ from ..cards import Card, millions
 from ..common import RecipeError, merged_config
 from ..export import Exportable
 from ..features import MelRecipe
+from ..finetune import init_from_setting
 from ..optim import AdamWCosineMixin
 
 
@@ -49,13 +50,16 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         betas: AdamW betas.
         warmup_steps: linear warm-up steps before the cosine decay.
         grad_clip: gradient-norm clipping.
+        init_from: start from these weights (a checkpoint folder, a shipped name such as
+            ``tiny-aligner``, or a run's ``.ckpt``): fine-tuning on a new corpus
+            (``recipes.finetune``). The config in ``model.aligner`` must be theirs.
     """
 
     family = "aligner"
 
     def __init__(self, aligner: dict[str, Any] | None = None, learning_rate: float = 1e-3,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 500,
-                 grad_clip: float | None = 1.0):
+                 grad_clip: float | None = 1.0, init_from: str | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.vocab = PhonemeVocab.default()
@@ -66,6 +70,9 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         self.model = PhoneAligner(self.config)
         self.features = MelFeatures().extractor.requires_grad_(False)
         self.is_phone = phone_table(self.vocab.symbols)
+
+    def setup(self, stage: str) -> None:
+        init_from_setting(self, stage)
 
     def prepare(self, batch: dict) -> dict[str, torch.Tensor]:
         """Mels, boundary-wrapped ids and phone targets of a ``TTSDataset`` batch."""
