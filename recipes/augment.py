@@ -7,7 +7,12 @@ and another pitch would. A corpus with few voices then covers more of them. The 
 holds for a whole utterance, so the prompt part and the generated part of a training item
 stay one voice.
 
-Shapes: B batch, C mel bins, N frames.
+``band_limit`` is the band of a telephone or wideband recording on a full-band corpus: each
+chosen item is resampled down to 8 or 16 kHz and back, so nothing is left above 4 or 8 kHz.
+Real prompts often come so (Asterisk's studio voices are 8 kHz or G.722 16 kHz), and a model
+that met the empty upper band only in a few voices takes it for their timbre.
+
+Shapes: B batch, C mel bins, N frames, T samples.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torchaudio.functional as AF
 
 
 def _hz_to_mel(f: torch.Tensor) -> torch.Tensor:
@@ -59,3 +65,28 @@ def random_warp_factors(batch: int, max_warp: float, prob: float, generator: tor
     u = torch.rand(batch, generator=generator, dtype=torch.float64) * 2 - 1
     on = torch.rand(batch, generator=generator, dtype=torch.float64) < prob
     return torch.where(on, torch.exp(u * span), torch.ones(batch, dtype=torch.float64))
+
+
+def random_band_limits(batch: int, rates: tuple[int, ...], prob: float, generator: torch.Generator | None = None
+                       ) -> list[int | None]:
+    """Per item: with probability ``prob`` one of ``rates`` (Hz, uniformly), else ``None`` (full band)."""
+    if not 0.0 <= prob <= 1.0 or not rates or any(int(r) <= 0 for r in rates):
+        raise ValueError(f"band limits need prob in [0, 1] and positive rates, got {prob} and {rates}")
+    on = torch.rand(batch, generator=generator) < prob
+    pick = torch.randint(len(rates), (batch,), generator=generator)
+    return [int(rates[int(k)]) if o else None for o, k in zip(on.tolist(), pick.tolist())]
+
+
+def band_limit(audio: torch.Tensor, sample_rate: int, rates: list[int | None]) -> torch.Tensor:
+    """``[B, T]`` audio with item ``b`` resampled to ``rates[b]`` Hz and back (``None``: as is).
+
+    The length stays ``T``: the round trip keeps every sample's time, only the band above
+    ``rates[b] / 2`` goes."""
+    out = audio.clone()
+    for b, rate in enumerate(rates):
+        if rate is None or rate >= sample_rate:
+            continue
+        back = AF.resample(AF.resample(audio[b], sample_rate, rate), rate, sample_rate)
+        n = min(audio.shape[-1], back.shape[-1])
+        out[b, :n] = back[:n].to(audio.dtype)
+    return out

@@ -277,3 +277,23 @@ def test_fine_tuning_starts_from_the_given_weights(trained, tinyvoices, tmp_path
     _, export, result = trained
     recipe_probe.assert_fine_tuning_starts_from(
         "aligner", lambda run_dir, *extra: tiny_args(tinyvoices, run_dir, 1, *extra), export, result["last"], tmp_path)
+
+
+def test_augmentation_options_are_checked_and_reach_the_training_batch():
+    """model.band_limit_prob / model.mel_warp (ManyVoices' 8 kHz real voices): a training batch
+    is band-limited as asked, a validation batch never is, and a wrong value is one clear error."""
+    from recipes.aligner.module import AlignerModule
+    from recipes.common import RecipeError
+
+    small = {"dim": 32, "layers": 1, "heads": 2, "conv_layers": 1, "attn_dim": 16, "text_conv_layers": 1}
+    for bad in ({"band_limit_prob": 1.5}, {"mel_warp": -0.1}, {"band_limit_rates": (48000,)}):
+        with pytest.raises(RecipeError, match="model\\.(band_limit|mel_warp)"):
+            AlignerModule(aligner=small, **bad)
+    module = AlignerModule(aligner=small, band_limit_prob=1.0, band_limit_rates=(8000,))
+    torch.manual_seed(0)
+    batch = {"audio": torch.randn(2, 24000) * 0.1, "audio_lens": torch.tensor([24000, 24000]),
+             "phonemes": torch.tensor([[5, 6, 7], [5, 6, 0]]), "phoneme_lens": torch.tensor([3, 2])}
+    top = slice(72, None)  # mel bins from 4.9 kHz up (recipes.augment.mel_centers)
+    plain = module.prepare(batch)["mel"][:, top].mean()
+    limited = module.prepare(batch, augment=True)["mel"][:, top].mean()
+    assert float(plain - limited) > 3.0, (plain, limited)  # natural-log mel: the band is gone, not dimmed

@@ -33,3 +33,39 @@ def test_random_factors_stay_in_range_and_respect_the_probability():
     assert 0.45 < share < 0.55
     assert (f > 1).sum() > 300 and (f < 1).sum() > 300
     assert torch.equal(random_warp_factors(50, 0.2, 0.0, generator=g), torch.ones(50, dtype=torch.float64))
+
+
+def test_band_limit_removes_the_upper_band_and_keeps_the_rest():
+    from recipes.augment import band_limit
+
+    torch.manual_seed(0)
+    audio = torch.randn(3, 24001)  # an odd length: the round trip must keep it
+    out = band_limit(audio, 24000, [8000, 16000, None])
+    assert out.shape == audio.shape and torch.equal(out[2], audio[2])
+    freqs = torch.fft.rfftfreq(audio.shape[-1], 1 / 24000)
+
+    def share(x, lo, hi):
+        power = torch.fft.rfft(x).abs() ** 2
+        return float(power[(freqs >= lo) & (freqs < hi)].sum() / power.sum())
+
+    # white noise has a third of its power above 8 kHz and two thirds above 4 kHz
+    assert share(out[0], 4200, 12000) < 0.01 and share(out[1], 8400, 12000) < 0.01
+    below = (freqs < 3500)
+    kept = (torch.fft.rfft(out[0]).abs() ** 2)[below].sum() / (torch.fft.rfft(audio[0]).abs() ** 2)[below].sum()
+    assert 0.9 < float(kept) < 1.1
+
+
+def test_random_band_limits_respect_the_probability_and_check_their_arguments():
+    import pytest
+
+    from recipes.augment import random_band_limits
+
+    g = torch.Generator().manual_seed(0)
+    assert random_band_limits(50, (8000, 16000), 0.0, g) == [None] * 50
+    picked = random_band_limits(200, (8000, 16000), 1.0, g)
+    assert set(picked) == {8000, 16000}
+    some = random_band_limits(2000, (8000,), 0.3, g)
+    assert 0.25 < sum(r is not None for r in some) / 2000 < 0.35
+    for prob, rates in ((1.5, (8000,)), (0.5, ()), (0.5, (0,))):
+        with pytest.raises(ValueError, match="band limits need"):
+            random_band_limits(4, rates, prob)

@@ -25,6 +25,7 @@ from aligner import AlignerConfig, PhoneAligner, edit_distance, phone_ids, phone
 from text_frontend import PhonemeVocab
 from tts.mel import VOCOS_MEL_24K, MelFeatures
 
+from ..augment import band_limit, random_band_limits, random_warp_factors, warp_mels
 from ..cards import Card, millions
 from ..common import RecipeError, merged_config
 from ..export import Exportable
@@ -53,15 +54,32 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
         init_from: start from these weights (a checkpoint folder, a shipped name such as
             ``tiny-aligner``, or a run's ``.ckpt``): fine-tuning on a new corpus
             (``recipes.finetune``). The config in ``model.aligner`` must be theirs.
+        mel_warp: training items' mel frequency axes are scaled by a factor drawn
+            log-uniformly from ``[1 / (1 + mel_warp), 1 + mel_warp]`` (VTLP,
+            ``recipes.augment``): voices the corpus does not have. 0 = off.
+        mel_warp_prob: the share of training items that are warped.
+        band_limit_prob: the share of training items resampled to one of
+            ``band_limit_rates`` (Hz) and back (``recipes.augment.band_limit``), so that
+            telephone and 16 kHz recordings are not heard as a few voices' timbre. 0 = off.
+        band_limit_rates: the sample rates a band-limited item is taken through.
     """
 
     family = "aligner"
 
     def __init__(self, aligner: dict[str, Any] | None = None, learning_rate: float = 1e-3,
                  weight_decay: float = 0.01, betas: tuple[float, float] = (0.9, 0.98), warmup_steps: int = 500,
-                 grad_clip: float | None = 1.0, init_from: str | None = None):
+                 grad_clip: float | None = 1.0, init_from: str | None = None, mel_warp: float = 0.0,
+                 mel_warp_prob: float = 0.5, band_limit_prob: float = 0.0,
+                 band_limit_rates: tuple[int, ...] = (8000, 16000)):
         super().__init__()
         self.save_hyperparameters()
+        if not (mel_warp >= 0 and 0 <= mel_warp_prob <= 1 and 0 <= band_limit_prob <= 1):
+            raise RecipeError(f"model.mel_warp must be >= 0, model.mel_warp_prob and model.band_limit_prob in [0, 1] "
+                              f"(got {mel_warp}, {mel_warp_prob}, {band_limit_prob}): e.g. mel_warp: 0.15, "
+                              "band_limit_prob: 0.3.")
+        if not band_limit_rates or any(not 0 < int(r) < VOCOS_MEL_24K["sample_rate"] for r in band_limit_rates):
+            raise RecipeError(f"model.band_limit_rates must be sample rates below {VOCOS_MEL_24K['sample_rate']} Hz "
+                              f"(got {band_limit_rates}): e.g. [8000, 16000].")
         self.vocab = PhonemeVocab.default()
         fixed = {"vocab_size": len(self.vocab), "n_mels": VOCOS_MEL_24K["n_mels"],
                  "sample_rate": VOCOS_MEL_24K["sample_rate"], "hop_length": VOCOS_MEL_24K["hop_length"]}
@@ -74,11 +92,19 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
     def setup(self, stage: str) -> None:
         init_from_setting(self, stage)
 
-    def prepare(self, batch: dict) -> dict[str, torch.Tensor]:
-        """Mels, boundary-wrapped ids and phone targets of a ``TTSDataset`` batch."""
+    def prepare(self, batch: dict, augment: bool = False) -> dict[str, torch.Tensor]:
+        """Mels, boundary-wrapped ids and phone targets of a ``TTSDataset`` batch (``augment``:
+        band limits and mel warps as the module's options say; training only)."""
         if "audio" not in batch:
             raise RecipeError("The aligner recipe needs batches with 'audio' (data.features: audio).")
-        mel = self._audio_mels(batch["audio"])
+        audio, hp = batch["audio"], self.hparams
+        if augment and hp.band_limit_prob > 0:
+            audio = band_limit(audio, self.config.sample_rate,
+                               random_band_limits(audio.shape[0], tuple(hp.band_limit_rates), hp.band_limit_prob))
+        mel = self._audio_mels(audio)
+        if augment and hp.mel_warp > 0:
+            mel = warp_mels(mel, random_warp_factors(mel.shape[0], hp.mel_warp, hp.mel_warp_prob),
+                            self.config.sample_rate)
         mel_lens = (batch["audio_lens"] // self.config.hop_length + 1).clamp(max=mel.shape[-1])  # "center" padding
         seqs = [batch["phonemes"][b, :n].tolist() for b, n in enumerate(batch["phoneme_lens"].tolist())]
         ids, id_lens = pad_lists([with_boundaries(s, self.vocab.space_id) for s in seqs], mel.device)
@@ -87,7 +113,7 @@ class AlignerModule(AdamWCosineMixin, MelRecipe, Exportable, L.LightningModule):
                 "phone_lens": phone_lens}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        x = self.prepare(batch)
+        x = self.prepare(batch, augment=True)
         out = self.model(**x)
         n = x["mel"].shape[0]
         self.log("train/loss", out["loss"].detach(), prog_bar=True, batch_size=n)
