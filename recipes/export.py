@@ -11,11 +11,13 @@ step count, the card's facts (data, the training command), the ``training`` entr
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from pathlib import Path
 from typing import ClassVar
 
-from tts.checkpoint import save_checkpoint, set_option_defaults
+from tts.checkpoint import save_checkpoint, set_languages, set_option_defaults
 from tts.options import FAMILY_OPTIONS, as_flags, check_options
 
 from .cards import Card, model_card
@@ -54,6 +56,23 @@ class Exportable:
         return save_checkpoint(directory, self.family, self.config, self.model.state_dict(),
                                vocab=getattr(self, "vocab", None), dependencies=deps, card=card, overwrite=overwrite,
                                dtype=dtype, meta={"training": training})
+
+
+def training_languages(data_dir: str | os.PathLike | None) -> list[str] | None:
+    """The bare languages (``en``, ``fr``: espeak-ng codes without the variety) of the speech in
+    ``data_dir``'s training manifests (``cuts_train*.jsonl.gz``, there or one folder down), or
+    None where there are none or they name no language."""
+    if not data_dir or not Path(data_dir).is_dir():
+        return None
+    root = Path(data_dir)
+    languages = set()
+    for manifest in sorted([*root.glob("cuts_train*.jsonl.gz"), *root.glob("*/cuts_train*.jsonl.gz")]):
+        with gzip.open(manifest, "rt", encoding="utf-8") as f:
+            for line in f:
+                for sup in json.loads(line).get("supervisions", []):
+                    if sup.get("language"):
+                        languages.add(str(sup["language"]).split("-")[0].lower())
+    return sorted(languages) or None
 
 
 def _check_dtype(recipe: str, module_cls: type, dtype: str | None) -> None:
@@ -110,6 +129,9 @@ def export(module: Exportable, directory: str | os.PathLike, *, overwrite: bool 
     out = module.write_export(directory, card=model_card(card), training=training, overwrite=overwrite, dtype=dtype)
     if options:
         set_option_defaults(out, options)
+    languages = training_languages(data_dir) if module.family in FAMILY_OPTIONS else None
+    if languages:  # what `--language` checks; a folder without the list speaks English
+        set_languages(out, languages)
     return out
 
 

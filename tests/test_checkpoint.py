@@ -130,3 +130,16 @@ def test_resolve_shipped_names(tmp_path, monkeypatch):
     assert resolve("tiny-toy") == tmp_path / "tiny-toy"
     with pytest.raises(CheckpointError, match="tiny-toy"):
         resolve("tiny-other")
+
+
+def test_set_languages_rewrites_only_that_entry(tmp_path):
+    from tts.checkpoint import set_languages
+
+    path = save_checkpoint(tmp_path / "m", "toy", {"dim": 8}, {"w": torch.zeros(2)})
+    before = yaml.safe_load((path / "model.yaml").read_text())
+    set_languages(path, ["en", "fr"])
+    after = yaml.safe_load((path / "model.yaml").read_text())
+    assert read_checkpoint(path).languages == ("en", "fr")
+    assert {k: v for k, v in after.items() if k != "languages"} == before
+    with pytest.raises(CheckpointError, match="languages"):
+        set_languages(path, [])

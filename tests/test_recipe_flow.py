@@ -424,3 +424,24 @@ def test_aligned_training_with_speaker_prompts(aligned, vocoder, tmp_path, monke
     assert len(joined) == 3 and all(j.paired.any() for j in joined)  # every training batch had prompts
     metrics = (next(run_dir.glob("logs/version_*")) / "metrics.csv").read_text()
     assert "train/flow_loss" in metrics and "nan" not in metrics.lower()
+
+
+def test_export_lists_the_languages_of_its_training_data(trained, tmp_path, capsys):
+    """model.yaml `languages` comes from the training manifests, so `--language` warns for the others."""
+    import gzip
+    import json
+
+    from tts.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sups = [{"id": "a", "language": "en-us"}, {"id": "b", "language": "fr-fr"}, {"id": "c", "language": "es-419"}]
+    with gzip.open(corpus / "cuts_train_aligned.jsonl.gz", "wt") as f:
+        for sup in sups:
+            f.write(json.dumps({"id": sup["id"], "supervisions": [sup]}) + "\n")
+    _, _, result = trained
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "m"), "--data", str(corpus)]) == 0
+    assert read_checkpoint(tmp_path / "m", family="flow").languages == ("en", "es", "fr")
+    # data that names no language (or no data folder) leaves the default: English
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "n"), "--data", "corpus"]) == 0
+    assert read_checkpoint(tmp_path / "n", family="flow").languages == ("en",)
