@@ -427,7 +427,8 @@ def test_aligned_training_with_speaker_prompts(aligned, vocoder, tmp_path, monke
 
 
 def test_export_lists_the_languages_of_its_training_data(trained, tmp_path, capsys):
-    """model.yaml `languages` comes from the training manifests, so `--language` warns for the others."""
+    """model.yaml `languages` lists the languages with 30 minutes or more of training speech, so
+    `--language` warns for the others."""
     import gzip
     import json
 
@@ -435,13 +436,22 @@ def test_export_lists_the_languages_of_its_training_data(trained, tmp_path, caps
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    sups = [{"id": "a", "language": "en-us"}, {"id": "b", "language": "fr-fr"}, {"id": "c", "language": "es-419"}]
-    with gzip.open(corpus / "cuts_train_aligned.jsonl.gz", "wt") as f:
-        for sup in sups:
-            f.write(json.dumps({"id": sup["id"], "supervisions": [sup]}) + "\n")
+    # 40 min of American English, 35 of Spanish, 10 of French: too little to speak French
+    sups = [{"id": "a", "language": "en-us", "duration": 2400.0}, {"id": "b", "language": "es-419", "duration": 2100.0},
+            {"id": "c", "language": "fr-fr", "duration": 600.0}]
+    for name in ("cuts_train.jsonl.gz", "cuts_train_aligned.jsonl.gz"):  # the same speech, counted once
+        with gzip.open(corpus / name, "wt") as f:
+            for sup in sups:
+                f.write(json.dumps({"id": sup["id"], "supervisions": [sup]}) + "\n")
     _, _, result = trained
     assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "m"), "--data", str(corpus)]) == 0
-    assert read_checkpoint(tmp_path / "m", family="flow").languages == ("en", "es", "fr")
-    # data that names no language (or no data folder) leaves the default: English
+    assert read_checkpoint(tmp_path / "m", family="flow").languages == ("en", "es")
+    # a small corpus speaks its main language; data that names none (or no folder): English
+    small = tmp_path / "small"
+    small.mkdir()
+    with gzip.open(small / "cuts_train.jsonl.gz", "wt") as f:
+        f.write(json.dumps({"id": "c", "supervisions": [sups[2]]}) + "\n")
+    assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "s"), "--data", str(small)]) == 0
+    assert read_checkpoint(tmp_path / "s", family="flow").languages == ("fr",)
     assert main(["export", "flow", str(result["last"]), "-o", str(tmp_path / "n"), "--data", "corpus"]) == 0
     assert read_checkpoint(tmp_path / "n", family="flow").languages == ("en",)
