@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from tts.checkpoint import save_checkpoint, set_languages, set_option_defaults
+from tts.checkpoint import save_checkpoint
+from tts.model_yaml import set_languages, set_option_defaults
 from tts.options import FAMILY_OPTIONS, as_flags, check_options
 
 from .cards import Card, model_card

@@ -133,7 +133,7 @@ def test_resolve_shipped_names(tmp_path, monkeypatch):
 
 
 def test_set_languages_rewrites_only_that_entry(tmp_path):
-    from tts.checkpoint import set_languages
+    from tts.model_yaml import set_languages
 
     path = save_checkpoint(tmp_path / "m", "toy", {"dim": 8}, {"w": torch.zeros(2)})
     before = yaml.safe_load((path / "model.yaml").read_text())

@@ -7,7 +7,8 @@ import pytest
 import torch
 import yaml
 
-from tts.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, set_option_defaults
+from tts.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from tts.model_yaml import set_option_defaults
 from tts.options import OptionError, family_options, with_defaults
 
 

@@ -32,7 +32,7 @@ from . import __version__
 from .errors import TTSError
 from .files import dir_mode, file_mode
 from .languages import DEFAULT_LANGUAGES
-from .options import FAMILY_OPTIONS, OptionError, check_options
+from .options import OptionError, check_options
 
 FORMAT = 1
 MODEL_FILE = "model.yaml"
@@ -271,10 +271,10 @@ def read_checkpoint(directory: str | os.PathLike, family: str | tuple[str, ...] 
             if k not in ("format", "family", "config", "dependencies", "sha256", "options", "languages")}
     options = _option_defaults(doc["family"], doc.get("options"), manifest)
     return CheckpointInfo(path=path, family=doc["family"], config=doc.get("config") or {}, dependencies=deps,
-                          meta=meta, options=options, languages=_languages(doc.get("languages"), manifest))
+                          meta=meta, options=options, languages=checked_languages(doc.get("languages"), manifest))
 
 
-def _languages(languages: Any, manifest: Path) -> tuple[str, ...]:
+def checked_languages(languages: Any, manifest: Path) -> tuple[str, ...]:
     """``model.yaml``'s ``languages`` (optional: a folder without it speaks English)."""
     if languages is None:
         return DEFAULT_LANGUAGES
@@ -297,49 +297,6 @@ def _option_defaults(family: str, options: Any, manifest: Path) -> dict[str, Any
     except OptionError as err:
         raise CheckpointError(f"'{manifest}' sets a default option the model cannot use: {err} "
                               "Fix or remove it under 'options'.") from None
-
-
-def set_option_defaults(directory: str | os.PathLike, options: dict[str, Any]) -> dict[str, Any]:
-    """Write ``options`` as the model's own option defaults (``model.yaml`` ``options``; an
-    empty dict removes them), checked first; the rest of ``model.yaml`` is kept as it is.
-
-    Returns the checked options as stored.
-
-    Raises:
-        CheckpointError: not a checkpoint folder, or a family without synthesis options.
-        OptionError: an option the family does not take, or a value out of range.
-    """
-    info = read_checkpoint(directory, verify=False)
-    if info.family not in FAMILY_OPTIONS:
-        raise CheckpointError(f"'{info.path}' is a {info.family!r} model, which has no synthesis options to set.")
-    checked = check_options(info.family, options, model=info.path.name)
-    # YAML has lists, not tuples (s2a_steps: [8, 2, 1])
-    _set_entry(info.path, "options", {k: list(v) if isinstance(v, tuple) else v for k, v in checked.items()} or None)
-    return checked
-
-
-def set_languages(directory: str | os.PathLike, languages: list[str]) -> None:
-    """Write ``languages`` (espeak-ng codes of the training speech, e.g. ``["en", "fr"]``) as
-    ``model.yaml`` ``languages``; the rest of ``model.yaml`` is kept as it is.
-
-    Raises:
-        CheckpointError: not a checkpoint folder, or an empty or malformed list.
-    """
-    info = read_checkpoint(directory, verify=False)
-    _set_entry(info.path, "languages", list(_languages(list(languages), info.path / MODEL_FILE)))
-
-
-def _set_entry(folder: Path, key: str, value: Any) -> None:
-    """Set (``None``: remove) one top-level entry of ``folder``'s ``model.yaml``."""
-    manifest = folder / MODEL_FILE
-    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    doc.pop(key, None)
-    if value is not None:
-        doc[key] = value
-    tmp = manifest.with_name(f".{MODEL_FILE}.tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    os.chmod(tmp, file_mode())
-    os.replace(tmp, manifest)  # atomic: a reader sees the old or the new file, never half of one
 
 
 def load_state_dict(info: CheckpointInfo, device: str = "cpu") -> dict:
