@@ -60,8 +60,8 @@ class Exportable:
 
 
 # Less speech than this in a language teaches a model its phones, not to speak it: listed, the
-# language would silence the warning of a run that asks for it (the ManyVoices builds' real
-# people give 10-25 minutes each in Spanish, French, Italian and Russian).
+# language would silence the warning of a run that asks for it (the 8-hour ManyVoices build's
+# real people give 3-16 minutes each of Spanish, French, Italian and Russian).
 MIN_LANGUAGE_HOURS = 0.5
 
 
