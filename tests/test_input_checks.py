@@ -232,7 +232,7 @@ def test_another_language_warns_and_strict_refuses(no_model_load, capsys, tmp_pa
     argv = synth_args(tmp_path, "--language", "de", "--dry-run", text="Hallo Welt.")
     assert main(argv) == 0
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("warning: tiny-flow was trained on en speech only")
+    assert err.count("\n") == 0 and err.startswith("warning: tiny-flow was trained on en, it, ru speech only")
     message = one_line_error(capsys, [*argv, "--strict"])
     assert "not de (--language)" in message and "--strict" in message
     assert main(synth_args(tmp_path, "--language", "en-gb", "--strict", "--dry-run")) == 0  # a variety of en
@@ -271,7 +271,7 @@ def test_synthesizer_reads_the_prompt_in_its_own_language(monkeypatch):
         synth.synthesize("Bonjour.", DEMO_PROMPT, prompt_text="Bonjour.", language="en-us", prompt_language="fr-fr")
     french, english = synth.frontend("fr-fr").encode("Bonjour.").ids, synth.frontend("en-us").encode("Bonjour.").ids
     assert list(seen["prompt"]) == list(french) and list(seen["text"]) == list(english) and french != english
-    assert any("prompt_language" in str(w.message) for w in caught)  # tiny-flow lists en only
+    assert any("prompt_language" in str(w.message) for w in caught)  # tiny-flow lists en, it, ru: not fr
 
 
 def test_model_languages_from_model_yaml(tmp_path, random_flow):
@@ -283,7 +283,8 @@ def test_model_languages_from_model_yaml(tmp_path, random_flow):
     from tts.checkpoint import CheckpointError, read_checkpoint
     from tts.languages import LanguageError, check_language
 
-    for name in ("tiny-flow", "tiny-valle", "tiny-maskgct"):
+    assert read_checkpoint("tiny-flow", verify=False).languages == ("en", "it", "ru")
+    for name in ("tiny-valle", "tiny-maskgct"):
         assert read_checkpoint(name, verify=False).languages == ("en",)
     folder = shutil.copytree(random_flow, tmp_path / "m")
     shutil.copytree(random_flow.parent / "tiny-vocos", tmp_path / "tiny-vocos")
@@ -411,15 +412,16 @@ def test_models_table_keeps_names_whole_at_80_columns(monkeypatch, capsys):
 
 
 def test_models_steps_count_the_whole_training_as_the_card_does():
-    """tiny-flow's model.yaml counts its last fine-tuning's 700 steps; `tts models` shows the 7900
-    of its whole training (7200 on TinyVoices, 700 on ManyVoices), as its card says."""
+    """tiny-flow's model.yaml counts its last fine-tuning's 1500 steps; `tts models` shows the 9400
+    of its whole training (7200 on TinyVoices, 700 on the 8-hour ManyVoices, 1500 on the full one),
+    as its card says."""
     from tts.catalog import describe
     from tts.checkpoint import read_checkpoint, shipped_models
 
     folder = shipped_models()["tiny-flow"]
-    assert read_checkpoint(folder).meta["training"]["steps"] == 700
-    assert describe(folder)["steps"] == "7900"
-    assert "| steps | 7900" in (folder / "README.md").read_text(encoding="utf-8")
+    assert read_checkpoint(folder).meta["training"]["steps"] == 1500
+    assert describe(folder)["steps"] == "9400"
+    assert "| steps | 9400" in (folder / "README.md").read_text(encoding="utf-8")
 
 
 def test_eval_prints_no_pkg_resources_warning():

@@ -69,7 +69,7 @@ SENTENCES = ["The quick brown fox jumped over three lazy dogs.",
              "Please close the window before it starts to rain."]
 # Does it say them? The phone error rate of what the shipped aligner's recognizer hears in
 # the three sentences (in the demo prompt's voice, FAST_OPTIONS, seeds 0-2), at most this.
-# Measured (corpus PER over the three; the same with seeds 100-102): tiny-flow 0.147 (0.103),
+# Measured (corpus PER over the three; the same with seeds 100-102): tiny-flow 0.112 (0.086),
 # tiny-valle 0.319 (0.267), tiny-maskgct 0.543 (0.552). A randomly initialised model of
 # each one's config (torch seeds 0 and 1), with the same vocoder or codec: 0.879-0.948,
 # so even the highest ceiling, MaskGCT's 0.75, fails every untrained model by 0.13 or more.
